@@ -1,0 +1,50 @@
+# dtls_echo - build, run, test, certs. See README.md.
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+GNUTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags gnutls 2>/dev/null)
+GNUTLS_LIBS := $(shell $(PKG_CONFIG) --libs gnutls 2>/dev/null)
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread $(GNUTLS_CFLAGS)
+LDLIBS += $(GNUTLS_LIBS) -pthread
+
+SRCS := src/log.c src/options.c src/udp.c src/dtls_helper.c src/server.c src/client.c
+OBJS := $(SRCS:.c=.o)
+UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie
+
+.PHONY: all run test unit e2e certs deps clean
+all: dtls_echo
+
+dtls_echo: $(OBJS) src/main.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+src/%.o: src/%.c src/*.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+tests/unit/test_%: tests/unit/test_%.c $(OBJS)
+	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS) -lcmocka
+
+certs: certs/ca.pem
+certs/ca.pem: scripts/gen-certs.sh
+	scripts/gen-certs.sh certs
+
+deps:
+	scripts/deps.sh
+
+# One server and one client on loopback, with generated certificates.
+run: dtls_echo certs
+	scripts/run-demo.sh
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do $$t || exit 1; done
+
+e2e: dtls_echo certs
+	$(PYTHON) -m pytest -q tests/e2e
+
+test: deps
+	$(MAKE) all certs
+	$(MAKE) unit
+	$(MAKE) e2e
+
+clean:
+	rm -f dtls_echo src/*.o $(UNIT_TESTS)

@@ -1,0 +1,492 @@
+/* client.c - one client session: resolve, connect, handshake (with a hard deadline and
+ * fresh sessions when it passes), then send --message --count times and check each echo,
+ * or relay stdin lines like netcat. Ends with close_notify. */
+#define _GNU_SOURCE
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dtls_helper.h"
+#include "log.h"
+#include "udp.h"
+
+#define RECORD_BUFFER 16384
+#define HANDSHAKE_ROUNDS 4 /* an attempt lasts this many --timeout periods */
+#define STDIN_BUFFER 16384
+
+/* Outcomes besides the exit codes. */
+enum { PEER_CLOSED = -1, STOPPED = -2, REFUSED = -3 };
+
+struct connection {
+    const struct config *cfg;
+    int fd;
+    int stop_fd;
+    int transport_errno;      /* errno of the last failed send or receive */
+    struct udp_addr server;
+    char server_text[UDP_ADDR_TEXT_MAX];
+    const char *verify_name;  /* --hostname, else -a */
+    gnutls_certificate_credentials_t creds;
+    gnutls_priority_t priority;
+    gnutls_session_t session;
+    size_t data_mtu;
+    unsigned char *previous;  /* the last message sent, to spot a late duplicate echo */
+    size_t previous_len;
+};
+
+/* In stdin mode stdout carries only the echoes, so status lines go to stderr. */
+static void announce(const struct connection *conn, const char *line)
+{
+    if (conn->cfg->message != NULL)
+        log_out("%s", line);
+    else
+        log_info("%s", line);
+}
+
+static ssize_t conn_push(gnutls_transport_ptr_t ptr, const void *buf, size_t size)
+{
+    struct connection *conn = ptr;
+    ssize_t n = send(conn->fd, buf, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+    conn->transport_errno = n < 0 ? errno : 0;
+    return n;
+}
+
+static ssize_t conn_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
+{
+    struct connection *conn = ptr;
+    ssize_t n = recv(conn->fd, buf, size, MSG_DONTWAIT);
+
+    conn->transport_errno = n < 0 ? errno : 0;
+    return n;
+}
+
+static int conn_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+    struct connection *conn = ptr;
+    struct pollfd pfd = {.fd = conn->fd, .events = POLLIN};
+
+    return poll(&pfd, 1, (int)ms);
+}
+
+static int is_ip_literal(const char *name)
+{
+    unsigned char addr[16];
+
+    return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
+}
+
+static int session_new(struct connection *conn, unsigned attempt_ms)
+{
+    gnutls_session_t session;
+    int rc;
+
+    rc = gnutls_init(&session, GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
+    if (rc < 0) {
+        log_error("gnutls_init: %s", gnutls_strerror(rc));
+        return -1;
+    }
+    if ((rc = gnutls_priority_set(session, conn->priority)) < 0 ||
+        (rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, conn->creds)) < 0 ||
+        (!is_ip_literal(conn->verify_name) &&
+         (rc = gnutls_server_name_set(session, GNUTLS_NAME_DNS, conn->verify_name,
+                                      strlen(conn->verify_name))) < 0)) {
+        log_error("session setup: %s", gnutls_strerror(rc));
+        gnutls_deinit(session);
+        return -1;
+    }
+    if (!conn->cfg->insecure)
+        gnutls_session_set_verify_cert(session, conn->verify_name, 0);
+    dtls_set_path_mtu(session, conn->cfg->mtu, &conn->server);
+    gnutls_dtls_set_timeouts(session, conn->cfg->timeout_ms, attempt_ms);
+    gnutls_transport_set_ptr(session, conn);
+    gnutls_transport_set_push_function(session, conn_push);
+    gnutls_transport_set_pull_function(session, conn_pull);
+    gnutls_transport_set_pull_timeout_function(session, conn_pull_timeout);
+    conn->session = session;
+    return 0;
+}
+
+static int refused(const struct connection *conn)
+{
+    return conn->transport_errno == ECONNREFUSED;
+}
+
+/* One handshake attempt under a hard deadline: a GnuTLS client handshake can stall with
+ * every flight sent, so we never wait on GnuTLS alone. Returns EXIT_OK, EXIT_TIMEOUT,
+ * EXIT_HANDSHAKE, REFUSED or STOPPED. */
+static int handshake_once(struct connection *conn, int64_t deadline)
+{
+    int rc;
+
+    for (;;) {
+        rc = gnutls_handshake(conn->session);
+        if (rc == 0)
+            return EXIT_OK;
+        if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+            if (refused(conn))
+                return REFUSED;
+            if (dtls_now_ms() >= deadline)
+                return EXIT_TIMEOUT;
+            if (dtls_wait(conn->session, conn->fd, conn->stop_fd, deadline) == 2)
+                return STOPPED;
+            continue;
+        }
+        if (refused(conn))
+            return REFUSED;
+        if (rc == GNUTLS_E_TIMEDOUT)
+            return EXIT_TIMEOUT;
+        if (gnutls_error_is_fatal(rc)) {
+            dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "handshake failed",
+                             rc);
+            return EXIT_HANDSHAKE;
+        }
+        log_debug("handshake: %s", gnutls_strerror(rc));
+    }
+}
+
+/* Handshakes with one resolved address, starting fresh sessions up to --retries times. */
+static int handshake_with(struct connection *conn, const struct addrinfo *ai)
+{
+    unsigned attempt_ms = conn->cfg->timeout_ms * HANDSHAKE_ROUNDS;
+    char err[256];
+    unsigned attempt;
+    int rc = EXIT_TIMEOUT;
+
+    memcpy(&conn->server.ss, ai->ai_addr, ai->ai_addrlen);
+    conn->server.len = ai->ai_addrlen;
+    udp_addr_to_text(&conn->server, conn->server_text, sizeof(conn->server_text));
+    conn->fd = udp_open_client_socket(ai, err, sizeof(err));
+    if (conn->fd < 0) {
+        log_error("%s: %s", conn->server_text, err);
+        return EXIT_RUNTIME;
+    }
+    conn->transport_errno = 0;
+    for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
+        if (session_new(conn, attempt_ms + conn->cfg->timeout_ms) < 0)
+            return EXIT_RUNTIME;
+        rc = handshake_once(conn, dtls_now_ms() + attempt_ms);
+        if (rc == EXIT_OK)
+            return EXIT_OK;
+        gnutls_deinit(conn->session);
+        conn->session = NULL;
+        if (rc != EXIT_TIMEOUT)
+            break;
+        if (attempt < conn->cfg->retries)
+            log_info("%s: no handshake after %u ms, starting a fresh session (%u of %u)",
+                     conn->server_text, attempt_ms, attempt + 1, conn->cfg->retries);
+    }
+    close(conn->fd);
+    conn->fd = -1;
+    return rc;
+}
+
+/* Tries each address the name resolves to until one completes a handshake. */
+static int connect_server(struct connection *conn, const char *host)
+{
+    struct addrinfo *list, *ai;
+    char err[256];
+    int rc = EXIT_TIMEOUT;
+
+    if (udp_resolve(host, conn->cfg->port, 0, &list, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return EXIT_RUNTIME;
+    }
+    for (ai = list; ai != NULL; ai = ai->ai_next) {
+        rc = handshake_with(conn, ai);
+        if (rc == REFUSED) {
+            log_info("%s: connection refused (is a DTLS server listening there?)",
+                     conn->server_text);
+            continue;
+        }
+        if (rc != EXIT_TIMEOUT)
+            break;
+        log_info("%s: no answer within %u ms x %u attempts", conn->server_text,
+                 conn->cfg->timeout_ms * HANDSHAKE_ROUNDS, conn->cfg->retries + 1);
+    }
+    freeaddrinfo(list);
+    if (rc == REFUSED || rc == EXIT_TIMEOUT) {
+        log_error("no DTLS server answered at %s port %u", host, conn->cfg->port);
+        return EXIT_TIMEOUT;
+    }
+    return rc;
+}
+
+/* Receives one record until deadline. Returns its length, or 0 on timeout, PEER_CLOSED,
+ * STOPPED, REFUSED, or -EXIT_RUNTIME on a fatal error. */
+static ssize_t receive_record(struct connection *conn, unsigned char *buf, size_t size,
+                              int64_t deadline)
+{
+    ssize_t rc;
+
+    for (;;) {
+        rc = gnutls_record_recv(conn->session, buf, size);
+        if (rc > 0)
+            return rc;
+        if (rc == 0)
+            return PEER_CLOSED;
+        if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+            int64_t left = deadline - dtls_now_ms();
+            if (refused(conn))
+                return REFUSED;
+            if (left <= 0)
+                return 0;
+            if (udp_wait(conn->fd, conn->stop_fd, (int)left) == 2)
+                return STOPPED;
+            continue;
+        }
+        if (refused(conn))
+            return REFUSED;
+        if (gnutls_error_is_fatal((int)rc)) {
+            dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "receive", (int)rc);
+            return -EXIT_RUNTIME;
+        }
+        log_debug("receive: %s", gnutls_strerror((int)rc));
+    }
+}
+
+static int send_record(struct connection *conn, const void *data, size_t len)
+{
+    int64_t deadline = dtls_now_ms() + conn->cfg->timeout_ms;
+    ssize_t rc;
+
+    for (;;) {
+        rc = gnutls_record_send(conn->session, data, len);
+        if (rc >= 0)
+            return 0;
+        if (refused(conn))
+            return REFUSED;
+        if ((rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) || dtls_now_ms() >= deadline) {
+            dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "send", (int)rc);
+            return -1;
+        }
+        struct pollfd pfd = {.fd = conn->fd, .events = POLLOUT};
+        poll(&pfd, 1, 10);
+    }
+}
+
+static void remember_sent(struct connection *conn, const void *data, size_t len)
+{
+    unsigned char *copy = realloc(conn->previous, len);
+
+    if (copy == NULL)
+        return;
+    memcpy(copy, data, len);
+    conn->previous = copy;
+    conn->previous_len = len;
+}
+
+/* Sends data and waits for its echo, resending it up to --retries times after --timeout.
+ * Returns the echo's length in echo, or 0 when none came, or a negative outcome. */
+static ssize_t exchange(struct connection *conn, const void *data, size_t len,
+                        unsigned char *echo, size_t echo_size)
+{
+    unsigned attempt;
+    ssize_t n;
+
+    for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
+        int64_t deadline = dtls_now_ms() + conn->cfg->timeout_ms;
+        if (attempt > 0)
+            log_info("no echo after %u ms, sending again (%u of %u)", conn->cfg->timeout_ms,
+                     attempt, conn->cfg->retries);
+        n = send_record(conn, data, len);
+        if (n < 0)
+            return n == REFUSED ? REFUSED : -EXIT_RUNTIME;
+        for (;;) {
+            n = receive_record(conn, echo, echo_size, deadline);
+            if (n <= 0)
+                break;
+            /* The late twin of the previous message's echo, after a resend: not ours. */
+            if (conn->previous != NULL && (size_t)n == conn->previous_len &&
+                memcmp(echo, conn->previous, (size_t)n) == 0 &&
+                ((size_t)n != len || memcmp(echo, data, len) != 0)) {
+                log_debug("ignored a late duplicate echo of the previous message");
+                continue;
+            }
+            remember_sent(conn, data, len);
+            return n;
+        }
+        if (n < 0)
+            return n;
+    }
+    return 0;
+}
+
+/* Maps a negative outcome of exchange() to an exit code, with its message. */
+static int exchange_failure(struct connection *conn, ssize_t outcome, unsigned long done,
+                            unsigned long total)
+{
+    switch (outcome) {
+    case 0:
+        log_error("%s: no echo after %u tries of %u ms", conn->server_text,
+                  conn->cfg->retries + 1, conn->cfg->timeout_ms);
+        return EXIT_TIMEOUT;
+    case PEER_CLOSED:
+        log_error("%s closed the connection after %lu of %lu echoes", conn->server_text, done,
+                  total);
+        return EXIT_RUNTIME;
+    case STOPPED:
+        log_error("interrupted");
+        return EXIT_RUNTIME;
+    case REFUSED:
+        log_error("%s: connection refused: the server went away", conn->server_text);
+        return EXIT_TIMEOUT;
+    default:
+        return EXIT_RUNTIME;
+    }
+}
+
+static int send_messages(struct connection *conn)
+{
+    const char *message = conn->cfg->message;
+    size_t len = strlen(message);
+    unsigned char echo[RECORD_BUFFER];
+    unsigned long i;
+    ssize_t n;
+
+    if (len > conn->data_mtu) {
+        log_error("--message is %zu bytes, but at --mtu %u a record holds at most %zu",
+                  len, conn->cfg->mtu, conn->data_mtu);
+        return EXIT_USAGE;
+    }
+    for (i = 0; i < conn->cfg->count; i++) {
+        n = exchange(conn, message, len, echo, sizeof(echo));
+        if (n <= 0)
+            return exchange_failure(conn, n, i, conn->cfg->count);
+        log_out("- Received %zd bytes: %.*s", n, (int)n, (const char *)echo);
+        if ((size_t)n != len || memcmp(echo, message, len) != 0) {
+            log_error("echo %lu differs from the message sent (%zu bytes sent, %zd received)",
+                      i + 1, len, n);
+            return EXIT_MISMATCH;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Length of the next record to send from buf: a line, or as much as a record holds;
+ * 0 when a partial line should wait for more input. */
+static size_t next_chunk(const unsigned char *buf, size_t have, size_t limit, int eof)
+{
+    const unsigned char *newline = memchr(buf, '\n', have < limit ? have : limit);
+
+    if (newline != NULL)
+        return (size_t)(newline - buf) + 1;
+    if (have >= limit || (eof && have > 0))
+        return have < limit ? have : limit;
+    return 0;
+}
+
+/* Sends each line of stdin as one record and writes each echo to stdout, raw. */
+static int relay_stdin(struct connection *conn)
+{
+    unsigned char input[STDIN_BUFFER], echo[RECORD_BUFFER];
+    size_t have = 0, chunk, limit = conn->data_mtu < sizeof(input) ? conn->data_mtu
+                                                                     : sizeof(input);
+    unsigned long lines = 0;
+    int eof = 0;
+    ssize_t n;
+
+    for (;;) {
+        while ((chunk = next_chunk(input, have, limit, eof)) > 0) {
+            n = exchange(conn, input, chunk, echo, sizeof(echo));
+            if (n <= 0)
+                return exchange_failure(conn, n, lines, lines + 1);
+            if ((size_t)n != chunk || memcmp(echo, input, chunk) != 0) {
+                log_error("echo of line %lu differs from what was sent", lines + 1);
+                return EXIT_MISMATCH;
+            }
+            fwrite(echo, 1, (size_t)n, stdout);
+            fflush(stdout);
+            lines++;
+            have -= chunk;
+            memmove(input, input + chunk, have);
+        }
+        if (eof)
+            return EXIT_OK;
+
+        struct pollfd fds[3] = {
+            {.fd = STDIN_FILENO, .events = POLLIN},
+            {.fd = conn->fd, .events = POLLIN},
+            {.fd = conn->stop_fd, .events = POLLIN},
+        };
+        if (poll(fds, 3, -1) < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        if (fds[2].revents)
+            return exchange_failure(conn, STOPPED, lines, lines);
+        if (fds[1].revents) {
+            /* Between lines: the server closing, or a stray late echo. */
+            n = receive_record(conn, echo, sizeof(echo), dtls_now_ms());
+            if (n == PEER_CLOSED) {
+                log_info("- Peer has closed the DTLS connection");
+                return EXIT_OK;
+            }
+            if (n > 0)
+                log_debug("ignored a stray record of %zd bytes", n);
+            else if (n < 0)
+                return exchange_failure(conn, n, lines, lines);
+        }
+        if (fds[0].revents) {
+            n = read(STDIN_FILENO, input + have, sizeof(input) - have);
+            if (n < 0 && errno != EINTR && errno != EAGAIN) {
+                log_error("read stdin: %s", strerror(errno));
+                return EXIT_RUNTIME;
+            }
+            if (n == 0)
+                eof = 1;
+            if (n > 0)
+                have += (size_t)n;
+        }
+    }
+}
+
+int client_run(const struct config *cfg, int stop_fd)
+{
+    struct connection conn;
+    char err[512];
+    int ret = EXIT_RUNTIME;
+
+    memset(&conn, 0, sizeof(conn));
+    conn.cfg = cfg;
+    conn.fd = -1;
+    conn.stop_fd = stop_fd;
+    conn.verify_name = cfg->hostname ? cfg->hostname : cfg->address ? cfg->address : "localhost";
+
+    if (dtls_credentials_load(cfg, &conn.creds, err, sizeof(err)) < 0 ||
+        dtls_priority_load(cfg->priority, &conn.priority, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        goto cleanup;
+    }
+    if (cfg->insecure)
+        log_warn("--insecure: the server's certificate is not verified; anyone on the path "
+                 "can impersonate it");
+
+    ret = connect_server(&conn, cfg->address ? cfg->address : "localhost");
+    if (ret != EXIT_OK)
+        goto cleanup;
+    if (!cfg->insecure)
+        announce(&conn, "The certificate is trusted.");
+    announce(&conn, "- Handshake was completed");
+    conn.data_mtu = gnutls_dtls_get_data_mtu(conn.session);
+
+    ret = cfg->message != NULL ? send_messages(&conn) : relay_stdin(&conn);
+    gnutls_bye(conn.session, GNUTLS_SHUT_WR);
+
+cleanup:
+    if (conn.session != NULL)
+        gnutls_deinit(conn.session);
+    if (conn.fd >= 0)
+        close(conn.fd);
+    if (conn.priority != NULL)
+        gnutls_priority_deinit(conn.priority);
+    if (conn.creds != NULL)
+        gnutls_certificate_free_credentials(conn.creds);
+    free(conn.previous);
+    return ret;
+}

@@ -1,0 +1,69 @@
+/* dtls_helper.h - GnuTLS glue shared by the server and the client: global init and
+ * logging, credentials, priorities, the stateless cookie step, MTU, non-blocking waits,
+ * and turning GnuTLS errors into log lines. */
+#ifndef DTLS_ECHO_DTLS_HELPER_H
+#define DTLS_ECHO_DTLS_HELPER_H
+
+#include <gnutls/dtls.h>
+#include <gnutls/gnutls.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "udp.h"
+
+/* DTLS record header (13 bytes) + handshake header (12) + a ClientHello body with a
+ * version, random, empty session id and cookie, one suite and one compression method.
+ * Nothing shorter is a ClientHello; a HelloVerifyRequest (44 bytes in GnuTLS) is shorter,
+ * so answering only such datagrams never sends more bytes than it received. */
+#define DTLS_MIN_CLIENT_HELLO (13 + 12 + 2 + 32 + 1 + 1 + 2 + 2 + 1 + 1)
+
+/* Initialises GnuTLS and, at LOG_TRACE + 1 (-vvv), routes its log to ours. Returns 0 or -1. */
+int dtls_global_init(int log_level, char *err, size_t err_size);
+void dtls_global_deinit(void);
+
+/* Loads the trust anchors, CRL and own certificate/key that cfg names. Returns 0, or -1
+ * with a line that names the file and the problem. */
+int dtls_credentials_load(const struct config *cfg, gnutls_certificate_credentials_t *creds,
+                          char *err, size_t err_size);
+
+/* Compiles a priority string. Returns 0, or -1 naming where the string is wrong. */
+int dtls_priority_load(const char *priority, gnutls_priority_t *out, char *err,
+                       size_t err_size);
+
+/* Makes a random cookie key (GNUTLS_COOKIE_KEY_SIZE bytes). Returns 0 or -1. */
+int dtls_cookie_key_new(gnutls_datum_t *key, char *err, size_t err_size);
+
+/* Returns 1 when buf looks like a DTLS ClientHello in epoch 0 and is long enough to be
+ * one (so it may be answered), else 0. Reads only what len allows. */
+int dtls_is_client_hello(const unsigned char *buf, size_t len);
+
+/* Checks the cookie in the ClientHello buf from peer. Returns 0 and fills *prestate when
+ * it is valid, a negative GnuTLS code otherwise. */
+int dtls_cookie_check(gnutls_datum_t *key, const struct udp_addr *peer, const void *buf,
+                      size_t len, gnutls_dtls_prestate_st *prestate);
+
+/* Answers a ClientHello without a valid cookie with a HelloVerifyRequest sent on fd to
+ * peer from local (NULL: the socket's own address). Returns bytes sent, or negative. */
+int dtls_cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
+                      const struct udp_addr *local);
+
+/* Sets the session's MTU from a path MTU that includes IP and UDP headers. */
+void dtls_set_path_mtu(gnutls_session_t session, unsigned path_mtu, const struct udp_addr *peer);
+
+/* Milliseconds on the monotonic clock. */
+int64_t dtls_now_ms(void);
+
+/* Waits for fd (or stop_fd) until GnuTLS's retransmission timer or deadline_ms
+ * (monotonic, -1: none) comes, whichever is first. Returns 1 if fd is readable, 2 if
+ * stop_fd is, 0 when the time is up (call GnuTLS again: it retransmits), -1 on error. */
+int dtls_wait(gnutls_session_t session, int fd, int stop_fd, int64_t deadline_ms);
+
+/* Writes GnuTLS's text for the certificate verification status of session into out. */
+void dtls_verify_status_text(gnutls_session_t session, char *out, size_t out_size);
+
+/* Logs "who: what: <gnutls_strerror(code)>" at level, adding the verification status
+ * when code is a certificate verification error. */
+void dtls_log_failure(int level, gnutls_session_t session, const char *who, const char *what,
+                      int code);
+
+#endif

@@ -1,0 +1,35 @@
+/* log.h - thread-safe leveled logging.
+ *
+ * Diagnostics (errors, warnings, debug) go to stderr; the user-facing lines of the
+ * classic GnuTLS DTLS echo example ("- Handshake was completed", "received[...]: ...")
+ * go to stdout through log_out(). -q keeps only errors, each -v adds a level. */
+#ifndef DTLS_ECHO_LOG_H
+#define DTLS_ECHO_LOG_H
+
+enum log_level {
+    LOG_ERROR = 0, /* always shown */
+    LOG_WARN = 1,  /* hidden by -q */
+    LOG_INFO = 2,  /* the default; stdout lines are at this level */
+    LOG_DEBUG = 3, /* -v */
+    LOG_TRACE = 4, /* -vv; -vvv also turns on GnuTLS's own log */
+};
+
+/* Sets the most detailed level that is printed (LOG_INFO by default). */
+void log_set_level(int level);
+
+/* Returns nonzero when messages at level would be printed. */
+int log_enabled(int level);
+
+/* Prints "dtls_echo: <level prefix>message" as one line to stderr. */
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints one line to stdout at LOG_INFO (hidden by -q). */
+void log_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_trace(...) log_msg(LOG_TRACE, __VA_ARGS__)
+
+#endif

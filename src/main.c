@@ -1,0 +1,83 @@
+/* main.c - parse the options, run the server or the client, map the outcome to an exit
+ * code. The only globals are the ones the signal handler needs. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "dtls_helper.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+
+/* Self-pipe: the first SIGINT/SIGTERM makes its read end readable for every thread that
+ * polls it; a second signal exits at once. */
+static int stop_pipe[2] = {-1, -1};
+static volatile sig_atomic_t signals_seen;
+
+static void on_stop_signal(int signo)
+{
+    int saved_errno = errno;
+
+    if (signals_seen++ > 0)
+        _exit(128 + signo);
+    if (write(stop_pipe[1], "x", 1) < 0) {
+        /* nothing to do in a signal handler; the pipe is empty, so this cannot fail */
+    }
+    errno = saved_errno;
+}
+
+static int install_signals(void)
+{
+    struct sigaction action;
+
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -1;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    int ret;
+
+    if (options_parse(argc, argv, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dtls_echo: %s\nTry 'dtls_echo --help' for more information.\n", err);
+        return EXIT_USAGE;
+    }
+    if (cfg.action == ACTION_HELP) {
+        options_print_help(stdout);
+        return EXIT_OK;
+    }
+    if (cfg.action == ACTION_VERSION) {
+        printf("dtls_echo %s (GnuTLS %s)\n", DTLS_ECHO_VERSION, gnutls_check_version(NULL));
+        return EXIT_OK;
+    }
+    log_set_level(cfg.log_level);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* lines appear as they happen, even in a pipe */
+    if (install_signals() < 0) {
+        log_error("signal setup: %s", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if (dtls_global_init(cfg.log_level, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return EXIT_RUNTIME;
+    }
+    ret = cfg.client_mode ? client_run(&cfg, stop_pipe[0]) : server_run(&cfg, stop_pipe[0]);
+    dtls_global_deinit();
+    close(stop_pipe[0]);
+    close(stop_pipe[1]);
+    return ret;
+}

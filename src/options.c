@@ -1,0 +1,340 @@
+/* options.c - getopt_long into struct config, range checks, conflicts, --help.
+ *
+ * Every value is range-checked with strtoul and an end pointer (never atoi), and every
+ * conflict is named in the error, as OpenBSD nc does. Nothing here prints except --help. */
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum long_only_option {
+    OPT_CAFILE = 256,
+    OPT_CRLFILE,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_HOSTNAME,
+    OPT_INSECURE,
+    OPT_REQUIRE_CLIENT_CERT,
+    OPT_MTU,
+    OPT_TIMEOUT,
+    OPT_RETRIES,
+    OPT_MAX_CLIENTS,
+    OPT_IDLE_TIMEOUT,
+    OPT_HANDSHAKE_TIMEOUT,
+    OPT_PRIORITY,
+};
+
+static const struct option long_options[] = {
+    {"client", no_argument, NULL, 'c'},
+    {"address", required_argument, NULL, 'a'},
+    {"port", required_argument, NULL, 'p'},
+    {"message", required_argument, NULL, 'm'},
+    {"count", required_argument, NULL, 'n'},
+    {"cafile", required_argument, NULL, OPT_CAFILE},
+    {"crlfile", required_argument, NULL, OPT_CRLFILE},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"require-client-cert", no_argument, NULL, OPT_REQUIRE_CLIENT_CERT},
+    {"mtu", required_argument, NULL, OPT_MTU},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+    {"priority", required_argument, NULL, OPT_PRIORITY},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static const char short_options[] = ":ca:p:m:n:vqhV";
+
+/* Options that only make sense on one side; rejected on the other. */
+static const struct side_option {
+    int val;
+    const char *name;
+    int client_only;
+} side_options[] = {
+    {'m', "--message", 1},
+    {'n', "--count", 1},
+    {OPT_HOSTNAME, "--hostname", 1},
+    {OPT_INSECURE, "--insecure", 1},
+    {OPT_TIMEOUT, "--timeout", 1},
+    {OPT_RETRIES, "--retries", 1},
+    {OPT_REQUIRE_CLIENT_CERT, "--require-client-cert", 0},
+    {OPT_MAX_CLIENTS, "--max-clients", 0},
+    {OPT_IDLE_TIMEOUT, "--idle-timeout", 0},
+    {OPT_HANDSHAKE_TIMEOUT, "--handshake-timeout", 0},
+};
+
+#define SEEN_SLOTS (OPT_PRIORITY + 1)
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Parses text as a decimal in [min, max] into *out. Returns 0, or -1 with a reason. */
+static int parse_number(const char *name, const char *text, unsigned long min,
+                        unsigned long max, unsigned long *out, char *err, size_t err_size)
+{
+    char *end;
+    unsigned long value;
+
+    /* strtoul accepts "-1" and wraps it; a leading sign is never a valid value here. */
+    if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || text[0] == ' ')
+        return fail(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
+                    min, max);
+    errno = 0;
+    value = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < min || value > max)
+        return fail(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
+                    min, max);
+    *out = value;
+    return 0;
+}
+
+static void set_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->action = ACTION_RUN;
+    cfg->port = DEFAULT_PORT;
+    cfg->count = DEFAULT_COUNT;
+    cfg->cafile = DEFAULT_CAFILE;
+    cfg->mtu = DEFAULT_MTU;
+    cfg->timeout_ms = DEFAULT_TIMEOUT_MS;
+    cfg->retries = DEFAULT_RETRIES;
+    cfg->max_clients = DEFAULT_MAX_CLIENTS;
+    cfg->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+    cfg->handshake_timeout_s = DEFAULT_HANDSHAKE_TIMEOUT_S;
+    cfg->priority = DEFAULT_PRIORITY;
+    cfg->log_level = LOG_INFO;
+}
+
+/* Checks the options as a whole: sides, pairs and conflicts. */
+static int validate(struct config *cfg, const unsigned char *seen, int verbose, int quiet,
+                    char *err, size_t err_size)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(side_options) / sizeof(side_options[0]); i++) {
+        const struct side_option *opt = &side_options[i];
+        if (seen[opt->val] && opt->client_only && !cfg->client_mode)
+            return fail(err, err_size, "%s is a client option: add -c", opt->name);
+        if (seen[opt->val] && !opt->client_only && cfg->client_mode)
+            return fail(err, err_size, "%s is a server option: cannot use it with -c",
+                        opt->name);
+    }
+    if (verbose && quiet)
+        return fail(err, err_size, "cannot use -v and -q together");
+    if (cfg->message && cfg->message[0] == '\0')
+        return fail(err, err_size, "--message: the message must not be empty");
+    if (cfg->insecure && (seen[OPT_CAFILE] || seen[OPT_CRLFILE]))
+        return fail(err, err_size, "cannot use --insecure with --cafile or --crlfile");
+    if (cfg->hostname && cfg->hostname[0] == '\0')
+        return fail(err, err_size, "--hostname: the name must not be empty");
+
+    if (cfg->client_mode) {
+        if (seen[OPT_CERT] != seen[OPT_KEY])
+            return fail(err, err_size, "--cert and --key go together: give both or neither");
+        if (cfg->insecure)
+            cfg->cafile = NULL;
+    } else {
+        if (!seen[OPT_CERT])
+            cfg->certfile = DEFAULT_SERVER_CERT;
+        if (!seen[OPT_KEY])
+            cfg->keyfile = DEFAULT_SERVER_KEY;
+    }
+    if (verbose)
+        cfg->log_level = LOG_INFO + verbose;
+    if (quiet)
+        cfg->log_level = LOG_ERROR;
+    return 0;
+}
+
+int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t err_size)
+{
+    unsigned char seen[SEEN_SLOTS] = {0};
+    unsigned long number;
+    int verbose = 0, quiet = 0, opt;
+
+    set_defaults(cfg);
+    opterr = 0;  /* we word the errors ourselves */
+    optind = 0;  /* full re-initialisation in glibc, so the parser can run more than once */
+    while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+        if (opt > 0 && opt < SEEN_SLOTS)
+            seen[opt] = 1;
+        switch (opt) {
+        case 'c':
+            cfg->client_mode = 1;
+            break;
+        case 'a':
+            if (optarg[0] == '\0')
+                return fail(err, err_size, "--address: the address must not be empty");
+            cfg->address = optarg;
+            break;
+        case 'p':
+            if (parse_number("--port", optarg, 1, 65535, &number, err, err_size) < 0)
+                return -1;
+            cfg->port = (unsigned)number;
+            break;
+        case 'm':
+            cfg->message = optarg;
+            break;
+        case 'n':
+            if (parse_number("--count", optarg, 1, 1000000000, &number, err, err_size) < 0)
+                return -1;
+            cfg->count = number;
+            break;
+        case OPT_CAFILE:
+            cfg->cafile = optarg;
+            break;
+        case OPT_CRLFILE:
+            cfg->crlfile = optarg;
+            break;
+        case OPT_CERT:
+            cfg->certfile = optarg;
+            break;
+        case OPT_KEY:
+            cfg->keyfile = optarg;
+            break;
+        case OPT_HOSTNAME:
+            cfg->hostname = optarg;
+            break;
+        case OPT_INSECURE:
+            cfg->insecure = 1;
+            break;
+        case OPT_REQUIRE_CLIENT_CERT:
+            cfg->require_client_cert = 1;
+            break;
+        case OPT_MTU:
+            if (parse_number("--mtu", optarg, 256, 65535, &number, err, err_size) < 0)
+                return -1;
+            cfg->mtu = (unsigned)number;
+            break;
+        case OPT_TIMEOUT:
+            if (parse_number("--timeout", optarg, 10, 3600000, &number, err, err_size) < 0)
+                return -1;
+            cfg->timeout_ms = (unsigned)number;
+            break;
+        case OPT_RETRIES:
+            if (parse_number("--retries", optarg, 0, 100, &number, err, err_size) < 0)
+                return -1;
+            cfg->retries = (unsigned)number;
+            break;
+        case OPT_MAX_CLIENTS:
+            if (parse_number("--max-clients", optarg, 1, 100000, &number, err, err_size) < 0)
+                return -1;
+            cfg->max_clients = (unsigned)number;
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (parse_number("--idle-timeout", optarg, 1, 86400, &number, err, err_size) < 0)
+                return -1;
+            cfg->idle_timeout_s = (unsigned)number;
+            break;
+        case OPT_HANDSHAKE_TIMEOUT:
+            if (parse_number("--handshake-timeout", optarg, 1, 3600, &number, err,
+                             err_size) < 0)
+                return -1;
+            cfg->handshake_timeout_s = (unsigned)number;
+            break;
+        case OPT_PRIORITY:
+            cfg->priority = optarg;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            cfg->action = ACTION_HELP;
+            return 0;
+        case 'V':
+            cfg->action = ACTION_VERSION;
+            return 0;
+        case ':':
+            return fail(err, err_size, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (optopt)
+                return fail(err, err_size, "unknown option '-%c'", optopt);
+            return fail(err, err_size, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return fail(err, err_size, "unexpected argument '%s'", argv[optind]);
+    return validate(cfg, seen, verbose, quiet, err, err_size);
+}
+
+void options_print_help(FILE *out)
+{
+    fprintf(out,
+        "Usage: dtls_echo [OPTIONS]             run the DTLS echo server\n"
+        "       dtls_echo -c [OPTIONS]          run the client\n"
+        "\n"
+        "A DTLS 1.2 echo server (one thread per client, stateless cookie exchange) and\n"
+        "client on GnuTLS. The client sends a message, or each line of stdin, and checks\n"
+        "that every echo equals what it sent.\n"
+        "\n"
+        "Common options:\n"
+        "  -c, --client             client mode (default: server)\n"
+        "  -a, --address HOST       client: server to reach (default localhost);\n"
+        "                           server: address to bind (default every IPv6 and IPv4 address)\n"
+        "  -p, --port PORT          UDP port, 1-65535 (default %d)\n"
+        "      --cafile FILE        trusted CA certificates, PEM (default %s)\n"
+        "      --crlfile FILE       certificate revocation list, PEM (default none)\n"
+        "      --cert FILE          own certificate chain, PEM (server default %s;\n"
+        "                           client default none)\n"
+        "      --key FILE           private key of --cert, PEM (server default %s)\n"
+        "      --mtu BYTES          path MTU, IP and UDP headers included, 256-65535\n"
+        "                           (default %d); an echo never exceeds what fits in it\n"
+        "      --priority STRING    GnuTLS priority string (default %s)\n"
+        "  -v, --verbose            more logging; -vv more; -vvv adds GnuTLS's own log\n"
+        "  -q, --quiet              print errors only\n"
+        "  -h, --help               print this help and exit\n"
+        "  -V, --version            print the version and the GnuTLS version and exit\n"
+        "\n"
+        "Client options:\n"
+        "  -m, --message TEXT       message to send (default: send each line of stdin and\n"
+        "                           print each echo, like netcat)\n"
+        "  -n, --count N            times to send --message (default %d)\n"
+        "      --hostname NAME      name to verify in the server certificate and send as\n"
+        "                           SNI (default: the -a address)\n"
+        "      --insecure           do not verify the server certificate (warns every run)\n"
+        "      --timeout MS         wait for each reply, 10-3600000 ms (default %d); also\n"
+        "                           the first handshake retransmission timeout\n"
+        "      --retries N          resends of an unanswered message, and fresh handshakes\n"
+        "                           after a failed one, 0-100 (default %d)\n"
+        "\n"
+        "Server options:\n"
+        "      --require-client-cert  ask every client for a certificate, verified\n"
+        "                           against --cafile and --crlfile\n"
+        "      --max-clients N      sessions served at once, 1-100000 (default %d)\n"
+        "      --idle-timeout S     end a session idle this long, 1-86400 s (default %d)\n"
+        "      --handshake-timeout S  end a handshake not done by then, 1-3600 s (default %d)\n"
+        "\n"
+        "Exit codes: 0 success; 1 runtime error (socket, file, resource); 2 usage error;\n"
+        "3 handshake or certificate verification failed; 4 timeout, no answer from the\n"
+        "peer; 5 an echo did not match what was sent.\n",
+        DEFAULT_PORT, DEFAULT_CAFILE, DEFAULT_SERVER_CERT, DEFAULT_SERVER_KEY, DEFAULT_MTU,
+        DEFAULT_PRIORITY, DEFAULT_COUNT, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES,
+        DEFAULT_MAX_CLIENTS, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_HANDSHAKE_TIMEOUT_S);
+}

@@ -1,0 +1,67 @@
+/* options.h - the command line: getopt_long into a struct config, validation, --help.
+ *
+ * Parsing prints nothing: errors come back as one line in the caller's buffer, and the
+ * caller decides how to report them. Only options_print_help() writes. */
+#ifndef DTLS_ECHO_OPTIONS_H
+#define DTLS_ECHO_OPTIONS_H
+
+#include <stdio.h>
+
+#define DTLS_ECHO_VERSION "0.1.0"
+
+#define DEFAULT_PORT 5556
+#define DEFAULT_COUNT 5
+#define DEFAULT_MTU 1500
+#define DEFAULT_TIMEOUT_MS 1000
+#define DEFAULT_RETRIES 3
+#define DEFAULT_MAX_CLIENTS 1000
+#define DEFAULT_IDLE_TIMEOUT_S 60
+#define DEFAULT_HANDSHAKE_TIMEOUT_S 10
+#define DEFAULT_CAFILE "certs/ca.pem"
+#define DEFAULT_SERVER_CERT "certs/server.pem"
+#define DEFAULT_SERVER_KEY "certs/server-key.pem"
+#define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2"
+
+enum run_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION };
+
+struct config {
+    enum run_action action;
+    int client_mode;            /* -c */
+    const char *address;        /* -a; NULL: client "localhost", server every address */
+    unsigned port;              /* -p */
+    const char *message;        /* -m; NULL: client reads lines from stdin */
+    unsigned long count;        /* -n */
+    const char *cafile;         /* NULL with --insecure on the client */
+    const char *crlfile;        /* NULL: no revocation list */
+    const char *certfile;       /* NULL: client presents no certificate */
+    const char *keyfile;
+    const char *hostname;       /* client: name to verify and send as SNI; NULL: address */
+    int insecure;               /* client: skip certificate verification */
+    int require_client_cert;    /* server: mutual authentication */
+    unsigned mtu;               /* path MTU in bytes, IP and UDP headers included */
+    unsigned timeout_ms;        /* client: wait for one reply */
+    unsigned retries;           /* client: resends of an unanswered message or handshake */
+    unsigned max_clients;       /* server */
+    unsigned idle_timeout_s;    /* server: end a session with no record for this long */
+    unsigned handshake_timeout_s; /* server: end a handshake that takes longer */
+    const char *priority;       /* GnuTLS priority string */
+    int log_level;              /* enum log_level */
+};
+
+/* Fills cfg from argv. Returns 0, or -1 with a one-line reason in err (a usage error). */
+int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t err_size);
+
+/* Writes the --help text to out. */
+void options_print_help(FILE *out);
+
+/* Process exit codes: the contract scripts rely on. */
+enum exit_code {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,   /* socket, file, resource */
+    EXIT_USAGE = 2,
+    EXIT_HANDSHAKE = 3, /* handshake or certificate verification failed */
+    EXIT_TIMEOUT = 4,   /* no answer from the peer */
+    EXIT_MISMATCH = 5,  /* an echo differed from what was sent */
+};
+
+#endif

@@ -1,0 +1,714 @@
+/* server.c - the listener loop, the client registry, per-client threads, limits, shutdown.
+ *
+ * The listener thread alone reads the listening socket. A datagram is either a ClientHello
+ * with a valid cookie from a peer we do not serve yet (hand it to a new thread), or it is
+ * answered statelessly with a HelloVerifyRequest, or it is ignored. Before a valid cookie
+ * nothing is allocated and no reply is larger than the datagram that caused it. */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "dtls_helper.h"
+#include "log.h"
+#include "udp.h"
+
+#define LISTEN_RCVBUF (8 * 1024 * 1024) /* a burst of ~10,000 ClientHellos */
+#define CLIENT_STACK_SIZE (256 * 1024)
+#define REGISTRY_BUCKETS 4096
+#define FORWARD_QUEUE_MAX 1024
+#define REFUSED_MEMORY 64
+#define MAX_DATAGRAM 65536
+#define RECORD_BUFFER 16384 /* the largest DTLS record's plaintext */
+#define SEND_RETRY_MS 1000
+
+struct client;
+
+/* A datagram a client thread read on its socket that came from another peer (it arrived
+ * in the window between bind() and connect()); the listener handles it as its own. */
+struct forwarded {
+    struct forwarded *next;
+    struct udp_addr peer, local;
+    size_t len;
+    unsigned char data[];
+};
+
+struct server {
+    const struct config *cfg;
+    int listen_fd;
+    struct udp_addr bound;
+    int stop_fd;            /* readable once a stop signal came; never drained */
+    int wake_fds[2];        /* client threads -> listener: finished, or forwarded */
+    gnutls_certificate_credentials_t creds;
+    gnutls_priority_t priority;
+    gnutls_datum_t cookie_key;
+    pthread_attr_t thread_attr;
+
+    pthread_mutex_t lock;   /* guards everything below */
+    struct client *registry[REGISTRY_BUCKETS];
+    unsigned active;        /* registered sessions */
+    struct client *finished; /* threads that ended, to be joined */
+    struct forwarded *forward_head, *forward_tail;
+    unsigned forward_len;
+
+    /* Listener only: the last peers refused for --max-clients, to log each once. */
+    struct udp_addr refused[REFUSED_MEMORY];
+    unsigned refused_next;
+};
+
+struct client {
+    struct client *next;     /* in a registry bucket, then in the finished list */
+    struct server *server;
+    pthread_t thread;
+    int fd;                  /* connected to peer; read by this client's thread only */
+    struct udp_addr peer, local;
+    char peer_text[UDP_ADDR_TEXT_MAX];
+    gnutls_dtls_prestate_st prestate;
+    unsigned char *hello;    /* the ClientHello that carried the valid cookie */
+    size_t hello_len;        /* nonzero until the session has pulled it */
+    int handshake_done;
+    int restart;             /* the peer began a new handshake (valid cookie) in hello */
+};
+
+enum session_end { SESSION_CLOSED, SESSION_RESTART };
+
+/* ---- registry ------------------------------------------------------------------- */
+
+static unsigned bucket_of(const struct udp_addr *peer)
+{
+    unsigned char key[UDP_ADDR_KEY_MAX];
+    size_t i, len = udp_addr_key(peer, key);
+    unsigned hash = 2166136261u; /* FNV-1a */
+
+    for (i = 0; i < len; i++)
+        hash = (hash ^ key[i]) * 16777619u;
+    return hash % REGISTRY_BUCKETS;
+}
+
+/* Caller holds the lock. */
+static struct client *registry_find(struct server *srv, const struct udp_addr *peer)
+{
+    struct client *c;
+
+    for (c = srv->registry[bucket_of(peer)]; c != NULL; c = c->next)
+        if (udp_addr_equal(&c->peer, peer))
+            return c;
+    return NULL;
+}
+
+/* Caller holds the lock. */
+static void registry_remove(struct server *srv, struct client *client)
+{
+    struct client **link = &srv->registry[bucket_of(&client->peer)];
+
+    while (*link != NULL && *link != client)
+        link = &(*link)->next;
+    if (*link == client) {
+        *link = client->next;
+        srv->active--;
+    }
+    client->next = NULL;
+}
+
+static void wake_listener(struct server *srv)
+{
+    char byte = 1;
+
+    /* The pipe is non-blocking: when it is full the listener is awake anyway. */
+    if (write(srv->wake_fds[1], &byte, 1) < 0 && errno != EAGAIN)
+        log_debug("wake listener: %s", strerror(errno));
+}
+
+static void client_free(struct client *client)
+{
+    if (client->fd >= 0)
+        close(client->fd);
+    free(client->hello);
+    free(client);
+}
+
+/* Joins and frees the threads that have ended. Listener only. */
+static void reap_finished(struct server *srv)
+{
+    struct client *list, *next;
+
+    pthread_mutex_lock(&srv->lock);
+    list = srv->finished;
+    srv->finished = NULL;
+    pthread_mutex_unlock(&srv->lock);
+    for (; list != NULL; list = next) {
+        next = list->next;
+        pthread_join(list->thread, NULL);
+        client_free(list);
+    }
+}
+
+/* ---- the client thread's transport ---------------------------------------------- */
+
+/* Hands a datagram from another peer to the listener, which treats it as its own. */
+static void forward_to_listener(struct client *client, const void *buf, size_t len,
+                                const struct udp_addr *from)
+{
+    struct server *srv = client->server;
+    struct forwarded *item;
+
+    pthread_mutex_lock(&srv->lock);
+    if (srv->forward_len >= FORWARD_QUEUE_MAX) {
+        pthread_mutex_unlock(&srv->lock);
+        log_debug("%s: forward queue full, datagram dropped", client->peer_text);
+        return;
+    }
+    item = malloc(sizeof(*item) + len);
+    if (item == NULL) {
+        pthread_mutex_unlock(&srv->lock);
+        return;
+    }
+    item->next = NULL;
+    item->peer = *from;
+    item->local = client->local;
+    item->len = len;
+    memcpy(item->data, buf, len);
+    if (srv->forward_tail != NULL)
+        srv->forward_tail->next = item;
+    else
+        srv->forward_head = item;
+    srv->forward_tail = item;
+    srv->forward_len++;
+    pthread_mutex_unlock(&srv->lock);
+    wake_listener(srv);
+}
+
+/* A new ClientHello on an established session: the peer restarted on the same address
+ * and port. With a valid cookie it gets a fresh session; without, a HelloVerifyRequest.
+ * Returns 1 when a restart is due. */
+static int peer_restarted(struct client *client, const unsigned char *buf, size_t len)
+{
+    struct server *srv = client->server;
+    gnutls_dtls_prestate_st prestate;
+    unsigned char *copy;
+
+    if (dtls_cookie_check(&srv->cookie_key, &client->peer, buf, len, &prestate) < 0) {
+        log_debug("Sending hello verify request to %s", client->peer_text);
+        dtls_cookie_reply(&srv->cookie_key, client->fd, &client->peer, NULL);
+        return 0;
+    }
+    copy = malloc(len);
+    if (copy == NULL)
+        return 0;
+    memcpy(copy, buf, len);
+    free(client->hello);
+    client->hello = copy;
+    client->hello_len = len;
+    client->prestate = prestate;
+    client->restart = 1;
+    return 1;
+}
+
+static ssize_t client_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
+{
+    struct client *client = ptr;
+    struct udp_addr from;
+    ssize_t n;
+    int reads;
+
+    if (client->hello_len > 0 && !client->restart) {
+        size_t len = client->hello_len < size ? client->hello_len : size;
+        memcpy(buf, client->hello, len);
+        client->hello_len = 0;
+        return (ssize_t)len;
+    }
+    /* Bounded: a burst of foreign datagrams must not keep this thread here. */
+    for (reads = 0; reads < 64 && !client->restart; reads++) {
+        n = udp_recv(client->fd, buf, size, &from, NULL);
+        if (n < 0)
+            return -1;
+        if (!udp_addr_equal(&from, &client->peer)) {
+            forward_to_listener(client, buf, (size_t)n, &from);
+            continue;
+        }
+        if (client->handshake_done && dtls_is_client_hello(buf, (size_t)n)) {
+            if (peer_restarted(client, buf, (size_t)n))
+                break;
+            continue;
+        }
+        return n;
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+static ssize_t client_push(gnutls_transport_ptr_t ptr, const void *buf, size_t size)
+{
+    struct client *client = ptr;
+
+    return send(client->fd, buf, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static int client_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+    struct client *client = ptr;
+    struct pollfd pfd = {.fd = client->fd, .events = POLLIN};
+
+    /* The buffered ClientHello is data GnuTLS has not read yet: say so, or the handshake
+     * waits a whole retransmission period for a datagram that already came. */
+    if (client->hello_len > 0 && !client->restart)
+        return 1;
+    return poll(&pfd, 1, (int)ms);
+}
+
+/* ---- the client thread ---------------------------------------------------------- */
+
+static int session_new(struct client *client, gnutls_session_t *out)
+{
+    struct server *srv = client->server;
+    const struct config *cfg = srv->cfg;
+    gnutls_session_t session;
+    int rc;
+
+    rc = gnutls_init(&session, GNUTLS_SERVER | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
+    if (rc < 0) {
+        log_error("%s: gnutls_init: %s", client->peer_text, gnutls_strerror(rc));
+        return -1;
+    }
+    if ((rc = gnutls_priority_set(session, srv->priority)) < 0 ||
+        (rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, srv->creds)) < 0) {
+        log_error("%s: session setup: %s", client->peer_text, gnutls_strerror(rc));
+        gnutls_deinit(session);
+        return -1;
+    }
+    if (cfg->require_client_cert) {
+        gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
+        gnutls_session_set_verify_cert(session, NULL, 0);
+    }
+    gnutls_dtls_prestate_set(session, &client->prestate);
+    dtls_set_path_mtu(session, cfg->mtu, &client->peer);
+    gnutls_dtls_set_timeouts(session, 1000, cfg->handshake_timeout_s * 1000);
+    gnutls_transport_set_ptr(session, client);
+    gnutls_transport_set_push_function(session, client_push);
+    gnutls_transport_set_pull_function(session, client_pull);
+    gnutls_transport_set_pull_timeout_function(session, client_pull_timeout);
+    *out = session;
+    return 0;
+}
+
+/* Runs the handshake under --handshake-timeout. Returns 0 when it completed. */
+static int client_handshake(struct client *client, gnutls_session_t session)
+{
+    struct server *srv = client->server;
+    int64_t deadline = dtls_now_ms() + (int64_t)srv->cfg->handshake_timeout_s * 1000;
+    int rc;
+
+    for (;;) {
+        rc = gnutls_handshake(session);
+        if (rc == 0)
+            return 0;
+        if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) {
+            if (gnutls_error_is_fatal(rc)) {
+                dtls_log_failure(LOG_WARN, session, client->peer_text, "handshake failed", rc);
+                return -1;
+            }
+            log_debug("%s: handshake: %s", client->peer_text, gnutls_strerror(rc));
+            continue;
+        }
+        if (dtls_now_ms() >= deadline) {
+            log_info("%s: handshake not done after %u s, dropped", client->peer_text,
+                     srv->cfg->handshake_timeout_s);
+            return -1;
+        }
+        if (dtls_wait(session, client->fd, srv->stop_fd, deadline) == 2)
+            return -1;
+    }
+}
+
+/* Sends the echo, waiting (bounded) while the socket buffer is full. */
+static void echo_record(struct client *client, gnutls_session_t session, const void *data,
+                        size_t len)
+{
+    int64_t deadline = dtls_now_ms() + SEND_RETRY_MS;
+    ssize_t rc;
+
+    for (;;) {
+        rc = gnutls_record_send(session, data, len);
+        if (rc >= 0)
+            return;
+        if (rc == GNUTLS_E_LARGE_PACKET) {
+            log_warn("%s: a record of %zu bytes does not fit the data MTU of %u bytes "
+                     "(--mtu %u); not echoed", client->peer_text, len,
+                     gnutls_dtls_get_data_mtu(session), client->server->cfg->mtu);
+            return;
+        }
+        if ((rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) ||
+            dtls_now_ms() >= deadline) {
+            dtls_log_failure(LOG_WARN, session, client->peer_text, "echo not sent", (int)rc);
+            return;
+        }
+        struct pollfd pfd = {.fd = client->fd, .events = POLLOUT};
+        poll(&pfd, 1, 10);
+    }
+}
+
+static void print_record(const unsigned char seq[8], const unsigned char *data, size_t len)
+{
+    /* The record's epoch and sequence number, as the GnuTLS example prints them. */
+    if (len > 0 && data[len - 1] == '\n')
+        len--;
+    log_out("received[%02x%02x%02x%02x%02x%02x%02x%02x]: %.*s", seq[0], seq[1], seq[2], seq[3],
+            seq[4], seq[5], seq[6], seq[7], (int)len, (const char *)data);
+}
+
+/* Echoes every record until close_notify, --idle-timeout, a fatal error or shutdown. */
+static enum session_end client_echo(struct client *client, gnutls_session_t session)
+{
+    struct server *srv = client->server;
+    int64_t idle_ms = (int64_t)srv->cfg->idle_timeout_s * 1000;
+    int64_t deadline = dtls_now_ms() + idle_ms;
+    unsigned char data[RECORD_BUFFER], seq[8];
+    ssize_t rc;
+
+    for (;;) {
+        rc = gnutls_record_recv_seq(session, data, sizeof(data), seq);
+        if (rc > 0) {
+            if (log_enabled(LOG_INFO))
+                print_record(seq, data, (size_t)rc);
+            echo_record(client, session, data, (size_t)rc);
+            deadline = dtls_now_ms() + idle_ms;
+            continue;
+        }
+        if (rc == 0) {
+            log_out("EOF");
+            gnutls_bye(session, GNUTLS_SHUT_WR);
+            return SESSION_CLOSED;
+        }
+        if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+            if (client->restart)
+                return SESSION_RESTART;
+            switch (udp_wait(client->fd, srv->stop_fd, (int)(deadline - dtls_now_ms()))) {
+            case 2:
+                gnutls_bye(session, GNUTLS_SHUT_WR);
+                return SESSION_CLOSED;
+            case 0:
+                if (dtls_now_ms() >= deadline) {
+                    log_info("%s: idle for %u s, closing", client->peer_text,
+                             srv->cfg->idle_timeout_s);
+                    gnutls_bye(session, GNUTLS_SHUT_WR);
+                    return SESSION_CLOSED;
+                }
+                break;
+            }
+            continue;
+        }
+        if (gnutls_error_is_fatal((int)rc)) {
+            dtls_log_failure(LOG_WARN, session, client->peer_text, "session ended", (int)rc);
+            return SESSION_CLOSED;
+        }
+        log_debug("%s: %s", client->peer_text, gnutls_strerror((int)rc));
+    }
+}
+
+static void *client_main(void *arg)
+{
+    struct client *client = arg;
+    struct server *srv = client->server;
+    gnutls_session_t session;
+    enum session_end end = SESSION_RESTART;
+
+    while (end == SESSION_RESTART) {
+        client->restart = 0;
+        client->handshake_done = 0;
+        if (session_new(client, &session) < 0)
+            break;
+        end = SESSION_CLOSED;
+        if (client_handshake(client, session) == 0) {
+            client->handshake_done = 1;
+            log_out("- Handshake was completed");
+            end = client_echo(client, session);
+            if (end == SESSION_RESTART)
+                log_info("%s: new handshake from the same address and port, new session",
+                         client->peer_text);
+        }
+        gnutls_deinit(session);
+    }
+    log_debug("%s: session closed", client->peer_text);
+
+    pthread_mutex_lock(&srv->lock);
+    registry_remove(srv, client);
+    client->next = srv->finished;
+    srv->finished = client;
+    pthread_mutex_unlock(&srv->lock);
+    wake_listener(srv);
+    return NULL;
+}
+
+/* ---- the listener --------------------------------------------------------------- */
+
+/* Logs a --max-clients refusal once per peer (as long as it is among the last few). */
+static void log_refusal(struct server *srv, const struct udp_addr *peer)
+{
+    char text[UDP_ADDR_TEXT_MAX];
+    unsigned i;
+
+    for (i = 0; i < REFUSED_MEMORY; i++)
+        if (udp_addr_equal(&srv->refused[i], peer))
+            return;
+    srv->refused[srv->refused_next] = *peer;
+    srv->refused_next = (srv->refused_next + 1) % REFUSED_MEMORY;
+    udp_addr_to_text(peer, text, sizeof(text));
+    log_warn("%s refused: %u clients already (--max-clients)", text, srv->cfg->max_clients);
+}
+
+/* Registers peer and starts its thread. The connected socket exists before the thread
+ * sends anything back, so the peer's next flight reaches that socket, not the listener. */
+static void start_client(struct server *srv, const unsigned char *hello, size_t len,
+                         const struct udp_addr *peer, const struct udp_addr *local,
+                         const gnutls_dtls_prestate_st *prestate)
+{
+    char err[256];
+    struct client *client;
+    unsigned bucket;
+    int rc;
+
+    client = calloc(1, sizeof(*client));
+    if (client == NULL || (client->hello = malloc(len)) == NULL) {
+        log_error("out of memory for a new client");
+        free(client);
+        return;
+    }
+    client->server = srv;
+    client->peer = *peer;
+    client->local = *local;
+    client->prestate = *prestate;
+    memcpy(client->hello, hello, len);
+    client->hello_len = len;
+    udp_addr_to_text(peer, client->peer_text, sizeof(client->peer_text));
+    client->fd = udp_open_peer_socket(local, peer, err, sizeof(err));
+    if (client->fd < 0) {
+        log_error("%s: %s", client->peer_text, err);
+        client_free(client);
+        return;
+    }
+
+    pthread_mutex_lock(&srv->lock);
+    bucket = bucket_of(peer);
+    client->next = srv->registry[bucket];
+    srv->registry[bucket] = client;
+    srv->active++;
+    pthread_mutex_unlock(&srv->lock);
+
+    log_out("Accepted connection from %s", client->peer_text);
+    rc = pthread_create(&client->thread, &srv->thread_attr, client_main, client);
+    if (rc != 0) {
+        log_error("%s: pthread_create: %s", client->peer_text, strerror(rc));
+        pthread_mutex_lock(&srv->lock);
+        registry_remove(srv, client);
+        pthread_mutex_unlock(&srv->lock);
+        client_free(client);
+    }
+}
+
+/* One datagram that reached the listener (or was forwarded to it). */
+static void handle_datagram(struct server *srv, const unsigned char *buf, size_t len,
+                            const struct udp_addr *peer, const struct udp_addr *local)
+{
+    gnutls_dtls_prestate_st prestate;
+    char text[UDP_ADDR_TEXT_MAX];
+    int known, full;
+
+    if (!dtls_is_client_hello(buf, len)) {
+        if (log_enabled(LOG_TRACE)) {
+            udp_addr_to_text(peer, text, sizeof(text));
+            log_trace("ignored %zu bytes from %s: not a ClientHello", len, text);
+        }
+        return;
+    }
+    if (dtls_cookie_check(&srv->cookie_key, peer, buf, len, &prestate) < 0) {
+        if (log_enabled(LOG_DEBUG)) {
+            udp_addr_to_text(peer, text, sizeof(text));
+            log_debug("Sending hello verify request to %s", text);
+        }
+        dtls_cookie_reply(&srv->cookie_key, srv->listen_fd, peer, local);
+        return;
+    }
+    pthread_mutex_lock(&srv->lock);
+    known = registry_find(srv, peer) != NULL;
+    full = srv->active >= srv->cfg->max_clients;
+    pthread_mutex_unlock(&srv->lock);
+    if (known) {
+        /* A retransmitted ClientHello: the client's thread answers it on its socket. */
+        log_trace("duplicate ClientHello from a served peer dropped");
+        return;
+    }
+    if (full) {
+        log_refusal(srv, peer);
+        return;
+    }
+    start_client(srv, buf, len, peer, local, &prestate);
+}
+
+static void drain_forwarded(struct server *srv)
+{
+    struct forwarded *list, *next;
+
+    pthread_mutex_lock(&srv->lock);
+    list = srv->forward_head;
+    srv->forward_head = srv->forward_tail = NULL;
+    srv->forward_len = 0;
+    pthread_mutex_unlock(&srv->lock);
+    for (; list != NULL; list = next) {
+        next = list->next;
+        handle_datagram(srv, list->data, list->len, &list->peer, &list->local);
+        free(list);
+    }
+}
+
+static void drain_wake_pipe(struct server *srv)
+{
+    char bytes[256];
+
+    while (read(srv->wake_fds[0], bytes, sizeof(bytes)) > 0)
+        ;
+}
+
+static void listen_loop(struct server *srv)
+{
+    static unsigned char buf[MAX_DATAGRAM];
+    struct pollfd fds[3] = {
+        {.fd = srv->listen_fd, .events = POLLIN},
+        {.fd = srv->wake_fds[0], .events = POLLIN},
+        {.fd = srv->stop_fd, .events = POLLIN},
+    };
+    struct udp_addr peer, local;
+    ssize_t n;
+    int i;
+
+    for (;;) {
+        if (poll(fds, 3, -1) < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            return;
+        }
+        if (fds[2].revents)
+            return;
+        if (fds[1].revents) {
+            drain_wake_pipe(srv);
+            reap_finished(srv);
+            drain_forwarded(srv);
+        }
+        /* A batch at a time, so finished threads and forwarded datagrams get a turn. */
+        for (i = 0; i < 256; i++) {
+            local = srv->bound;
+            n = udp_recv(srv->listen_fd, buf, sizeof(buf), &peer, &local);
+            if (n < 0) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                    log_debug("recvmsg: %s", strerror(errno));
+                break;
+            }
+            handle_datagram(srv, buf, (size_t)n, &peer, &local);
+        }
+    }
+}
+
+/* Closes every session (each thread sees stop_fd and sends close_notify) and joins. */
+static void stop_clients(struct server *srv)
+{
+    unsigned active;
+
+    for (;;) {
+        pthread_mutex_lock(&srv->lock);
+        active = srv->active;
+        pthread_mutex_unlock(&srv->lock);
+        reap_finished(srv);
+        if (active == 0)
+            break;
+        struct pollfd pfd = {.fd = srv->wake_fds[0], .events = POLLIN};
+        poll(&pfd, 1, 100);
+        drain_wake_pipe(srv);
+    }
+    reap_finished(srv);
+    while (srv->forward_head != NULL) {
+        struct forwarded *next = srv->forward_head->next;
+        free(srv->forward_head);
+        srv->forward_head = next;
+    }
+}
+
+/* Enough descriptors for --max-clients sockets: the soft limit is often 1024. */
+static void raise_fd_limit(unsigned max_clients)
+{
+    struct rlimit limit;
+    rlim_t wanted = (rlim_t)max_clients + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur >= wanted)
+        return;
+    limit.rlim_cur = wanted < limit.rlim_max ? wanted : limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur < wanted)
+        log_warn("open-file limit %lu is below what --max-clients %u needs",
+                 (unsigned long)limit.rlim_cur, max_clients);
+}
+
+int server_run(const struct config *cfg, int stop_fd)
+{
+    struct server *srv;
+    char err[512];
+    int ret = 1;
+
+    srv = calloc(1, sizeof(*srv));
+    if (srv == NULL) {
+        log_error("out of memory");
+        return 1;
+    }
+    srv->cfg = cfg;
+    srv->stop_fd = stop_fd;
+    srv->listen_fd = srv->wake_fds[0] = srv->wake_fds[1] = -1;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_attr_init(&srv->thread_attr);
+    pthread_attr_setstacksize(&srv->thread_attr, CLIENT_STACK_SIZE);
+
+    if (dtls_credentials_load(cfg, &srv->creds, err, sizeof(err)) < 0 ||
+        dtls_priority_load(cfg->priority, &srv->priority, err, sizeof(err)) < 0 ||
+        dtls_cookie_key_new(&srv->cookie_key, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        goto cleanup;
+    }
+    if (pipe2(srv->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+        log_error("pipe: %s", strerror(errno));
+        goto cleanup;
+    }
+    raise_fd_limit(cfg->max_clients);
+    srv->listen_fd = udp_listen(cfg->address, cfg->port, LISTEN_RCVBUF, &srv->bound, err,
+                                sizeof(err));
+    if (srv->listen_fd < 0) {
+        log_error("%s", err);
+        goto cleanup;
+    }
+    log_out("UDP server ready. Listening to port '%u'.", cfg->port);
+
+    listen_loop(srv);
+    log_info("stopping: closing %u session(s)", srv->active);
+    stop_clients(srv);
+    ret = 0;
+
+cleanup:
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    if (srv->wake_fds[0] >= 0) {
+        close(srv->wake_fds[0]);
+        close(srv->wake_fds[1]);
+    }
+    if (srv->cookie_key.data != NULL)
+        gnutls_free(srv->cookie_key.data);
+    if (srv->priority != NULL)
+        gnutls_priority_deinit(srv->priority);
+    if (srv->creds != NULL)
+        gnutls_certificate_free_credentials(srv->creds);
+    pthread_attr_destroy(&srv->thread_attr);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+    return ret;
+}

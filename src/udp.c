@@ -1,0 +1,400 @@
+/* udp.c - UDP socket helpers. No GnuTLS here; errors go to the caller's buffer. */
+#define _GNU_SOURCE
+#include "udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **result,
+                char *err, size_t err_size)
+{
+    struct addrinfo hints;
+    char service[8];
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_protocol = IPPROTO_UDP;
+    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+    snprintf(service, sizeof(service), "%u", port);
+    rc = getaddrinfo(host, service, &hints, result);
+    if (rc != 0)
+        return fail(err, err_size, "cannot resolve '%s': %s", host ? host : "*",
+                    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+    return 0;
+}
+
+/* Sets the DF bit: we fragment at the DTLS layer (--mtu), never at the IP layer. */
+static void set_dont_fragment(int fd, int family)
+{
+    int pmtu = IP_PMTUDISC_DO;
+
+    /* On a dual-stack IPv6 socket, IPv4 traffic follows the IPv4 option. */
+    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+    if (family == AF_INET6) {
+        pmtu = IPV6_PMTUDISC_DO;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+    }
+}
+
+static int set_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+static void set_receive_buffer(int fd, int bytes)
+{
+    /* SO_RCVBUFFORCE passes net.core.rmem_max when we may (root); else ask within it. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+static int bind_listener(const struct addrinfo *ai, int rcvbuf, struct udp_addr *bound,
+                         char *err, size_t err_size)
+{
+    int fd, off = 0, on = 1;
+
+    fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0)
+        return fail(err, err_size, "socket: %s", strerror(errno));
+    if (ai->ai_family == AF_INET6) {
+        /* One socket for IPv6 and IPv4 (as v4-mapped addresses) on the wildcard. */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+    } else {
+        setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+    }
+    /* Bind without SO_REUSEADDR so that a port another program holds fails here with
+     * EADDRINUSE, instead of both programs silently sharing it. */
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    /* Then allow the per-client sockets to bind the same address and port. Only
+     * SO_REUSEADDR, not SO_REUSEPORT: without a reuseport group the kernel scores every
+     * socket on the port for each datagram, and a connected socket (exact source match)
+     * always outscores the listener, so each client's datagrams reach its own socket. */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    set_receive_buffer(fd, rcvbuf);
+    set_dont_fragment(fd, ai->ai_family);
+    if (set_nonblocking(fd) < 0) {
+        fail(err, err_size, "fcntl O_NONBLOCK: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    bound->len = sizeof(bound->ss);
+    if (getsockname(fd, (struct sockaddr *)&bound->ss, &bound->len) < 0) {
+        fail(err, err_size, "getsockname: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bound, char *err,
+               size_t err_size)
+{
+    struct addrinfo *list = NULL, *ai, wildcard6;
+    struct sockaddr_in6 any6;
+    int fd = -1, last_errno = 0;
+
+    if (host == NULL) {
+        /* IPv6 wildcard first: with IPV6_V6ONLY off it also takes IPv4. */
+        memset(&any6, 0, sizeof(any6));
+        any6.sin6_family = AF_INET6;
+        any6.sin6_port = htons((unsigned short)port);
+        memset(&wildcard6, 0, sizeof(wildcard6));
+        wildcard6.ai_family = AF_INET6;
+        wildcard6.ai_addr = (struct sockaddr *)&any6;
+        wildcard6.ai_addrlen = sizeof(any6);
+        fd = bind_listener(&wildcard6, rcvbuf, bound, err, err_size);
+        if (fd >= 0)
+            return fd;
+        if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL)
+            return fail(err, err_size, "bind to port %u: %s", port, strerror(errno));
+    }
+    if (udp_resolve(host, port, 1, &list, err, err_size) < 0)
+        return -1;
+    for (ai = list; ai != NULL; ai = ai->ai_next) {
+        if (host == NULL && ai->ai_family != AF_INET)
+            continue;  /* the IPv6 wildcard failed above; fall back to IPv4 only */
+        fd = bind_listener(ai, rcvbuf, bound, err, err_size);
+        if (fd >= 0)
+            break;
+        last_errno = errno;
+    }
+    freeaddrinfo(list);
+    if (fd < 0 && last_errno)
+        return fail(err, err_size, "bind to %s port %u: %s", host ? host : "*", port,
+                    strerror(last_errno));
+    return fd;
+}
+
+int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *peer, char *err,
+                         size_t err_size)
+{
+    int fd, on = 1, family = local->ss.ss_family;
+
+    fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
+    if (fd < 0)
+        return fail(err, err_size, "socket: %s", strerror(errno));
+    if (family == AF_INET6) {
+        int off = 0;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    set_dont_fragment(fd, family);
+    if (bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0) {
+        fail(err, err_size, "bind peer socket: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) < 0) {
+        fail(err, err_size, "connect peer socket: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_size)
+{
+    int fd = socket(addr->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
+
+    if (fd < 0)
+        return fail(err, err_size, "socket: %s", strerror(errno));
+    set_dont_fragment(fd, addr->ai_family);
+    if (connect(fd, addr->ai_addr, addr->ai_addrlen) < 0) {
+        fail(err, err_size, "connect: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Copies the destination address of a received datagram out of its control messages. */
+static void read_destination(struct msghdr *msg, struct udp_addr *local)
+{
+    struct cmsghdr *cmsg;
+    struct udp_addr bound = *local;  /* keeps the port, which pktinfo does not carry */
+
+    for (cmsg = CMSG_FIRSTHDR(msg); cmsg != NULL; cmsg = CMSG_NXTHDR(msg, cmsg)) {
+        if (cmsg->cmsg_level == IPPROTO_IPV6 && cmsg->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo info;
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&local->ss;
+            memcpy(&info, CMSG_DATA(cmsg), sizeof(info));
+            memset(sin6, 0, sizeof(*sin6));
+            sin6->sin6_family = AF_INET6;
+            sin6->sin6_addr = info.ipi6_addr;
+            sin6->sin6_port = ((const struct sockaddr_in6 *)&bound.ss)->sin6_port;
+            if (IN6_IS_ADDR_LINKLOCAL(&info.ipi6_addr))
+                sin6->sin6_scope_id = (uint32_t)info.ipi6_ifindex;
+            local->len = sizeof(*sin6);
+            return;
+        }
+        if (cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo info;
+            struct sockaddr_in *sin = (struct sockaddr_in *)&local->ss;
+            memcpy(&info, CMSG_DATA(cmsg), sizeof(info));
+            memset(sin, 0, sizeof(*sin));
+            sin->sin_family = AF_INET;
+            sin->sin_addr = info.ipi_addr;
+            sin->sin_port = ((const struct sockaddr_in *)&bound.ss)->sin_port;
+            local->len = sizeof(*sin);
+            return;
+        }
+    }
+}
+
+ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_addr *peer, struct udp_addr *local)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = size};
+    struct msghdr msg;
+    ssize_t n;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_name = &peer->ss;
+    msg.msg_namelen = sizeof(peer->ss);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (local != NULL) {
+        msg.msg_control = control.buf;
+        msg.msg_controllen = sizeof(control.buf);
+    }
+    n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (n < 0)
+        return -1;
+    peer->len = msg.msg_namelen;
+    if (local != NULL)
+        read_destination(&msg, local);
+    return n;
+}
+
+ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,
+                 const struct udp_addr *local)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = size};
+    struct msghdr msg;
+    struct cmsghdr *cmsg;
+
+    memset(&msg, 0, sizeof(msg));
+    memset(&control, 0, sizeof(control));
+    msg.msg_name = (void *)&peer->ss;
+    msg.msg_namelen = peer->len;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    /* Answer from the address the peer wrote to, not whatever the routing table picks:
+     * on a host with several addresses the peer would drop a reply from another one. */
+    if (local != NULL && local->ss.ss_family == AF_INET6) {
+        struct in6_pktinfo info;
+        memset(&info, 0, sizeof(info));
+        info.ipi6_addr = ((const struct sockaddr_in6 *)&local->ss)->sin6_addr;
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(info));
+        cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = IPPROTO_IPV6;
+        cmsg->cmsg_type = IPV6_PKTINFO;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(info));
+        memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+    } else if (local != NULL && local->ss.ss_family == AF_INET) {
+        struct in_pktinfo info;
+        memset(&info, 0, sizeof(info));
+        info.ipi_spec_dst = ((const struct sockaddr_in *)&local->ss)->sin_addr;
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(info));
+        cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = IPPROTO_IP;
+        cmsg->cmsg_type = IP_PKTINFO;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(info));
+        memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+    }
+    return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+int udp_wait(int fd, int wake_fd, int timeout_ms)
+{
+    struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};
+    int rc;
+
+    rc = poll(fds, wake_fd >= 0 ? 2 : 1, timeout_ms);
+    if (rc < 0)
+        return errno == EINTR ? 0 : -1;
+    if (rc == 0)
+        return 0;
+    /* An error on a connected UDP socket (ICMP unreachable) is reported by the next read. */
+    if (fds[0].revents & (POLLIN | POLLERR | POLLHUP))
+        return 1;
+    return 2;
+}
+
+/* Points at the IPv4 address inside addr (plain or v4-mapped), or returns NULL. */
+static const struct in_addr *ipv4_of(const struct udp_addr *addr)
+{
+    if (addr->ss.ss_family == AF_INET)
+        return &((const struct sockaddr_in *)&addr->ss)->sin_addr;
+    if (addr->ss.ss_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&addr->ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6))
+            return (const struct in_addr *)&a6->s6_addr[12];
+    }
+    return NULL;
+}
+
+static unsigned short port_of(const struct udp_addr *addr)
+{
+    if (addr->ss.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&addr->ss)->sin_port);
+    if (addr->ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&addr->ss)->sin6_port);
+    return 0;
+}
+
+void udp_addr_to_text(const struct udp_addr *addr, char *out, size_t out_size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    const struct in_addr *v4 = ipv4_of(addr);
+
+    if (v4 != NULL) {
+        inet_ntop(AF_INET, v4, host, sizeof(host));
+        snprintf(out, out_size, "IPv4 %s port %u", host, port_of(addr));
+    } else if (addr->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr->ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        if (sin6->sin6_scope_id != 0)
+            snprintf(out, out_size, "IPv6 %s%%%u port %u", host, sin6->sin6_scope_id,
+                     port_of(addr));
+        else
+            snprintf(out, out_size, "IPv6 %s port %u", host, port_of(addr));
+    } else {
+        snprintf(out, out_size, "unknown address family %d", addr->ss.ss_family);
+    }
+}
+
+size_t udp_addr_key(const struct udp_addr *addr, unsigned char key[UDP_ADDR_KEY_MAX])
+{
+    const struct in_addr *v4 = ipv4_of(addr);
+    unsigned short port = port_of(addr);
+    size_t n = 0;
+
+    memset(key, 0, UDP_ADDR_KEY_MAX);
+    key[n++] = v4 != NULL ? 4 : 6;
+    key[n++] = (unsigned char)(port >> 8);
+    key[n++] = (unsigned char)port;
+    if (v4 != NULL) {
+        memcpy(key + n, v4, 4);
+        n += 4;
+    } else if (addr->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr->ss;
+        memcpy(key + n, &sin6->sin6_addr, 16);
+        n += 16;
+        memcpy(key + n, &sin6->sin6_scope_id, 4);
+        n += 4;
+    }
+    return n;
+}
+
+int udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b)
+{
+    unsigned char key_a[UDP_ADDR_KEY_MAX], key_b[UDP_ADDR_KEY_MAX];
+    size_t len_a = udp_addr_key(a, key_a), len_b = udp_addr_key(b, key_b);
+
+    return len_a == len_b && memcmp(key_a, key_b, len_a) == 0;
+}
+
+unsigned udp_header_size(const struct udp_addr *addr)
+{
+    return ipv4_of(addr) != NULL ? 20 + 8 : 40 + 8;
+}

@@ -1,0 +1,71 @@
+/* udp.h - UDP socket helpers: resolve, listening socket, per-client connected socket,
+ * receive with source and destination address, timed wait, address to text.
+ *
+ * No GnuTLS here. Functions that can fail return -1 and write "call: cause" into the
+ * caller's err buffer; the caller decides whether that is fatal and logs it once. */
+#ifndef DTLS_ECHO_UDP_H
+#define DTLS_ECHO_UDP_H
+
+#include <netdb.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* A socket address with its length. */
+struct udp_addr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+};
+
+/* Bytes in the longest canonical address key: family, port, IPv6 address, scope. */
+#define UDP_ADDR_KEY_MAX 24
+/* Long enough for "IPv6 ffff:...:ffff%scope port 65535". */
+#define UDP_ADDR_TEXT_MAX 96
+
+/* Resolves host (NULL: the wildcard, when passive) and port to a list for getaddrinfo
+ * callers to free with freeaddrinfo. Returns 0, or -1 with the resolver's reason. */
+int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **result,
+                char *err, size_t err_size);
+
+/* Opens the server's listening socket on host:port (NULL host: every IPv6 and IPv4
+ * address), reporting each datagram's destination address, with a receive buffer of
+ * rcvbuf bytes. Returns the fd and fills *bound, or -1 (a busy port names EADDRINUSE). */
+int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bound, char *err,
+               size_t err_size);
+
+/* Opens a socket bound to local (the listener's port) and connected to peer, so the kernel
+ * delivers that peer's datagrams to it rather than to the listener. Returns fd or -1. */
+int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *peer, char *err,
+                         size_t err_size);
+
+/* Opens a client socket connected to addr. Returns the fd, or -1. */
+int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_size);
+
+/* Receives one datagram without blocking; fills *peer and, when local is not NULL, replaces
+ * the address in *local (the caller's bound address) with the one the datagram was sent
+ * to, keeping the port, when the socket reports it (udp_listen's sockets do).
+ * Returns its length, or -1 with errno set (EAGAIN when nothing is queued). */
+ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_addr *peer, struct udp_addr *local);
+
+/* Sends one datagram to peer from local (NULL: the kernel chooses). Returns bytes or -1. */
+ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,
+                 const struct udp_addr *local);
+
+/* Waits up to timeout_ms (-1: forever) for fd or wake_fd (-1: none) to be readable.
+ * Returns 1 if fd is readable, 2 if only wake_fd is, 0 on timeout, -1 on error. */
+int udp_wait(int fd, int wake_fd, int timeout_ms);
+
+/* Writes "IPv4 127.0.0.1 port 61006" (v4-mapped IPv6 addresses print as IPv4). */
+void udp_addr_to_text(const struct udp_addr *addr, char *out, size_t out_size);
+
+/* Writes the canonical bytes of addr (family, port, address; v4-mapped as IPv4) into key,
+ * the same bytes for the same peer whichever socket saw it. Returns their count. */
+size_t udp_addr_key(const struct udp_addr *addr, unsigned char key[UDP_ADDR_KEY_MAX]);
+
+/* Returns 1 when a and b are the same peer (same family, address and port), else 0. */
+int udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b);
+
+/* Returns the IP and UDP header bytes of a datagram to addr: 28 for IPv4, 48 for IPv6. */
+unsigned udp_header_size(const struct udp_addr *addr);
+
+#endif
