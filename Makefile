@@ -41,10 +41,11 @@ unit: $(UNIT_TESTS)
 e2e: dtls_echo certs
 	$(PYTHON) -m pytest -q tests/e2e
 
+# Installs what is missing, builds, and runs everything; pytest runs the cmocka unit
+# programs too (tests/e2e/test_unit.py), so its summary is the last line.
 test: deps
-	$(MAKE) all certs
-	$(MAKE) unit
-	$(MAKE) e2e
+	$(MAKE) --no-print-directory all certs $(UNIT_TESTS)
+	$(PYTHON) -m pytest -q -rs tests/e2e
 
 clean:
 	rm -f dtls_echo src/*.o $(UNIT_TESTS)

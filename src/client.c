@@ -144,6 +144,7 @@ static int handshake_once(struct connection *conn, int64_t deadline)
         if (gnutls_error_is_fatal(rc)) {
             dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "handshake failed",
                              rc);
+            gnutls_alert_send_appropriate(conn->session, rc); /* tell the server why */
             return EXIT_HANDSHAKE;
         }
         log_debug("handshake: %s", gnutls_strerror(rc));

@@ -313,6 +313,7 @@ static int client_handshake(struct client *client, gnutls_session_t session)
         if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) {
             if (gnutls_error_is_fatal(rc)) {
                 dtls_log_failure(LOG_WARN, session, client->peer_text, "handshake failed", rc);
+                gnutls_alert_send_appropriate(session, rc); /* or the peer waits it out */
                 return -1;
             }
             log_debug("%s: handshake: %s", client->peer_text, gnutls_strerror(rc));

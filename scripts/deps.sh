@@ -1,0 +1,24 @@
+#!/bin/sh
+# deps.sh - installs the Debian packages dtls_echo needs to build and test, if missing.
+# As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
+set -eu
+packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3 python3-pytest"
+missing=""
+for p in $packages; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing packages:$missing" >&2
+    echo "deps.sh: run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

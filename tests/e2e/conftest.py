@@ -1,0 +1,104 @@
+"""Shared helpers for the end-to-end tests: the real binary, real peers, real UDP sockets
+on loopback. Each test gets its own free port; every wait is bounded."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.path.join(ROOT, "dtls_echo")
+CERTS = os.path.join(ROOT, "certs")
+
+
+def cert(name):
+    return os.path.join(CERTS, name)
+
+
+def free_port():
+    """A UDP port free on both the IPv6 and the IPv4 wildcard."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s4:
+                s4.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free UDP port")
+
+
+class Process:
+    """A background process whose stdout and stderr go to files we can read while it runs."""
+
+    def __init__(self, args, tmp_path, name, stdin=subprocess.DEVNULL):
+        self.out_path = tmp_path / f"{name}.out"
+        self.err_path = tmp_path / f"{name}.err"
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self.out, stderr=self.err,
+                                     stdin=stdin)
+
+    def stdout(self):
+        return self.out_path.read_text(errors="replace")
+
+    def stderr(self):
+        return self.err_path.read_text(errors="replace")
+
+    def wait_for(self, text, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.stdout() or text in self.stderr():
+                return True
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"'{text}' not seen within {timeout}s; stdout={self.stdout()!r} "
+                             f"stderr={self.stderr()!r}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Signals the process and returns its exit code (killing it if it overstays)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"process did not exit within {timeout}s after signal {sig}")
+        finally:
+            self.out.close()
+            self.err.close()
+
+
+@pytest.fixture
+def port():
+    return free_port()
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """start_server(port, *extra_args) -> Process, once it printed its ready line."""
+    started = []
+
+    def start(port, *args, ready="UDP server ready"):
+        server = Process([BINARY, "-p", str(port), *args], tmp_path, f"server{len(started)}")
+        started.append(server)
+        server.wait_for(ready)
+        return server
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.stop(signal.SIGKILL)
+
+
+def run_client(port, *args, input=None, timeout=30):
+    """Runs our client to completion; returns the CompletedProcess (text)."""
+    return subprocess.run([BINARY, "-c", "-p", str(port), *args], cwd=ROOT, input=input,
+                          capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,18 @@
+"""Runs each cmocka unit program (built by `make`) so one summary covers the whole suite."""
+import os
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+UNIT = ["test_options", "test_udp", "test_cookie"]
+
+
+@pytest.mark.parametrize("name", UNIT)
+def test_unit_program_passes(name):
+    path = os.path.join(ROOT, "tests", "unit", name)
+    assert os.path.exists(path), f"{path} not built: run make {os.path.relpath(path, ROOT)}"
+    result = subprocess.run([path], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[  PASSED  ]" in result.stdout + result.stderr

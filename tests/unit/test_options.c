@@ -1,0 +1,513 @@
+/* test_options.c - options_parse(): what a command line turns into, and what it refuses.
+ *
+ * Each test builds argv from string literals copied into writable storage (getopt_long
+ * permutes argv) that outlives the parse, because the config points into it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "options.h"
+
+#define MAX_ARGS 32
+#define MAX_ARG_SIZE 128
+
+/* One parsed command line: its argv storage, the result and the error text. */
+struct command_line {
+    char storage[MAX_ARGS][MAX_ARG_SIZE];
+    char *argv[MAX_ARGS + 1];
+    int argc;
+    struct config cfg;
+    char err[512];
+    int rc;
+};
+
+/* Copies "dtls_echo" and the NULL-terminated args into cl and runs options_parse on them. */
+static void parse_args(struct command_line *cl, const char *const *args)
+{
+    memset(cl, 0, sizeof(*cl));
+    snprintf(cl->storage[0], MAX_ARG_SIZE, "%s", "dtls_echo");
+    cl->argv[0] = cl->storage[0];
+    cl->argc = 1;
+    for (; *args != NULL; args++) {
+        assert_true(cl->argc < MAX_ARGS);
+        assert_true(strlen(*args) < MAX_ARG_SIZE);
+        snprintf(cl->storage[cl->argc], MAX_ARG_SIZE, "%s", *args);
+        cl->argv[cl->argc] = cl->storage[cl->argc];
+        cl->argc++;
+    }
+    cl->argv[cl->argc] = NULL;
+    snprintf(cl->err, sizeof(cl->err), "%s", "(err untouched)");
+    cl->rc = options_parse(cl->argc, cl->argv, &cl->cfg, cl->err, sizeof(cl->err));
+}
+
+/* PARSE(&cl, "-c", "-p", "6000") */
+#define PARSE(cl, ...) parse_args((cl), (const char *const[]){__VA_ARGS__, NULL})
+
+static void assert_accepted(const struct command_line *cl)
+{
+    if (cl->rc != 0)
+        fail_msg("options_parse returned %d: %s", cl->rc, cl->err);
+}
+
+/* Asserts that options_parse refused args with -1 and an error naming both words. */
+static void assert_rejected_with(const char *first_word, const char *second_word,
+                                 const char *const *args)
+{
+    struct command_line cl;
+
+    parse_args(&cl, args);
+    if (cl.rc != -1)
+        fail_msg("options_parse returned %d, expected -1 (a usage error)", cl.rc);
+    if (strstr(cl.err, first_word) == NULL)
+        fail_msg("error '%s' does not mention '%s'", cl.err, first_word);
+    if (strstr(cl.err, second_word) == NULL)
+        fail_msg("error '%s' does not mention '%s'", cl.err, second_word);
+}
+
+/* REJECTED("--port", "1 to 65535", "-p", "0") */
+#define REJECTED(first_word, second_word, ...)                                                \
+    assert_rejected_with((first_word), (second_word), (const char *const[]){__VA_ARGS__, NULL})
+
+/* --- what a command line turns into --- */
+
+static void test_no_arguments_run_a_server_with_defaults(void **state)
+{
+    struct command_line cl;
+    const char *const no_args[] = {NULL};
+
+    (void)state;
+    parse_args(&cl, no_args);
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.action, ACTION_RUN);
+    assert_false(cl.cfg.client_mode);
+    assert_null(cl.cfg.address);
+    assert_int_equal(cl.cfg.port, 5556);
+    assert_null(cl.cfg.message);
+    assert_int_equal(cl.cfg.count, 5);
+    assert_int_equal(cl.cfg.mtu, 1500);
+    assert_string_equal(cl.cfg.cafile, DEFAULT_CAFILE);
+    assert_null(cl.cfg.crlfile);
+    assert_string_equal(cl.cfg.certfile, DEFAULT_SERVER_CERT);
+    assert_string_equal(cl.cfg.keyfile, DEFAULT_SERVER_KEY);
+    assert_false(cl.cfg.require_client_cert);
+    assert_int_equal(cl.cfg.max_clients, DEFAULT_MAX_CLIENTS);
+    assert_int_equal(cl.cfg.idle_timeout_s, DEFAULT_IDLE_TIMEOUT_S);
+    assert_int_equal(cl.cfg.handshake_timeout_s, DEFAULT_HANDSHAKE_TIMEOUT_S);
+    assert_string_equal(cl.cfg.priority, DEFAULT_PRIORITY);
+    assert_int_equal(cl.cfg.log_level, LOG_INFO);
+}
+
+static void test_client_defaults_present_no_certificate(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c");
+    assert_accepted(&cl);
+    assert_true(cl.cfg.client_mode);
+    assert_null(cl.cfg.certfile);
+    assert_null(cl.cfg.keyfile);
+    assert_string_equal(cl.cfg.cafile, DEFAULT_CAFILE);
+    assert_false(cl.cfg.insecure);
+    assert_null(cl.cfg.hostname);
+    assert_int_equal(cl.cfg.port, 5556);
+    assert_int_equal(cl.cfg.count, 5);
+    assert_int_equal(cl.cfg.timeout_ms, DEFAULT_TIMEOUT_MS);
+    assert_int_equal(cl.cfg.retries, DEFAULT_RETRIES);
+}
+
+static void test_full_client_command_line_fills_every_field(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c", "-a", "::1", "-p", "6000", "-m", "foo", "-n", "3", "--timeout", "500",
+          "--retries", "2", "--mtu", "1400", "--hostname", "x", "--cafile", "f");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.action, ACTION_RUN);
+    assert_true(cl.cfg.client_mode);
+    assert_string_equal(cl.cfg.address, "::1");
+    assert_int_equal(cl.cfg.port, 6000);
+    assert_string_equal(cl.cfg.message, "foo");
+    assert_int_equal(cl.cfg.count, 3);
+    assert_int_equal(cl.cfg.timeout_ms, 500);
+    assert_int_equal(cl.cfg.retries, 2);
+    assert_int_equal(cl.cfg.mtu, 1400);
+    assert_string_equal(cl.cfg.hostname, "x");
+    assert_string_equal(cl.cfg.cafile, "f");
+    assert_null(cl.cfg.certfile);
+    assert_int_equal(cl.cfg.log_level, LOG_INFO);
+}
+
+static void test_long_client_options_equal_short_ones(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "--client", "--address=127.0.0.1", "--port=7000", "--message", "hi",
+          "--count=9");
+    assert_accepted(&cl);
+    assert_true(cl.cfg.client_mode);
+    assert_string_equal(cl.cfg.address, "127.0.0.1");
+    assert_int_equal(cl.cfg.port, 7000);
+    assert_string_equal(cl.cfg.message, "hi");
+    assert_int_equal(cl.cfg.count, 9);
+}
+
+static void test_client_cert_and_key_are_accepted_together(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c", "--cert", "client.pem", "--key", "client-key.pem");
+    assert_accepted(&cl);
+    assert_string_equal(cl.cfg.certfile, "client.pem");
+    assert_string_equal(cl.cfg.keyfile, "client-key.pem");
+}
+
+static void test_insecure_client_has_no_cafile(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c", "--insecure");
+    assert_accepted(&cl);
+    assert_true(cl.cfg.insecure);
+    assert_null(cl.cfg.cafile);
+}
+
+static void test_server_options_are_accepted_without_client_mode(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "--max-clients", "10", "--idle-timeout", "30", "--handshake-timeout", "5",
+          "--require-client-cert", "-a", "127.0.0.1", "-p", "6001");
+    assert_accepted(&cl);
+    assert_false(cl.cfg.client_mode);
+    assert_int_equal(cl.cfg.max_clients, 10);
+    assert_int_equal(cl.cfg.idle_timeout_s, 30);
+    assert_int_equal(cl.cfg.handshake_timeout_s, 5);
+    assert_true(cl.cfg.require_client_cert);
+    assert_string_equal(cl.cfg.address, "127.0.0.1");
+    assert_int_equal(cl.cfg.port, 6001);
+}
+
+static void test_server_cert_and_key_replace_the_defaults(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "--cert", "s.pem", "--key", "s-key.pem");
+    assert_accepted(&cl);
+    assert_string_equal(cl.cfg.certfile, "s.pem");
+    assert_string_equal(cl.cfg.keyfile, "s-key.pem");
+}
+
+static void test_port_limits_1_and_65535_are_accepted(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-p", "1");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.port, 1);
+    PARSE(&cl, "--port", "65535");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.port, 65535);
+}
+
+static void test_one_v_is_debug(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-v");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.log_level, LOG_DEBUG);
+}
+
+static void test_vv_and_v_v_are_trace(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-vv");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.log_level, LOG_TRACE);
+    PARSE(&cl, "-v", "--verbose");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.log_level, LOG_TRACE);
+}
+
+static void test_vvv_goes_past_trace_for_gnutls_log(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-vvv");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.log_level, LOG_TRACE + 1);
+}
+
+static void test_q_is_errors_only(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-q");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.log_level, LOG_ERROR);
+    PARSE(&cl, "-c", "--quiet");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.log_level, LOG_ERROR);
+}
+
+static void test_help_sets_the_help_action(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "--help");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.action, ACTION_HELP);
+    PARSE(&cl, "-c", "-h");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.action, ACTION_HELP);
+}
+
+static void test_version_sets_the_version_action(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "--version");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.action, ACTION_VERSION);
+    PARSE(&cl, "-V");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.action, ACTION_VERSION);
+}
+
+static void test_second_parse_starts_from_the_defaults(void **state)
+{
+    struct command_line cl;
+    const char *const no_args[] = {NULL};
+
+    (void)state;
+    PARSE(&cl, "-c", "-p", "6000", "-m", "foo", "-vv");
+    assert_accepted(&cl);
+    parse_args(&cl, no_args);
+    assert_accepted(&cl);
+    assert_false(cl.cfg.client_mode);
+    assert_int_equal(cl.cfg.port, 5556);
+    assert_null(cl.cfg.message);
+    assert_int_equal(cl.cfg.log_level, LOG_INFO);
+}
+
+static void test_parse_after_a_rejection_starts_afresh(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-x");
+    assert_int_equal(cl.rc, -1);
+    PARSE(&cl, "-c", "-p", "6000");
+    assert_accepted(&cl);
+    assert_true(cl.cfg.client_mode);
+    assert_int_equal(cl.cfg.port, 6000);
+}
+
+/* --- what a command line is refused for --- */
+
+static void test_port_0_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--port", "1 to 65535", "--port", "0");
+}
+
+static void test_port_70000_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--port", "1 to 65535", "--port", "70000");
+}
+
+static void test_port_abc_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--port", "'abc' is not a number", "--port", "abc");
+}
+
+static void test_port_minus_1_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--port", "'-1' is not a number", "--port", "-1");
+}
+
+static void test_port_with_trailing_text_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--port", "not a number", "-p", "80x");
+}
+
+static void test_count_minus_1_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--count", "'-1' is not a number", "-c", "--count", "-1");
+}
+
+static void test_count_0_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--count", "'0' is not a number", "-c", "--count", "0");
+}
+
+static void test_mtu_10_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--mtu", "256 to 65535", "--mtu", "10");
+}
+
+static void test_timeout_0_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--timeout", "'0' is not a number", "-c", "--timeout", "0");
+}
+
+static void test_unknown_long_option_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("unknown option", "--bogus", "--bogus");
+}
+
+static void test_unknown_short_option_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("unknown option", "-x", "-x");
+}
+
+static void test_missing_value_at_the_end_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("needs a value", "-p", "-c", "-p");
+}
+
+static void test_missing_value_of_long_option_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("needs a value", "--port", "--port");
+}
+
+static void test_message_without_client_mode_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--message", "client option", "-m", "foo");
+}
+
+static void test_count_without_client_mode_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--count", "client option", "--count", "3");
+}
+
+static void test_insecure_without_client_mode_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--insecure", "client option", "--insecure");
+}
+
+static void test_max_clients_with_client_mode_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--max-clients", "server option", "-c", "--max-clients", "10");
+}
+
+static void test_require_client_cert_with_client_mode_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--require-client-cert", "server option", "--require-client-cert", "-c");
+}
+
+static void test_verbose_with_quiet_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("-v", "-q", "-v", "-q");
+}
+
+static void test_empty_message_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--message", "empty", "-c", "-m", "");
+}
+
+static void test_client_cert_without_key_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--cert", "--key", "-c", "--cert", "client.pem");
+}
+
+static void test_insecure_with_cafile_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--insecure", "--cafile", "-c", "--insecure", "--cafile", "f");
+}
+
+static void test_unexpected_positional_argument_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("unexpected argument", "extra", "-c", "extra", "-p", "6000");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_arguments_run_a_server_with_defaults),
+        cmocka_unit_test(test_client_defaults_present_no_certificate),
+        cmocka_unit_test(test_full_client_command_line_fills_every_field),
+        cmocka_unit_test(test_long_client_options_equal_short_ones),
+        cmocka_unit_test(test_client_cert_and_key_are_accepted_together),
+        cmocka_unit_test(test_insecure_client_has_no_cafile),
+        cmocka_unit_test(test_server_options_are_accepted_without_client_mode),
+        cmocka_unit_test(test_server_cert_and_key_replace_the_defaults),
+        cmocka_unit_test(test_port_limits_1_and_65535_are_accepted),
+        cmocka_unit_test(test_one_v_is_debug),
+        cmocka_unit_test(test_vv_and_v_v_are_trace),
+        cmocka_unit_test(test_vvv_goes_past_trace_for_gnutls_log),
+        cmocka_unit_test(test_q_is_errors_only),
+        cmocka_unit_test(test_help_sets_the_help_action),
+        cmocka_unit_test(test_version_sets_the_version_action),
+        cmocka_unit_test(test_second_parse_starts_from_the_defaults),
+        cmocka_unit_test(test_parse_after_a_rejection_starts_afresh),
+        cmocka_unit_test(test_port_0_is_rejected),
+        cmocka_unit_test(test_port_70000_is_rejected),
+        cmocka_unit_test(test_port_abc_is_rejected),
+        cmocka_unit_test(test_port_minus_1_is_rejected),
+        cmocka_unit_test(test_port_with_trailing_text_is_rejected),
+        cmocka_unit_test(test_count_minus_1_is_rejected),
+        cmocka_unit_test(test_count_0_is_rejected),
+        cmocka_unit_test(test_mtu_10_is_rejected),
+        cmocka_unit_test(test_timeout_0_is_rejected),
+        cmocka_unit_test(test_unknown_long_option_is_rejected),
+        cmocka_unit_test(test_unknown_short_option_is_rejected),
+        cmocka_unit_test(test_missing_value_at_the_end_is_rejected),
+        cmocka_unit_test(test_missing_value_of_long_option_is_rejected),
+        cmocka_unit_test(test_message_without_client_mode_is_rejected),
+        cmocka_unit_test(test_count_without_client_mode_is_rejected),
+        cmocka_unit_test(test_insecure_without_client_mode_is_rejected),
+        cmocka_unit_test(test_max_clients_with_client_mode_is_rejected),
+        cmocka_unit_test(test_require_client_cert_with_client_mode_is_rejected),
+        cmocka_unit_test(test_verbose_with_quiet_is_rejected),
+        cmocka_unit_test(test_empty_message_is_rejected),
+        cmocka_unit_test(test_client_cert_without_key_is_rejected),
+        cmocka_unit_test(test_insecure_with_cafile_is_rejected),
+        cmocka_unit_test(test_unexpected_positional_argument_is_rejected),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
