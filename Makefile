@@ -11,6 +11,7 @@ LDLIBS += $(GNUTLS_LIBS) -pthread
 SRCS := src/log.c src/options.c src/udp.c src/dtls_helper.c src/server.c src/client.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie
+RELAY := tests/relay/udp_relay
 
 .PHONY: all run test unit e2e certs deps clean
 all: dtls_echo
@@ -23,6 +24,9 @@ src/%.o: src/%.c src/*.h
 
 tests/unit/test_%: tests/unit/test_%.c $(OBJS)
 	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS) -lcmocka
+
+$(RELAY): $(RELAY).c
+	$(CC) $(CFLAGS) -o $@ $<
 
 certs: certs/ca.pem
 certs/ca.pem: scripts/gen-certs.sh
@@ -38,14 +42,14 @@ run: dtls_echo certs
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-e2e: dtls_echo certs
+e2e: dtls_echo certs $(RELAY)
 	$(PYTHON) -m pytest -q tests/e2e
 
 # Installs what is missing, builds, and runs everything; pytest runs the cmocka unit
 # programs too (tests/e2e/test_unit.py), so its summary is the last line.
 test: deps
-	$(MAKE) --no-print-directory all certs $(UNIT_TESTS)
+	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY)
 	$(PYTHON) -m pytest -q -rs tests/e2e
 
 clean:
-	rm -f dtls_echo src/*.o $(UNIT_TESTS)
+	rm -f dtls_echo src/*.o $(UNIT_TESTS) $(RELAY)

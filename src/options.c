@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -100,7 +101,7 @@ static int parse_number(const char *name, const char *text, unsigned long min,
     unsigned long value;
 
     /* strtoul accepts "-1" and wraps it; a leading sign is never a valid value here. */
-    if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || text[0] == ' ')
+    if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || isspace((unsigned char)text[0]))
         return fail(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
                     min, max);
     errno = 0;
@@ -110,6 +111,22 @@ static int parse_number(const char *name, const char *text, unsigned long min,
                     min, max);
     *out = value;
     return 0;
+}
+
+/* Words the error for an option getopt_long did not accept: unknown, ambiguous, or a
+ * value given to one that takes none ("--insecure=1"). */
+static int unknown_option(const char *arg, char *err, size_t err_size)
+{
+    const struct option *opt;
+    size_t name_len;
+
+    if (strncmp(arg, "--", 2) != 0)
+        return fail(err, err_size, "unknown option '-%c'", isprint(optopt) ? optopt : '?');
+    name_len = strcspn(arg + 2, "=");
+    for (opt = long_options; opt->name != NULL; opt++)
+        if (strlen(opt->name) == name_len && strncmp(opt->name, arg + 2, name_len) == 0)
+            return fail(err, err_size, "option '--%s' takes no value", opt->name);
+    return fail(err, err_size, "unknown or ambiguous option '%.*s'", (int)name_len + 2, arg);
 }
 
 static void set_defaults(struct config *cfg)
@@ -152,9 +169,9 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
     if (cfg->hostname && cfg->hostname[0] == '\0')
         return fail(err, err_size, "--hostname: the name must not be empty");
 
+    if (seen[OPT_CERT] != seen[OPT_KEY])
+        return fail(err, err_size, "--cert and --key go together: give both or neither");
     if (cfg->client_mode) {
-        if (seen[OPT_CERT] != seen[OPT_KEY])
-            return fail(err, err_size, "--cert and --key go together: give both or neither");
         if (cfg->insecure)
             cfg->cafile = NULL;
     } else {
@@ -274,9 +291,7 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
         case ':':
             return fail(err, err_size, "option '%s' needs a value", argv[optind - 1]);
         default:
-            if (optopt)
-                return fail(err, err_size, "unknown option '-%c'", optopt);
-            return fail(err, err_size, "unknown option '%s'", argv[optind - 1]);
+            return unknown_option(argv[optind - 1], err, err_size);
         }
     }
     if (optind < argc)

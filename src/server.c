@@ -135,10 +135,11 @@ static void client_free(struct client *client)
     free(client);
 }
 
-/* Joins and frees the threads that have ended. Listener only. */
-static void reap_finished(struct server *srv)
+/* Joins and frees the threads that have ended. Listener only. Returns how many. */
+static unsigned reap_finished(struct server *srv)
 {
     struct client *list, *next;
+    unsigned joined = 0;
 
     pthread_mutex_lock(&srv->lock);
     list = srv->finished;
@@ -148,7 +149,9 @@ static void reap_finished(struct server *srv)
         next = list->next;
         pthread_join(list->thread, NULL);
         client_free(list);
+        joined++;
     }
+    return joined;
 }
 
 /* ---- the client thread's transport ---------------------------------------------- */
@@ -615,28 +618,30 @@ static void listen_loop(struct server *srv)
     }
 }
 
-/* Closes every session (each thread sees stop_fd and sends close_notify) and joins. */
-static void stop_clients(struct server *srv)
+/* Closes every session (each thread sees stop_fd and sends close_notify) and joins them
+ * all. Returns how many threads were joined. */
+static unsigned stop_clients(struct server *srv)
 {
-    unsigned active;
+    unsigned active, joined = 0;
 
     for (;;) {
         pthread_mutex_lock(&srv->lock);
         active = srv->active;
         pthread_mutex_unlock(&srv->lock);
-        reap_finished(srv);
+        joined += reap_finished(srv);
         if (active == 0)
             break;
         struct pollfd pfd = {.fd = srv->wake_fds[0], .events = POLLIN};
         poll(&pfd, 1, 100);
         drain_wake_pipe(srv);
     }
-    reap_finished(srv);
+    joined += reap_finished(srv);
     while (srv->forward_head != NULL) {
         struct forwarded *next = srv->forward_head->next;
         free(srv->forward_head);
         srv->forward_head = next;
     }
+    return joined;
 }
 
 /* Enough descriptors for --max-clients sockets: the soft limit is often 1024. */
@@ -691,8 +696,7 @@ int server_run(const struct config *cfg, int stop_fd)
     log_out("UDP server ready. Listening to port '%u'.", cfg->port);
 
     listen_loop(srv);
-    log_info("stopping: closing %u session(s)", srv->active);
-    stop_clients(srv);
+    log_info("stopped: %u session(s) closed", stop_clients(srv));
     ret = 0;
 
 cleanup:

@@ -102,3 +102,25 @@ def run_client(port, *args, input=None, timeout=30):
     """Runs our client to completion; returns the CompletedProcess (text)."""
     return subprocess.run([BINARY, "-c", "-p", str(port), *args], cwd=ROOT, input=input,
                           capture_output=True, text=True, timeout=timeout)
+
+
+RELAY = os.path.join(ROOT, "tests", "relay", "udp_relay")
+
+
+@pytest.fixture
+def start_relay(tmp_path):
+    """start_relay(listen_port, target_port, *fault_args) -> Process (udp_relay)."""
+    started = []
+
+    def start(listen_port, target_port, *args, host="127.0.0.1", duration=60):
+        target = f"[{host}]:{target_port}" if ":" in host else f"{host}:{target_port}"
+        relay = Process([RELAY, "-l", str(listen_port), "-t", target, "--duration",
+                         str(duration), *args], tmp_path, f"relay{len(started)}")
+        started.append(relay)
+        relay.wait_for("udp_relay: ready")
+        return relay
+
+    yield start
+    for relay in started:
+        if relay.proc.poll() is None:
+            relay.stop()

@@ -234,4 +234,4 @@ def test_sigterm_during_ten_sessions_exits_0_and_every_client_sees_close_notify(
         out, err = client.communicate(timeout=10)
         assert client.returncode == 0, err
         assert "Peer has closed the DTLS connection" in err
-    assert "closing 10 session(s)" in server.stderr()
+    assert "stopped: 10 session(s) closed" in server.stderr()

@@ -383,7 +383,7 @@ static void test_timeout_0_is_rejected(void **state)
 static void test_unknown_long_option_is_rejected(void **state)
 {
     (void)state;
-    REJECTED("unknown option", "--bogus", "--bogus");
+    REJECTED("unknown", "'--bogus'", "--bogus");
 }
 
 static void test_unknown_short_option_is_rejected(void **state)
@@ -464,6 +464,32 @@ static void test_unexpected_positional_argument_is_rejected(void **state)
     REJECTED("unexpected argument", "extra", "-c", "extra", "-p", "6000");
 }
 
+static void test_value_given_to_an_option_that_takes_none_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--insecure", "takes no value", "-c", "--insecure=1");
+    REJECTED("--help", "takes no value", "--help=1");
+}
+
+static void test_ambiguous_abbreviation_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("'--p'", "ambiguous", "--p", "7");
+}
+
+static void test_port_led_by_whitespace_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--port", "not a number", "-p", "\t5");
+    REJECTED("--port", "not a number", "-p", "\n5");
+}
+
+static void test_server_cert_without_key_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--cert", "--key", "--cert", "certs/server.pem");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +533,10 @@ int main(void)
         cmocka_unit_test(test_client_cert_without_key_is_rejected),
         cmocka_unit_test(test_insecure_with_cafile_is_rejected),
         cmocka_unit_test(test_unexpected_positional_argument_is_rejected),
+        cmocka_unit_test(test_value_given_to_an_option_that_takes_none_is_rejected),
+        cmocka_unit_test(test_ambiguous_abbreviation_is_rejected),
+        cmocka_unit_test(test_port_led_by_whitespace_is_rejected),
+        cmocka_unit_test(test_server_cert_without_key_is_rejected),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
