@@ -459,8 +459,12 @@ int client_run(const struct config *cfg, int stop_fd)
     conn.stop_fd = stop_fd;
     conn.verify_name = cfg->hostname ? cfg->hostname : cfg->address ? cfg->address : "localhost";
 
-    if (dtls_credentials_load(cfg, &conn.creds, err, sizeof(err)) < 0 ||
-        dtls_priority_load(cfg->priority, &conn.priority, err, sizeof(err)) < 0) {
+    if (dtls_priority_load(cfg->priority, &conn.priority, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        ret = EXIT_USAGE;
+        goto cleanup;
+    }
+    if (dtls_credentials_load(cfg, &conn.creds, err, sizeof(err)) < 0) {
         log_error("%s", err);
         goto cleanup;
     }

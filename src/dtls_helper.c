@@ -119,8 +119,8 @@ int dtls_priority_load(const char *priority, gnutls_priority_t *out, char *err,
     int rc = gnutls_priority_init2(out, priority, &where, 0);
 
     if (rc < 0)
-        return fail(err, err_size, "--priority '%s': %s at '%s'", priority, gnutls_strerror(rc),
-                    where ? where : "");
+        return fail(err, err_size, "--priority '%s': %s (at '%s')", priority,
+                    gnutls_strerror(rc), where ? where : "");
     return 0;
 }
 

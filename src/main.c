@@ -54,7 +54,7 @@ int main(int argc, char **argv)
     int ret;
 
     if (options_parse(argc, argv, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "dtls_echo: %s\nTry 'dtls_echo --help' for more information.\n", err);
+        fprintf(stderr, "dtls_echo: error: %s\nTry 'dtls_echo --help' for more information.\n", err);
         return EXIT_USAGE;
     }
     if (cfg.action == ACTION_HELP) {

@@ -676,8 +676,12 @@ int server_run(const struct config *cfg, int stop_fd)
     pthread_attr_init(&srv->thread_attr);
     pthread_attr_setstacksize(&srv->thread_attr, CLIENT_STACK_SIZE);
 
+    if (dtls_priority_load(cfg->priority, &srv->priority, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        ret = EXIT_USAGE;
+        goto cleanup;
+    }
     if (dtls_credentials_load(cfg, &srv->creds, err, sizeof(err)) < 0 ||
-        dtls_priority_load(cfg->priority, &srv->priority, err, sizeof(err)) < 0 ||
         dtls_cookie_key_new(&srv->cookie_key, err, sizeof(err)) < 0) {
         log_error("%s", err);
         goto cleanup;

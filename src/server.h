@@ -5,7 +5,8 @@
 #include "options.h"
 
 /* Serves until stop_fd becomes readable (SIGINT/SIGTERM), then closes every session and
- * joins every thread. Returns the process exit code (0, or 1 when it could not start). */
+ * joins every thread. Returns an enum exit_code: 0, 2 for a bad --priority, 1 when it
+ * could not start otherwise. */
 int server_run(const struct config *cfg, int stop_fd);
 
 #endif

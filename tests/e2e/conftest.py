@@ -124,3 +124,43 @@ def start_relay(tmp_path):
     for relay in started:
         if relay.proc.poll() is None:
             relay.stop()
+
+
+def capture_client_hello():
+    """A real ClientHello (no cookie yet): our client's first datagram to a silent socket."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trap:
+        trap.bind(("127.0.0.1", 0))
+        trap.settimeout(5)
+        client = subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p",
+                                   str(trap.getsockname()[1]), "-m", "x", "--timeout", "100",
+                                   "--retries", "0"], cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            hello, _ = trap.recvfrom(65536)
+        finally:
+            client.wait(timeout=10)
+    return hello
+
+
+def with_cookie(hello, cookie):
+    """The same ClientHello, second flight: message_seq and record sequence 1, the cookie in."""
+    body = hello[25:]
+    sid_len = body[34]
+    cookie_at = 35 + sid_len
+    old_cookie_len = body[cookie_at]
+    new_body = (body[:cookie_at] + bytes([len(cookie)]) + cookie
+                + body[cookie_at + 1 + old_cookie_len:])
+    length = len(new_body).to_bytes(3, "big")
+    handshake = bytes([1]) + length + (1).to_bytes(2, "big") + (0).to_bytes(3, "big") + length
+    record = hello[:3] + (0).to_bytes(2, "big") + (1).to_bytes(6, "big")
+    return record + len(handshake + new_body).to_bytes(2, "big") + handshake + new_body
+
+
+def cookie_exchange(sock, port, hello):
+    """Sends hello, reads the HelloVerifyRequest, returns the ClientHello with the cookie."""
+    sock.settimeout(5)
+    sock.sendto(hello, ("127.0.0.1", port))
+    reply = sock.recv(65536)
+    assert reply[0] == 22 and reply[13] == 3, "expected a HelloVerifyRequest"
+    cookie_len = reply[27]
+    return reply, with_cookie(hello, reply[28:28 + cookie_len])

@@ -5,7 +5,8 @@ import socket
 import subprocess
 import time
 
-from conftest import BINARY, ROOT, cert, free_port, run_client
+from conftest import (BINARY, ROOT, capture_client_hello, cert, cookie_exchange, free_port,
+                      run_client)
 
 
 def test_five_messages_with_the_classic_output_lines(port, start_server):
@@ -192,29 +193,35 @@ def test_garbage_datagrams_get_no_reply_and_the_server_keeps_serving(port, start
 def test_client_hello_without_cookie_gets_a_smaller_hello_verify_request(port, start_server):
     """Anti-amplification: the stateless reply is never larger than what caused it."""
     start_server(port)
-    hello = _first_client_hello()
+    hello = capture_client_hello()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(2)
-        sock.sendto(hello, ("127.0.0.1", port))
-        reply = sock.recv(65536)
-    assert reply[0] == 22 and reply[13] == 3  # HelloVerifyRequest
+        reply, _ = cookie_exchange(sock, port, hello)
     assert len(reply) <= len(hello)
 
 
-def _first_client_hello():
-    """Captures a real GnuTLS ClientHello by letting our client talk to a plain socket."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trap:
-        trap.bind(("127.0.0.1", 0))
-        trap.settimeout(5)
-        client = subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p",
-                                   str(trap.getsockname()[1]), "-m", "x", "--timeout", "100",
-                                   "--retries", "0"], cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            hello, _ = trap.recvfrom(65536)
-        finally:
-            client.wait(timeout=10)
-    return hello
+def test_peer_vanishing_after_the_cookie_exchange_is_dropped_after_handshake_timeout(
+        port, start_server):
+    server = start_server(port, "--handshake-timeout", "1")
+    hello = capture_client_hello()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        _, second = cookie_exchange(sock, port, hello)
+        sock.sendto(second, ("127.0.0.1", port))
+        flight = sock.recv(65536)  # the server's flight from the client's own socket
+        assert flight[0] == 22
+        # ... and the peer vanishes.
+    server.wait_for("handshake not done after 1 s", timeout=5)
+    assert run_client(port, "-m", "next", "-n", "1").returncode == 0
+
+
+def test_retransmitted_client_hello_with_cookie_starts_one_session(port, start_server):
+    server = start_server(port)
+    hello = capture_client_hello()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        _, second = cookie_exchange(sock, port, hello)
+        for _ in range(5):
+            sock.sendto(second, ("127.0.0.1", port))
+        time.sleep(0.5)
+    assert server.stdout().count("Accepted connection from") == 1
 
 
 def test_sigterm_during_ten_sessions_exits_0_and_every_client_sees_close_notify(
