@@ -313,6 +313,12 @@ static int client_handshake(struct client *client, gnutls_session_t session)
         rc = gnutls_handshake(session);
         if (rc == 0)
             return 0;
+        /* GnuTLS's total timeout is ours too; whichever clock fires first, one message. */
+        if (rc == GNUTLS_E_TIMEDOUT || dtls_now_ms() >= deadline) {
+            log_info("%s: handshake not done after %u s, dropped", client->peer_text,
+                     srv->cfg->handshake_timeout_s);
+            return -1;
+        }
         if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) {
             if (gnutls_error_is_fatal(rc)) {
                 dtls_log_failure(LOG_WARN, session, client->peer_text, "handshake failed", rc);
@@ -321,11 +327,6 @@ static int client_handshake(struct client *client, gnutls_session_t session)
             }
             log_debug("%s: handshake: %s", client->peer_text, gnutls_strerror(rc));
             continue;
-        }
-        if (dtls_now_ms() >= deadline) {
-            log_info("%s: handshake not done after %u s, dropped", client->peer_text,
-                     srv->cfg->handshake_timeout_s);
-            return -1;
         }
         if (dtls_wait(session, client->fd, srv->stop_fd, deadline) == 2)
             return -1;
