@@ -163,6 +163,12 @@ static void forward_to_listener(struct client *client, const void *buf, size_t l
     struct server *srv = client->server;
     struct forwarded *item;
 
+    if (log_enabled(LOG_DEBUG)) {
+        char text[UDP_ADDR_TEXT_MAX];
+        udp_addr_to_text(from, text, sizeof(text));
+        log_debug("%zu bytes from %s reached the socket of %s; handed to the listener", len,
+                  text, client->peer_text);
+    }
     pthread_mutex_lock(&srv->lock);
     if (srv->forward_len >= FORWARD_QUEUE_MAX) {
         pthread_mutex_unlock(&srv->lock);
