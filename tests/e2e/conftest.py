@@ -126,6 +126,18 @@ def start_relay(tmp_path):
             relay.stop()
 
 
+def drain(sock):
+    """Reads every datagram already queued on sock; returns how many there were."""
+    sock.setblocking(False)
+    count = 0
+    try:
+        while True:
+            sock.recv(65536)
+            count += 1
+    except BlockingIOError:
+        return count
+
+
 def capture_client_hello():
     """A real ClientHello (no cookie yet): our client's first datagram to a silent socket."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trap:
