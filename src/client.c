@@ -19,9 +19,13 @@
 #define RECORD_BUFFER 16384
 #define HANDSHAKE_ROUNDS 4 /* an attempt lasts this many --timeout periods */
 #define STDIN_BUFFER 16384
+#define HEARTBEAT_SIZE 64
 
 /* Outcomes besides the exit codes. */
-enum { PEER_CLOSED = -1, STOPPED = -2, REFUSED = -3 };
+enum { PEER_CLOSED = -1, STOPPED = -2, REFUSED = -3, HEARTBEAT_PONG = -4 };
+
+struct connection;
+static int heartbeat(struct connection *conn);
 
 struct connection {
     const struct config *cfg;
@@ -31,9 +35,9 @@ struct connection {
     struct udp_addr server;
     char server_text[UDP_ADDR_TEXT_MAX];
     const char *verify_name;  /* --hostname, else -a */
-    gnutls_certificate_credentials_t creds;
-    gnutls_priority_t priority;
+    struct dtls_credentials creds;
     gnutls_session_t session;
+    gnutls_datum_t resume_data; /* --resume: the first session, to resume */
     size_t data_mtu;
     unsigned char *previous;  /* the last message sent, to spot a late duplicate echo */
     size_t previous_len;
@@ -86,22 +90,22 @@ static int session_new(struct connection *conn, unsigned attempt_ms)
     gnutls_session_t session;
     int rc;
 
-    rc = gnutls_init(&session, GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
+    rc = dtls_session_new(&conn->creds, GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK,
+                          &session);
     if (rc < 0) {
-        log_error("gnutls_init: %s", gnutls_strerror(rc));
+        log_error("session setup: %s", gnutls_strerror(rc));
         return -1;
     }
-    if ((rc = gnutls_priority_set(session, conn->priority)) < 0 ||
-        (rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, conn->creds)) < 0 ||
-        (!is_ip_literal(conn->verify_name) &&
+    if ((!is_ip_literal(conn->verify_name) &&
          (rc = gnutls_server_name_set(session, GNUTLS_NAME_DNS, conn->verify_name,
-                                      strlen(conn->verify_name))) < 0)) {
+                                      strlen(conn->verify_name))) < 0) ||
+        (conn->resume_data.data != NULL &&
+         (rc = gnutls_session_set_data(session, conn->resume_data.data,
+                                       conn->resume_data.size)) < 0)) {
         log_error("session setup: %s", gnutls_strerror(rc));
         gnutls_deinit(session);
         return -1;
     }
-    if (!conn->cfg->insecure)
-        gnutls_session_set_verify_cert(session, conn->verify_name, 0);
     dtls_set_path_mtu(session, conn->cfg->mtu, &conn->server);
     gnutls_dtls_set_timeouts(session, conn->cfg->timeout_ms, attempt_ms);
     gnutls_transport_set_ptr(session, conn);
@@ -155,6 +159,7 @@ static int handshake_once(struct connection *conn, int64_t deadline)
 static int handshake_with(struct connection *conn, const struct addrinfo *ai)
 {
     unsigned attempt_ms = conn->cfg->timeout_ms * HANDSHAKE_ROUNDS;
+    const char *hint = NULL;
     char err[256];
     unsigned attempt;
     int rc = EXIT_TIMEOUT;
@@ -174,6 +179,7 @@ static int handshake_with(struct connection *conn, const struct addrinfo *ai)
         rc = handshake_once(conn, dtls_now_ms() + attempt_ms);
         if (rc == EXIT_OK)
             return EXIT_OK;
+        hint = rc == EXIT_TIMEOUT ? dtls_stall_hint(conn->session, 0) : NULL;
         gnutls_deinit(conn->session);
         conn->session = NULL;
         if (rc != EXIT_TIMEOUT)
@@ -184,6 +190,11 @@ static int handshake_with(struct connection *conn, const struct addrinfo *ai)
     }
     close(conn->fd);
     conn->fd = -1;
+    if (hint != NULL) {
+        /* The server answered every flight but the last: not a timeout. */
+        log_error("%s: handshake failed: %s", conn->server_text, hint);
+        return EXIT_HANDSHAKE;
+    }
     return rc;
 }
 
@@ -219,7 +230,7 @@ static int connect_server(struct connection *conn, const char *host)
 }
 
 /* Receives one record until deadline. Returns its length, or 0 on timeout, PEER_CLOSED,
- * STOPPED, REFUSED, or -EXIT_RUNTIME on a fatal error. */
+ * STOPPED, REFUSED, HEARTBEAT_PONG, or -EXIT_RUNTIME on a fatal error. */
 static ssize_t receive_record(struct connection *conn, unsigned char *buf, size_t size,
                               int64_t deadline)
 {
@@ -243,6 +254,12 @@ static ssize_t receive_record(struct connection *conn, unsigned char *buf, size_
         }
         if (refused(conn))
             return REFUSED;
+        if (rc == GNUTLS_E_HEARTBEAT_PONG_RECEIVED)
+            return HEARTBEAT_PONG;
+        if (rc == GNUTLS_E_HEARTBEAT_PING_RECEIVED) {
+            gnutls_heartbeat_pong(conn->session, 0);
+            continue;
+        }
         if (gnutls_error_is_fatal((int)rc)) {
             dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "receive", (int)rc);
             return -EXIT_RUNTIME;
@@ -300,6 +317,8 @@ static ssize_t exchange(struct connection *conn, const void *data, size_t len,
             return n == REFUSED ? REFUSED : -EXIT_RUNTIME;
         for (;;) {
             n = receive_record(conn, echo, echo_size, deadline);
+            if (n == HEARTBEAT_PONG)
+                continue;
             if (n <= 0)
                 break;
             /* The late twin of the previous message's echo, after a resend: not ours. */
@@ -389,7 +408,7 @@ static int relay_stdin(struct connection *conn)
     size_t have = 0, chunk, limit = conn->data_mtu < sizeof(input) ? conn->data_mtu
                                                                      : sizeof(input);
     unsigned long lines = 0;
-    int eof = 0;
+    int eof = 0, heartbeat_ms = conn->cfg->heartbeat_s ? (int)conn->cfg->heartbeat_s * 1000 : -1;
     ssize_t n;
 
     for (;;) {
@@ -415,9 +434,17 @@ static int relay_stdin(struct connection *conn)
             {.fd = conn->fd, .events = POLLIN},
             {.fd = conn->stop_fd, .events = POLLIN},
         };
-        if (poll(fds, 3, -1) < 0 && errno != EINTR) {
+        int ready = poll(fds, 3, heartbeat_ms);
+        if (ready < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             return EXIT_RUNTIME;
+        }
+        if (ready == 0) {
+            /* Idle for --heartbeat seconds: check that the server is still there. */
+            int rc = heartbeat(conn);
+            if (rc != EXIT_OK)
+                return rc;
+            continue;
         }
         if (fds[2].revents)
             return exchange_failure(conn, STOPPED, lines, lines);
@@ -447,51 +474,133 @@ static int relay_stdin(struct connection *conn)
     }
 }
 
+/* Closes the session (with close_notify when it was established) and its socket. */
+static void disconnect(struct connection *conn, int established)
+{
+    if (conn->session != NULL) {
+        if (established)
+            gnutls_bye(conn->session, GNUTLS_SHUT_WR);
+        gnutls_deinit(conn->session);
+        conn->session = NULL;
+    }
+    if (conn->fd >= 0) {
+        close(conn->fd);
+        conn->fd = -1;
+    }
+}
+
+static void announce_handshake(struct connection *conn)
+{
+    if (conn->creds.have_pin)
+        announce(conn, "The server's public key matches --pin-pubkey.");
+    else if (conn->creds.verify_ca)
+        announce(conn, "The certificate is trusted.");
+    announce(conn, "- Handshake was completed");
+    dtls_log_session(conn->session, NULL);
+}
+
+/* --resume: keeps the session just made, closes it, and resumes it on a new connection. */
+static int resume_session(struct connection *conn, const char *host)
+{
+    int rc = gnutls_session_get_data2(conn->session, &conn->resume_data);
+
+    if (rc < 0) {
+        log_error("--resume: no session to resume: %s", gnutls_strerror(rc));
+        return EXIT_HANDSHAKE;
+    }
+    disconnect(conn, 1);
+    rc = connect_server(conn, host);
+    if (rc != EXIT_OK)
+        return rc;
+    if (!gnutls_session_is_resumed(conn->session)) {
+        log_error("--resume: the server did a full handshake instead of resuming");
+        return EXIT_HANDSHAKE;
+    }
+    announce(conn, "- Session was resumed");
+    return EXIT_OK;
+}
+
+/* --heartbeat: one ping, answered by a pong, resent up to --retries times. */
+static int heartbeat(struct connection *conn)
+{
+    unsigned char record[RECORD_BUFFER];
+    unsigned attempt;
+    int64_t started = dtls_now_ms();
+    ssize_t n = 0;
+
+    if (!gnutls_heartbeat_allowed(conn->session, GNUTLS_HB_LOCAL_ALLOWED_TO_SEND)) {
+        log_error("--heartbeat: heartbeats were not negotiated: the server, or the "
+                  "libgnutls here, does not support RFC 6520");
+        return EXIT_HANDSHAKE;
+    }
+    for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
+        int64_t deadline = dtls_now_ms() + conn->cfg->timeout_ms;
+        /* GnuTLS takes its 16 bytes of padding out of this size, and asserts on an
+         * empty payload (libgnutls 3.7.9, str.c:164): ask for more than the padding. */
+        int rc = gnutls_heartbeat_ping(conn->session, HEARTBEAT_SIZE, 0, 0);
+        if (rc < 0 && rc != GNUTLS_E_AGAIN) {
+            log_error("--heartbeat: ping: %s", gnutls_strerror(rc));
+            return EXIT_RUNTIME;
+        }
+        do
+            n = receive_record(conn, record, sizeof(record), deadline);
+        while (n > 0); /* a stray late echo */
+        if (n == HEARTBEAT_PONG) {
+            log_info("- Heartbeat pong received after %lld ms",
+                     (long long)(dtls_now_ms() - started));
+            return EXIT_OK;
+        }
+        if (n < 0)
+            break;
+    }
+    if (n == 0)
+        log_error("%s: no heartbeat pong after %u pings", conn->server_text,
+                  conn->cfg->retries + 1);
+    return n == 0 ? EXIT_TIMEOUT : exchange_failure(conn, n, 0, 0);
+}
+
 int client_run(const struct config *cfg, int stop_fd)
 {
     struct connection conn;
+    const char *host = cfg->address ? cfg->address : "localhost";
     char err[512];
-    int ret = EXIT_RUNTIME;
+    int ret;
 
     memset(&conn, 0, sizeof(conn));
     conn.cfg = cfg;
     conn.fd = -1;
     conn.stop_fd = stop_fd;
-    conn.verify_name = cfg->hostname ? cfg->hostname : cfg->address ? cfg->address : "localhost";
+    conn.verify_name = cfg->hostname ? cfg->hostname : host;
 
-    if (dtls_priority_load(cfg->priority, &conn.priority, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        ret = EXIT_USAGE;
-        goto cleanup;
-    }
-    if (dtls_credentials_load(cfg, &conn.creds, err, sizeof(err)) < 0) {
+    ret = dtls_credentials_load(cfg, conn.verify_name, &conn.creds, err, sizeof(err));
+    if (ret != EXIT_OK) {
         log_error("%s", err);
         goto cleanup;
     }
     if (cfg->insecure)
         log_warn("--insecure: the server's certificate is not verified; anyone on the path "
                  "can impersonate it");
+    if (cfg->anon)
+        log_warn("--anon: nothing is authenticated; anyone on the path can read and change "
+                 "the echoes");
 
-    ret = connect_server(&conn, cfg->address ? cfg->address : "localhost");
+    ret = connect_server(&conn, host);
     if (ret != EXIT_OK)
         goto cleanup;
-    if (!cfg->insecure)
-        announce(&conn, "The certificate is trusted.");
-    announce(&conn, "- Handshake was completed");
+    announce_handshake(&conn);
+    if (cfg->resume && (ret = resume_session(&conn, host)) != EXIT_OK)
+        goto cleanup;
+    if (cfg->heartbeat_s > 0 && cfg->message != NULL && (ret = heartbeat(&conn)) != EXIT_OK)
+        goto cleanup;
     conn.data_mtu = gnutls_dtls_get_data_mtu(conn.session);
 
     ret = cfg->message != NULL ? send_messages(&conn) : relay_stdin(&conn);
-    gnutls_bye(conn.session, GNUTLS_SHUT_WR);
+    disconnect(&conn, 1);
 
 cleanup:
-    if (conn.session != NULL)
-        gnutls_deinit(conn.session);
-    if (conn.fd >= 0)
-        close(conn.fd);
-    if (conn.priority != NULL)
-        gnutls_priority_deinit(conn.priority);
-    if (conn.creds != NULL)
-        gnutls_certificate_free_credentials(conn.creds);
+    disconnect(&conn, 0);
+    dtls_credentials_free(&conn.creds);
+    gnutls_free(conn.resume_data.data);
     free(conn.previous);
     return ret;
 }

@@ -3,8 +3,12 @@
 #include "dtls_helper.h"
 
 #include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,65 +67,468 @@ static int check_readable(const char *what, const char *path, char *err, size_t 
     return 0;
 }
 
-int dtls_credentials_load(const struct config *cfg, gnutls_certificate_credentials_t *creds,
-                          char *err, size_t err_size)
-{
-    int rc, use_ca = cfg->client_mode ? cfg->cafile != NULL : cfg->require_client_cert;
+/* ---- PSK ----------------------------------------------------------------------- */
 
-    rc = gnutls_certificate_allocate_credentials(creds);
-    if (rc < 0)
-        return fail(err, err_size, "gnutls_certificate_allocate_credentials: %s",
-                    gnutls_strerror(rc));
-    if (use_ca) {
-        if (check_readable("CA file", cfg->cafile, err, err_size) < 0)
-            goto failed;
-        rc = gnutls_certificate_set_x509_trust_file(*creds, cfg->cafile, GNUTLS_X509_FMT_PEM);
-        if (rc <= 0) {
-            fail(err, err_size, "CA file '%s': %s", cfg->cafile,
-                 rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
-            goto failed;
+static int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes len hex digits into out (len / 2 bytes). Returns 0, or -1 on a bad digit. */
+static int hex_decode(const char *hex, size_t len, unsigned char *out)
+{
+    size_t i;
+
+    if (len == 0 || len % 2 != 0)
+        return -1;
+    for (i = 0; i < len; i += 2) {
+        int high = hex_value((unsigned char)hex[i]), low = hex_value((unsigned char)hex[i + 1]);
+        if (high < 0 || low < 0)
+            return -1;
+        out[i / 2] = (unsigned char)(high << 4 | low);
+    }
+    return 0;
+}
+
+static int psk_add(struct dtls_credentials *creds, const char *identity, size_t identity_len,
+                   const char *hex, size_t hex_len)
+{
+    struct psk_entry *grown, *entry;
+
+    grown = realloc(creds->psk, (creds->psk_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return -1;
+    creds->psk = grown;
+    entry = &creds->psk[creds->psk_count];
+    entry->identity = strndup(identity, identity_len);
+    entry->key = malloc(hex_len / 2 + 1);
+    entry->key_len = hex_len / 2;
+    if (entry->identity == NULL || entry->key == NULL || hex_decode(hex, hex_len, entry->key)) {
+        free(entry->identity);
+        free(entry->key);
+        return -1;
+    }
+    creds->psk_count++;
+    return 0;
+}
+
+/* Reads a psktool file: "identity:hexkey" per line. */
+static int psk_load_file(struct dtls_credentials *creds, const char *path, char *err,
+                         size_t err_size)
+{
+    char *line = NULL;
+    size_t size = 0;
+    unsigned number = 0;
+    ssize_t len;
+    FILE *f;
+    int ret = -1;
+
+    f = fopen(path, "r");
+    if (f == NULL)
+        return fail(err, err_size, "cannot read PSK file '%s': %s", path, strerror(errno));
+    while ((len = getline(&line, &size, f)) >= 0) {
+        char *colon;
+        number++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        colon = strchr(line, ':');
+        if (colon == NULL || colon == line ||
+            psk_add(creds, line, (size_t)(colon - line), colon + 1, strlen(colon + 1)) < 0) {
+            fail(err, err_size, "PSK file '%s' line %u: expected identity:hexkey", path,
+                 number);
+            goto done;
         }
     }
-    if (use_ca && cfg->crlfile != NULL) {
-        if (check_readable("CRL file", cfg->crlfile, err, err_size) < 0)
-            goto failed;
-        rc = gnutls_certificate_set_x509_crl_file(*creds, cfg->crlfile, GNUTLS_X509_FMT_PEM);
-        if (rc <= 0) {
-            fail(err, err_size, "CRL file '%s': %s", cfg->crlfile,
-                 rc == 0 ? "no revocation list in it" : gnutls_strerror(rc));
-            goto failed;
+    if (creds->psk_count == 0) {
+        fail(err, err_size, "PSK file '%s': no identity in it", path);
+        goto done;
+    }
+    ret = 0;
+done:
+    free(line);
+    fclose(f);
+    return ret;
+}
+
+/* Server: the key of the identity a client named, from our table. */
+static int psk_lookup(gnutls_session_t session, const gnutls_datum_t *identity,
+                      gnutls_datum_t *key)
+{
+    const struct dtls_credentials *creds = gnutls_session_get_ptr(session);
+    size_t i;
+
+    for (i = 0; i < creds->psk_count; i++) {
+        const struct psk_entry *entry = &creds->psk[i];
+        if (strlen(entry->identity) == identity->size &&
+            memcmp(entry->identity, identity->data, identity->size) == 0) {
+            key->data = gnutls_malloc(entry->key_len);
+            if (key->data == NULL)
+                return -1;
+            memcpy(key->data, entry->key, entry->key_len);
+            key->size = (unsigned)entry->key_len;
+            return 0;
+        }
+    }
+    log_warn("unknown PSK identity '%.*s'", (int)identity->size, (const char *)identity->data);
+    return -1;
+}
+
+static int psk_load(const struct config *cfg, struct dtls_credentials *creds, char *err,
+                    size_t err_size)
+{
+    const struct psk_entry *entry = NULL;
+    int rc;
+    size_t i;
+
+    if (cfg->pskfile != NULL && psk_load_file(creds, cfg->pskfile, err, err_size) < 0)
+        return EXIT_RUNTIME;
+    if (cfg->psk_key != NULL &&
+        psk_add(creds, cfg->psk_identity, strlen(cfg->psk_identity), cfg->psk_key,
+                strlen(cfg->psk_key)) < 0)
+        return fail(err, err_size, "--psk-key: not a hex key"), EXIT_USAGE;
+    if (creds->server) {
+        if ((rc = gnutls_psk_allocate_server_credentials(&creds->psk_server)) < 0)
+            return fail(err, err_size, "PSK credentials: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
+        gnutls_psk_set_server_credentials_function2(creds->psk_server, psk_lookup);
+        gnutls_psk_set_server_known_dh_params(creds->psk_server, GNUTLS_SEC_PARAM_MEDIUM);
+        return 0;
+    }
+    /* Client: --psk-identity picks the line of --pskfile; without it, the first line. */
+    for (i = 0; i < creds->psk_count && entry == NULL; i++)
+        if (cfg->psk_identity == NULL || strcmp(creds->psk[i].identity, cfg->psk_identity) == 0)
+            entry = &creds->psk[i];
+    if (entry == NULL)
+        return fail(err, err_size, "PSK file '%s' has no identity '%s'", cfg->pskfile,
+                    cfg->psk_identity), EXIT_USAGE;
+    gnutls_datum_t key = {entry->key, (unsigned)entry->key_len};
+    if ((rc = gnutls_psk_allocate_client_credentials(&creds->psk_client)) < 0 ||
+        (rc = gnutls_psk_set_client_credentials(creds->psk_client, entry->identity, &key,
+                                                GNUTLS_PSK_KEY_RAW)) < 0)
+        return fail(err, err_size, "PSK credentials: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
+    return 0;
+}
+
+/* ---- public key pins ------------------------------------------------------------- */
+
+/* SHA-256 of a public key's DER SubjectPublicKeyInfo, the pin of RFC 7469. */
+static int pubkey_digest(gnutls_pubkey_t pubkey, unsigned char digest[32])
+{
+    gnutls_datum_t spki = {NULL, 0};
+    int rc = gnutls_pubkey_export2(pubkey, GNUTLS_X509_FMT_DER, &spki);
+
+    if (rc >= 0)
+        rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, spki.data, spki.size, digest);
+    gnutls_free(spki.data);
+    return rc;
+}
+
+/* --pin-pubkey: "sha256:HEX" (colons allowed), or a PEM public key or certificate file. */
+static int pin_load(const char *pin, unsigned char digest[32], char *err, size_t err_size)
+{
+    gnutls_datum_t data = {NULL, 0};
+    gnutls_pubkey_t pubkey = NULL;
+    gnutls_x509_crt_t crt = NULL;
+    int rc, ret = EXIT_RUNTIME;
+
+    if (strncmp(pin, "sha256:", 7) == 0) {
+        char hex[65];
+        size_t n = 0;
+        const char *p;
+        for (p = pin + 7; *p != '\0' && n < sizeof(hex) - 1; p++)
+            if (*p != ':')
+                hex[n++] = *p;
+        if (*p != '\0' || n != 64 || hex_decode(hex, 64, digest) < 0)
+            return fail(err, err_size, "--pin-pubkey: '%s' is not sha256: and 64 hex digits",
+                        pin), EXIT_USAGE;
+        return 0;
+    }
+    if (check_readable("--pin-pubkey file", pin, err, err_size) < 0)
+        return EXIT_RUNTIME;
+    if ((rc = gnutls_load_file(pin, &data)) < 0 || (rc = gnutls_pubkey_init(&pubkey)) < 0) {
+        fail(err, err_size, "--pin-pubkey '%s': %s", pin, gnutls_strerror(rc));
+        goto done;
+    }
+    rc = gnutls_pubkey_import(pubkey, &data, GNUTLS_X509_FMT_PEM);
+    if (rc < 0 && gnutls_x509_crt_init(&crt) >= 0 &&
+        gnutls_x509_crt_import(crt, &data, GNUTLS_X509_FMT_PEM) >= 0)
+        rc = gnutls_pubkey_import_x509(pubkey, crt, 0);
+    if (rc < 0 || pubkey_digest(pubkey, digest) < 0) {
+        fail(err, err_size, "--pin-pubkey '%s': no public key or certificate in it", pin);
+        goto done;
+    }
+    ret = 0;
+done:
+    if (crt != NULL)
+        gnutls_x509_crt_deinit(crt);
+    if (pubkey != NULL)
+        gnutls_pubkey_deinit(pubkey);
+    gnutls_free(data.data);
+    return ret;
+}
+
+/* The peer's public key digest, from its X.509 certificate or raw public key. */
+static int peer_digest(gnutls_session_t session, unsigned char digest[32])
+{
+    const gnutls_datum_t *peers;
+    unsigned count = 0;
+    gnutls_pcert_st pcert;
+    int rc;
+
+    peers = gnutls_certificate_get_peers(session, &count);
+    if (peers == NULL || count == 0)
+        return -1;
+    if (gnutls_certificate_type_get2(session, GNUTLS_CTYPE_PEERS) == GNUTLS_CRT_RAWPK)
+        rc = gnutls_pcert_import_rawpk_raw(&pcert, &peers[0], GNUTLS_X509_FMT_DER, 0, 0);
+    else
+        rc = gnutls_pcert_import_x509_raw(&pcert, &peers[0], GNUTLS_X509_FMT_DER, 0);
+    if (rc < 0)
+        return -1;
+    rc = pubkey_digest(pcert.pubkey, digest);
+    gnutls_pcert_deinit(&pcert);
+    return rc < 0 ? -1 : 0;
+}
+
+static void digest_text(const unsigned char digest[32], char *out, size_t out_size)
+{
+    size_t i, n = (size_t)snprintf(out, out_size, "sha256:");
+
+    for (i = 0; i < 32 && n + 2 < out_size; i++, n += 2)
+        snprintf(out + n, out_size - n, "%02x", digest[i]);
+}
+
+int dtls_peer_pin_text(gnutls_session_t session, char *out, size_t out_size)
+{
+    unsigned char digest[32];
+
+    if (peer_digest(session, digest) < 0)
+        return -1;
+    digest_text(digest, out, out_size);
+    return 0;
+}
+
+/* Client verification with a pin: the server's key must be the pinned one; with a CA
+ * file as well, its chain and name are checked too. Nonzero fails the handshake. */
+static int verify_pinned(gnutls_session_t session)
+{
+    const struct dtls_credentials *creds = gnutls_session_get_ptr(session);
+    unsigned char digest[32];
+    char seen[80], wanted[80];
+    unsigned status = 0;
+
+    if (peer_digest(session, digest) < 0) {
+        log_error("the server sent no public key to check against --pin-pubkey");
+        return -1;
+    }
+    if (memcmp(digest, creds->pin, sizeof(digest)) != 0) {
+        digest_text(digest, seen, sizeof(seen));
+        digest_text(creds->pin, wanted, sizeof(wanted));
+        log_error("the server's public key %s does not match --pin-pubkey %s", seen, wanted);
+        return -1;
+    }
+    if (creds->verify_ca &&
+        (gnutls_certificate_verify_peers3(session, creds->verify_name, &status) < 0 ||
+         status != 0))
+        return -1;
+    return 0;
+}
+
+/* ---- loading and applying -------------------------------------------------------- */
+
+static int certificates_load(const struct config *cfg, struct dtls_credentials *creds,
+                             char *err, size_t err_size)
+{
+    int rc;
+
+    if ((rc = gnutls_certificate_allocate_credentials(&creds->cert)) < 0)
+        return fail(err, err_size, "certificate credentials: %s", gnutls_strerror(rc));
+    if (creds->verify_ca) {
+        if (check_readable("CA file", cfg->cafile, err, err_size) < 0)
+            return -1;
+        rc = gnutls_certificate_set_x509_trust_file(creds->cert, cfg->cafile,
+                                                    GNUTLS_X509_FMT_PEM);
+        if (rc <= 0)
+            return fail(err, err_size, "CA file '%s': %s", cfg->cafile,
+                        rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
+        if (cfg->crlfile != NULL) {
+            if (check_readable("CRL file", cfg->crlfile, err, err_size) < 0)
+                return -1;
+            rc = gnutls_certificate_set_x509_crl_file(creds->cert, cfg->crlfile,
+                                                      GNUTLS_X509_FMT_PEM);
+            if (rc <= 0)
+                return fail(err, err_size, "CRL file '%s': %s", cfg->crlfile,
+                            rc == 0 ? "no revocation list in it" : gnutls_strerror(rc));
         }
     }
     if (cfg->certfile != NULL) {
         if (check_readable("certificate file", cfg->certfile, err, err_size) < 0 ||
             check_readable("key file", cfg->keyfile, err, err_size) < 0)
-            goto failed;
-        rc = gnutls_certificate_set_x509_key_file2(*creds, cfg->certfile, cfg->keyfile,
+            return -1;
+        rc = gnutls_certificate_set_x509_key_file2(creds->cert, cfg->certfile, cfg->keyfile,
                                                    GNUTLS_X509_FMT_PEM, NULL, 0);
-        if (rc < 0) {
-            fail(err, err_size, "certificate '%s' with key '%s': %s", cfg->certfile,
-                 cfg->keyfile, gnutls_strerror(rc));
-            goto failed;
-        }
+        if (rc < 0)
+            return fail(err, err_size, "certificate '%s' with key '%s': %s", cfg->certfile,
+                        cfg->keyfile, gnutls_strerror(rc));
+    }
+    if (cfg->rawpk_key != NULL) {
+        if (check_readable("--rawpk-pub file", cfg->rawpk_pub, err, err_size) < 0 ||
+            check_readable("--rawpk-key file", cfg->rawpk_key, err, err_size) < 0)
+            return -1;
+        rc = gnutls_certificate_set_rawpk_key_file(creds->cert, cfg->rawpk_pub, cfg->rawpk_key,
+                                                   GNUTLS_X509_FMT_PEM, NULL, 0, NULL, 0, 0, 0);
+        if (rc < 0)
+            return fail(err, err_size, "raw public key '%s' with key '%s': %s", cfg->rawpk_pub,
+                        cfg->rawpk_key, gnutls_strerror(rc));
     }
     return 0;
-
-failed:
-    gnutls_certificate_free_credentials(*creds);
-    *creds = NULL;
-    return -1;
 }
 
-int dtls_priority_load(const char *priority, gnutls_priority_t *out, char *err,
-                       size_t err_size)
+/* Our default priority for the modes cfg asks for, or --priority as given. */
+static void priority_text(const struct config *cfg, char *out, size_t out_size)
 {
-    const char *where = NULL;
-    int rc = gnutls_priority_init2(out, priority, &where, 0);
+    int psk = cfg->psk_identity != NULL || cfg->pskfile != NULL;
 
-    if (rc < 0)
-        return fail(err, err_size, "--priority '%s': %s (at '%s')", priority,
-                    gnutls_strerror(rc), where ? where : "");
+    if (cfg->priority != NULL) {
+        snprintf(out, out_size, "%s", cfg->priority);
+        return;
+    }
+    /* A client offers only the key exchanges it has credentials for. */
+    snprintf(out, out_size, "%s%s%s%s%s", DEFAULT_PRIORITY,
+             cfg->client_mode && (psk || cfg->anon) ? ":-KX-ALL" : "",
+             psk ? PRIORITY_PSK : "", cfg->anon ? PRIORITY_ANON : "",
+             cfg->rawpk_key != NULL || cfg->pin_pubkey != NULL ? PRIORITY_RAWPK : "");
+}
+
+int dtls_credentials_load(const struct config *cfg, const char *verify_name,
+                          struct dtls_credentials *creds, char *err, size_t err_size)
+{
+    char priority[512];
+    const char *where = NULL;
+    int rc, psk = cfg->psk_identity != NULL || cfg->pskfile != NULL;
+
+    memset(creds, 0, sizeof(*creds));
+    creds->server = !cfg->client_mode;
+    creds->verify_name = verify_name;
+    creds->require_client_cert = cfg->require_client_cert;
+    creds->heartbeat = cfg->heartbeat_s > 0;
+    creds->verify_ca = cfg->client_mode ? cfg->cafile != NULL : cfg->require_client_cert;
+
+    priority_text(cfg, priority, sizeof(priority));
+    rc = gnutls_priority_init2(&creds->priority, priority, &where, 0);
+    if (rc < 0) {
+        creds->priority = NULL;
+        fail(err, err_size, "--priority '%s': %s (at '%s')", priority, gnutls_strerror(rc),
+             where ? where : "");
+        return EXIT_USAGE;
+    }
+    if (cfg->rawpk_key != NULL || cfg->pin_pubkey != NULL)
+        creds->init_flags |= GNUTLS_ENABLE_RAWPK;
+    if (cfg->pin_pubkey != NULL && (rc = pin_load(cfg->pin_pubkey, creds->pin, err, err_size)))
+        return rc;
+    creds->have_pin = cfg->pin_pubkey != NULL;
+    if (psk && (rc = psk_load(cfg, creds, err, err_size)) != 0)
+        return rc;
+    if (cfg->anon) {
+        if (creds->server) {
+            rc = gnutls_anon_allocate_server_credentials(&creds->anon_server);
+            if (rc >= 0)
+                gnutls_anon_set_server_known_dh_params(creds->anon_server,
+                                                       GNUTLS_SEC_PARAM_MEDIUM);
+        } else {
+            rc = gnutls_anon_allocate_client_credentials(&creds->anon_client);
+        }
+        if (rc < 0)
+            return fail(err, err_size, "anonymous credentials: %s", gnutls_strerror(rc)),
+                   EXIT_RUNTIME;
+    }
+    /* Certificates: the server's X.509 or raw key, the client's CA, pin or own cert. */
+    if ((creds->server ? cfg->certfile || cfg->rawpk_key || cfg->require_client_cert
+                       : !psk && !cfg->anon) &&
+        certificates_load(cfg, creds, err, err_size) < 0)
+        return EXIT_RUNTIME;
+    if (creds->server && (rc = gnutls_session_ticket_key_generate(&creds->ticket_key)) < 0)
+        return fail(err, err_size, "ticket key: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
     return 0;
+}
+
+int dtls_session_new(const struct dtls_credentials *creds, unsigned flags,
+                     gnutls_session_t *out)
+{
+    gnutls_session_t session;
+    int rc;
+
+    rc = gnutls_init(&session, flags | creds->init_flags);
+    if (rc < 0)
+        return rc;
+    gnutls_session_set_ptr(session, (void *)creds);
+    if ((rc = gnutls_priority_set(session, creds->priority)) < 0 ||
+        (creds->cert != NULL &&
+         (rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, creds->cert)) < 0) ||
+        (creds->psk_server != NULL &&
+         (rc = gnutls_credentials_set(session, GNUTLS_CRD_PSK, creds->psk_server)) < 0) ||
+        (creds->psk_client != NULL &&
+         (rc = gnutls_credentials_set(session, GNUTLS_CRD_PSK, creds->psk_client)) < 0) ||
+        (creds->anon_server != NULL &&
+         (rc = gnutls_credentials_set(session, GNUTLS_CRD_ANON, creds->anon_server)) < 0) ||
+        (creds->anon_client != NULL &&
+         (rc = gnutls_credentials_set(session, GNUTLS_CRD_ANON, creds->anon_client)) < 0) ||
+        (creds->server && (rc = gnutls_session_ticket_enable_server(
+                               session, &creds->ticket_key)) < 0)) {
+        gnutls_deinit(session);
+        return rc;
+    }
+    if (creds->server) {
+        /* Answer heartbeat pings from any peer that asks (RFC 6520). */
+        gnutls_heartbeat_enable(session, GNUTLS_HB_PEER_ALLOWED_TO_SEND);
+        if (creds->require_client_cert) {
+            gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
+            gnutls_session_set_verify_cert(session, NULL, 0);
+        }
+    } else {
+        /* Both directions: libgnutls refuses any heartbeat message, our pong included,
+         * unless the peer is allowed to send heartbeats too. */
+        if (creds->heartbeat)
+            gnutls_heartbeat_enable(session, GNUTLS_HB_LOCAL_ALLOWED_TO_SEND |
+                                                 GNUTLS_HB_PEER_ALLOWED_TO_SEND);
+        if (creds->have_pin)
+            gnutls_session_set_verify_function(session, verify_pinned);
+        else if (creds->verify_ca)
+            gnutls_session_set_verify_cert(session, creds->verify_name, 0);
+    }
+    *out = session;
+    return 0;
+}
+
+void dtls_credentials_free(struct dtls_credentials *creds)
+{
+    size_t i;
+
+    if (creds->cert != NULL)
+        gnutls_certificate_free_credentials(creds->cert);
+    if (creds->psk_server != NULL)
+        gnutls_psk_free_server_credentials(creds->psk_server);
+    if (creds->psk_client != NULL)
+        gnutls_psk_free_client_credentials(creds->psk_client);
+    if (creds->anon_server != NULL)
+        gnutls_anon_free_server_credentials(creds->anon_server);
+    if (creds->anon_client != NULL)
+        gnutls_anon_free_client_credentials(creds->anon_client);
+    if (creds->priority != NULL)
+        gnutls_priority_deinit(creds->priority);
+    for (i = 0; i < creds->psk_count; i++) {
+        free(creds->psk[i].identity);
+        free(creds->psk[i].key);
+    }
+    free(creds->psk);
+    gnutls_free(creds->ticket_key.data);
+    memset(creds, 0, sizeof(*creds));
 }
 
 int dtls_cookie_key_new(gnutls_datum_t *key, char *err, size_t err_size)
@@ -203,6 +610,32 @@ int dtls_wait(gnutls_session_t session, int fd, int stop_fd, int64_t deadline_ms
             timeout = left < 0 ? 0 : left;
     }
     return udp_wait(fd, stop_fd, (int)timeout);
+}
+
+const char *dtls_stall_hint(gnutls_session_t session, int server)
+{
+    gnutls_kx_algorithm_t kx = gnutls_kx_get(session);
+    int psk = kx == GNUTLS_KX_PSK || kx == GNUTLS_KX_DHE_PSK || kx == GNUTLS_KX_ECDHE_PSK;
+
+    if (server && gnutls_handshake_get_last_in(session) == GNUTLS_HANDSHAKE_CLIENT_KEY_EXCHANGE)
+        return psk ? "the client's Finished never decrypted: wrong PSK key?"
+                   : "the client's Finished never decrypted";
+    if (!server && gnutls_handshake_get_last_out(session) == GNUTLS_HANDSHAKE_FINISHED &&
+        gnutls_handshake_get_last_in(session) != GNUTLS_HANDSHAKE_FINISHED)
+        return psk ? "the server never accepted our Finished: wrong PSK key?"
+                   : "the server never accepted our Finished";
+    return NULL;
+}
+
+void dtls_log_session(gnutls_session_t session, const char *who)
+{
+    char *desc;
+
+    if (!log_enabled(LOG_DEBUG))
+        return;
+    desc = gnutls_session_get_desc(session);
+    log_debug("%s%s- Session: %s", who ? who : "", who ? ": " : "", desc ? desc : "?");
+    gnutls_free(desc);
 }
 
 void dtls_verify_status_text(gnutls_session_t session, char *out, size_t out_size)

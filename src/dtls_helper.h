@@ -6,6 +6,7 @@
 
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "options.h"
@@ -21,14 +22,54 @@
 int dtls_global_init(int log_level, char *err, size_t err_size);
 void dtls_global_deinit(void);
 
-/* Loads the trust anchors, CRL and own certificate/key that cfg names. Returns 0, or -1
- * with a line that names the file and the problem. */
-int dtls_credentials_load(const struct config *cfg, gnutls_certificate_credentials_t *creds,
-                          char *err, size_t err_size);
+/* One PSK identity and its key (from --psk-identity/--psk-key or a --pskfile line). */
+struct psk_entry {
+    char *identity;
+    unsigned char *key;
+    size_t key_len;
+};
 
-/* Compiles a priority string. Returns 0, or -1 naming where the string is wrong. */
-int dtls_priority_load(const char *priority, gnutls_priority_t *out, char *err,
-                       size_t err_size);
+/* Everything a session of ours is set up with: credentials for each authentication mode
+ * the options ask for, the compiled priority string, and what verification needs.
+ * Loaded once; shared read-only by every session and thread. */
+struct dtls_credentials {
+    int server;
+    gnutls_certificate_credentials_t cert;   /* X.509 or raw public key; NULL: none */
+    gnutls_psk_server_credentials_t psk_server;
+    gnutls_psk_client_credentials_t psk_client;
+    gnutls_anon_server_credentials_t anon_server;
+    gnutls_anon_client_credentials_t anon_client;
+    gnutls_priority_t priority;
+    unsigned init_flags;          /* extra gnutls_init flags (GNUTLS_ENABLE_RAWPK) */
+    int verify_ca;                /* check the peer's chain against the CA (and CRL) */
+    int require_client_cert;      /* server */
+    int heartbeat;                /* client: may send heartbeat pings */
+    const char *verify_name;      /* client: name to check in the server certificate */
+    unsigned char pin[32];        /* client: SHA-256 of the pinned SubjectPublicKeyInfo */
+    int have_pin;
+    struct psk_entry *psk;        /* server: identities it knows */
+    size_t psk_count;
+    gnutls_datum_t ticket_key;    /* server: session ticket key (resumption) */
+};
+
+/* Loads the credentials, pin, PSK table and priority cfg asks for. verify_name is the
+ * client's expected server name (NULL on the server). Returns 0, or an exit code
+ * (EXIT_USAGE for a bad --priority or key, EXIT_RUNTIME for files) with a line in err
+ * that names the file and the problem. */
+int dtls_credentials_load(const struct config *cfg, const char *verify_name,
+                          struct dtls_credentials *creds, char *err, size_t err_size);
+
+/* Creates a session with creds applied (credentials, priority, verification, tickets,
+ * heartbeat). flags are gnutls_init's. Returns 0, or a negative GnuTLS code. */
+int dtls_session_new(const struct dtls_credentials *creds, unsigned flags,
+                     gnutls_session_t *session);
+
+/* Frees what dtls_credentials_load allocated. */
+void dtls_credentials_free(struct dtls_credentials *creds);
+
+/* Writes "sha256:<hex>" of the public key in the peer's first certificate or raw key.
+ * Returns 0, or -1 when the peer sent none. */
+int dtls_peer_pin_text(gnutls_session_t session, char *out, size_t out_size);
 
 /* Makes a random cookie key (GNUTLS_COOKIE_KEY_SIZE bytes). Returns 0 or -1. */
 int dtls_cookie_key_new(gnutls_datum_t *key, char *err, size_t err_size);
@@ -57,6 +98,14 @@ int64_t dtls_now_ms(void);
  * (monotonic, -1: none) comes, whichever is first. Returns 1 if fd is readable, 2 if
  * stop_fd is, 0 when the time is up (call GnuTLS again: it retransmits), -1 on error. */
 int dtls_wait(gnutls_session_t session, int fd, int stop_fd, int64_t deadline_ms);
+
+/* When a handshake stalls after the key exchange, the peer's Finished never decrypted:
+ * DTLS drops such records silently, so a wrong PSK key looks like loss. Returns a hint
+ * naming that cause for a timed-out session, or NULL when it stalled elsewhere. */
+const char *dtls_stall_hint(gnutls_session_t session, int server);
+
+/* Logs "- Session: (DTLS1.2)-(ECDHE-SECP256R1)-(ECDSA-SHA256)-(AES-256-GCM)" at -v. */
+void dtls_log_session(gnutls_session_t session, const char *who);
 
 /* Writes GnuTLS's text for the certificate verification status of session into out. */
 void dtls_verify_status_text(gnutls_session_t session, char *out, size_t out_size);

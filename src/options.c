@@ -29,6 +29,15 @@ enum long_only_option {
     OPT_IDLE_TIMEOUT,
     OPT_HANDSHAKE_TIMEOUT,
     OPT_PRIORITY,
+    OPT_PSK_IDENTITY,
+    OPT_PSK_KEY,
+    OPT_PSKFILE,
+    OPT_RAWPK_KEY,
+    OPT_RAWPK_PUB,
+    OPT_PIN_PUBKEY,
+    OPT_ANON,
+    OPT_HEARTBEAT,
+    OPT_RESUME,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +60,15 @@ static const struct option long_options[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
     {"priority", required_argument, NULL, OPT_PRIORITY},
+    {"psk-identity", required_argument, NULL, OPT_PSK_IDENTITY},
+    {"psk-key", required_argument, NULL, OPT_PSK_KEY},
+    {"pskfile", required_argument, NULL, OPT_PSKFILE},
+    {"rawpk-key", required_argument, NULL, OPT_RAWPK_KEY},
+    {"rawpk-pub", required_argument, NULL, OPT_RAWPK_PUB},
+    {"pin-pubkey", required_argument, NULL, OPT_PIN_PUBKEY},
+    {"anon", no_argument, NULL, OPT_ANON},
+    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+    {"resume", no_argument, NULL, OPT_RESUME},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -72,13 +90,18 @@ static const struct side_option {
     {OPT_INSECURE, "--insecure", 1},
     {OPT_TIMEOUT, "--timeout", 1},
     {OPT_RETRIES, "--retries", 1},
+    {OPT_PIN_PUBKEY, "--pin-pubkey", 1},
+    {OPT_HEARTBEAT, "--heartbeat", 1},
+    {OPT_RESUME, "--resume", 1},
+    {OPT_RAWPK_KEY, "--rawpk-key", 0},
+    {OPT_RAWPK_PUB, "--rawpk-pub", 0},
     {OPT_REQUIRE_CLIENT_CERT, "--require-client-cert", 0},
     {OPT_MAX_CLIENTS, "--max-clients", 0},
     {OPT_IDLE_TIMEOUT, "--idle-timeout", 0},
     {OPT_HANDSHAKE_TIMEOUT, "--handshake-timeout", 0},
 };
 
-#define SEEN_SLOTS (OPT_PRIORITY + 1)
+#define SEEN_SLOTS (OPT_RESUME + 1)
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -113,6 +136,14 @@ static int parse_number(const char *name, const char *text, unsigned long min,
     return 0;
 }
 
+/* Returns 1 when text is a non-empty, even number of hex digits (a PSK key). */
+static int is_hex_key(const char *text)
+{
+    size_t len = strlen(text);
+
+    return len > 0 && len % 2 == 0 && strspn(text, "0123456789abcdefABCDEF") == len;
+}
+
 /* Words the error for an option getopt_long did not accept: unknown, ambiguous, or a
  * value given to one that takes none ("--insecure=1"). */
 static int unknown_option(const char *arg, char *err, size_t err_size)
@@ -142,7 +173,6 @@ static void set_defaults(struct config *cfg)
     cfg->max_clients = DEFAULT_MAX_CLIENTS;
     cfg->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
     cfg->handshake_timeout_s = DEFAULT_HANDSHAKE_TIMEOUT_S;
-    cfg->priority = DEFAULT_PRIORITY;
     cfg->log_level = LOG_INFO;
 }
 
@@ -171,14 +201,37 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
 
     if (seen[OPT_CERT] != seen[OPT_KEY])
         return fail(err, err_size, "--cert and --key go together: give both or neither");
+    if (seen[OPT_RAWPK_KEY] != seen[OPT_RAWPK_PUB])
+        return fail(err, err_size, "--rawpk-key and --rawpk-pub go together");
+    if (seen[OPT_PSK_KEY] && !seen[OPT_PSK_IDENTITY])
+        return fail(err, err_size, "--psk-key needs --psk-identity");
+    if (seen[OPT_PSK_IDENTITY] && !seen[OPT_PSK_KEY] && !seen[OPT_PSKFILE])
+        return fail(err, err_size, "--psk-identity needs --psk-key or --pskfile");
+    if (seen[OPT_PSK_KEY] && seen[OPT_PSKFILE])
+        return fail(err, err_size, "cannot use --psk-key with --pskfile");
+    if (!cfg->client_mode && seen[OPT_PSK_IDENTITY] && seen[OPT_PSKFILE])
+        return fail(err, err_size, "the server takes --pskfile or --psk-identity, not both");
+    if (cfg->anon && (seen[OPT_PSK_KEY] || seen[OPT_PSKFILE] || seen[OPT_RAWPK_KEY] ||
+                      seen[OPT_PIN_PUBKEY] || seen[OPT_CERT] || cfg->require_client_cert))
+        return fail(err, err_size, "--anon authenticates nothing: it cannot be combined with "
+                                   "certificates, keys, PSK or pins");
+    if (seen[OPT_RAWPK_KEY] && seen[OPT_CERT])
+        return fail(err, err_size, "cannot use --rawpk-key with --cert: one server key");
+    if (cfg->pin_pubkey && cfg->insecure)
+        return fail(err, err_size, "cannot use --pin-pubkey with --insecure");
+    if (cfg->resume && cfg->message == NULL)
+        return fail(err, err_size, "--resume needs --message");
     if (cfg->client_mode) {
         if (cfg->insecure)
             cfg->cafile = NULL;
-    } else {
-        if (!seen[OPT_CERT])
-            cfg->certfile = DEFAULT_SERVER_CERT;
-        if (!seen[OPT_KEY])
-            cfg->keyfile = DEFAULT_SERVER_KEY;
+        /* A pin, a PSK or --anon replaces the CA as the client's trust decision. */
+        if (cfg->pin_pubkey || cfg->psk_identity || cfg->pskfile || cfg->anon)
+            cfg->cafile = seen[OPT_CAFILE] ? cfg->cafile : NULL;
+    } else if (!seen[OPT_CERT] && !cfg->anon && !cfg->rawpk_key && !cfg->psk_identity &&
+               !cfg->pskfile) {
+        /* X.509 unless another mode was asked for; with PSK, --cert adds X.509. */
+        cfg->certfile = DEFAULT_SERVER_CERT;
+        cfg->keyfile = DEFAULT_SERVER_KEY;
     }
     if (verbose)
         cfg->log_level = LOG_INFO + verbose;
@@ -275,6 +328,40 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
             break;
         case OPT_PRIORITY:
             cfg->priority = optarg;
+            break;
+        case OPT_PSK_IDENTITY:
+            if (optarg[0] == '\0')
+                return fail(err, err_size, "--psk-identity must not be empty");
+            cfg->psk_identity = optarg;
+            break;
+        case OPT_PSK_KEY:
+            if (!is_hex_key(optarg))
+                return fail(err, err_size, "--psk-key: '%s' is not an even number of hex digits",
+                            optarg);
+            cfg->psk_key = optarg;
+            break;
+        case OPT_PSKFILE:
+            cfg->pskfile = optarg;
+            break;
+        case OPT_RAWPK_KEY:
+            cfg->rawpk_key = optarg;
+            break;
+        case OPT_RAWPK_PUB:
+            cfg->rawpk_pub = optarg;
+            break;
+        case OPT_PIN_PUBKEY:
+            cfg->pin_pubkey = optarg;
+            break;
+        case OPT_ANON:
+            cfg->anon = 1;
+            break;
+        case OPT_HEARTBEAT:
+            if (parse_number("--heartbeat", optarg, 1, 3600, &number, err, err_size) < 0)
+                return -1;
+            cfg->heartbeat_s = (unsigned)number;
+            break;
+        case OPT_RESUME:
+            cfg->resume = 1;
             break;
         case 'v':
             verbose++;

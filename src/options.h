@@ -21,6 +21,10 @@
 #define DEFAULT_SERVER_CERT "certs/server.pem"
 #define DEFAULT_SERVER_KEY "certs/server-key.pem"
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2"
+/* What each mode adds to DEFAULT_PRIORITY (with no --priority). */
+#define PRIORITY_PSK ":+ECDHE-PSK:+DHE-PSK:+PSK:+AES-128-CCM:+AES-128-CCM-8"
+#define PRIORITY_ANON ":+ANON-ECDH:+ANON-DH"
+#define PRIORITY_RAWPK ":+CTYPE-SRV-RAWPK:+CTYPE-SRV-X509"
 
 enum run_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION };
 
@@ -44,8 +48,19 @@ struct config {
     unsigned max_clients;       /* server */
     unsigned idle_timeout_s;    /* server: end a session with no record for this long */
     unsigned handshake_timeout_s; /* server: end a handshake that takes longer */
-    const char *priority;       /* GnuTLS priority string */
+    const char *priority;       /* GnuTLS priority string; NULL: our default for the mode */
     int log_level;              /* enum log_level */
+
+    /* Authentication modes besides X.509 (issue: interop). */
+    const char *psk_identity;   /* client: identity to send; server: the one identity */
+    const char *psk_key;        /* hex, with psk_identity */
+    const char *pskfile;        /* psktool format, identity:hexkey per line */
+    const char *rawpk_key;      /* server: private key of a raw public key (RFC 7250) */
+    const char *rawpk_pub;      /* server: that public key, PEM */
+    const char *pin_pubkey;     /* client: file with the server's public key, or sha256:HEX */
+    int anon;                   /* anonymous key exchange: nothing authenticated */
+    unsigned heartbeat_s;       /* client: heartbeat ping period (RFC 6520); 0: off */
+    int resume;                 /* client: full handshake, close, resume */
 };
 
 /* Fills cfg from argv. Returns 0, or -1 with a one-line reason in err (a usage error). */

@@ -47,8 +47,7 @@ struct server {
     struct udp_addr bound;
     int stop_fd;            /* readable once a stop signal came; never drained */
     int wake_fds[2];        /* client threads -> listener: finished, or forwarded */
-    gnutls_certificate_credentials_t creds;
-    gnutls_priority_t priority;
+    struct dtls_credentials creds;
     gnutls_datum_t cookie_key;
     pthread_attr_t thread_attr;
 
@@ -278,28 +277,18 @@ static int client_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 static int session_new(struct client *client, gnutls_session_t *out)
 {
     struct server *srv = client->server;
-    const struct config *cfg = srv->cfg;
     gnutls_session_t session;
     int rc;
 
-    rc = gnutls_init(&session, GNUTLS_SERVER | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
+    rc = dtls_session_new(&srv->creds, GNUTLS_SERVER | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK,
+                          &session);
     if (rc < 0) {
-        log_error("%s: gnutls_init: %s", client->peer_text, gnutls_strerror(rc));
-        return -1;
-    }
-    if ((rc = gnutls_priority_set(session, srv->priority)) < 0 ||
-        (rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, srv->creds)) < 0) {
         log_error("%s: session setup: %s", client->peer_text, gnutls_strerror(rc));
-        gnutls_deinit(session);
         return -1;
-    }
-    if (cfg->require_client_cert) {
-        gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
-        gnutls_session_set_verify_cert(session, NULL, 0);
     }
     gnutls_dtls_prestate_set(session, &client->prestate);
-    dtls_set_path_mtu(session, cfg->mtu, &client->peer);
-    gnutls_dtls_set_timeouts(session, 1000, cfg->handshake_timeout_s * 1000);
+    dtls_set_path_mtu(session, srv->cfg->mtu, &client->peer);
+    gnutls_dtls_set_timeouts(session, 1000, srv->cfg->handshake_timeout_s * 1000);
     gnutls_transport_set_ptr(session, client);
     gnutls_transport_set_push_function(session, client_push);
     gnutls_transport_set_pull_function(session, client_pull);
@@ -321,8 +310,12 @@ static int client_handshake(struct client *client, gnutls_session_t session)
             return 0;
         /* GnuTLS's total timeout is ours too; whichever clock fires first, one message. */
         if (rc == GNUTLS_E_TIMEDOUT || dtls_now_ms() >= deadline) {
-            log_info("%s: handshake not done after %u s, dropped", client->peer_text,
-                     srv->cfg->handshake_timeout_s);
+            const char *hint = dtls_stall_hint(session, 1);
+            if (hint != NULL)
+                log_warn("%s: handshake failed: %s", client->peer_text, hint);
+            else
+                log_info("%s: handshake not done after %u s, dropped", client->peer_text,
+                         srv->cfg->handshake_timeout_s);
             return -1;
         }
         if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) {
@@ -416,6 +409,12 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
             }
             continue;
         }
+        if (rc == GNUTLS_E_HEARTBEAT_PING_RECEIVED) {
+            log_debug("%s: heartbeat ping, answering", client->peer_text);
+            gnutls_heartbeat_pong(session, 0);
+            deadline = dtls_now_ms() + idle_ms;
+            continue;
+        }
         if (gnutls_error_is_fatal((int)rc)) {
             dtls_log_failure(LOG_WARN, session, client->peer_text, "session ended", (int)rc);
             return SESSION_CLOSED;
@@ -440,6 +439,7 @@ static void *client_main(void *arg)
         if (client_handshake(client, session) == 0) {
             client->handshake_done = 1;
             log_out("- Handshake was completed");
+            dtls_log_session(session, client->peer_text);
             end = client_echo(client, session);
             if (end == SESSION_RESTART)
                 log_info("%s: new handshake from the same address and port, new session",
@@ -669,7 +669,7 @@ int server_run(const struct config *cfg, int stop_fd)
 {
     struct server *srv;
     char err[512];
-    int ret = 1;
+    int ret = EXIT_RUNTIME;
 
     srv = calloc(1, sizeof(*srv));
     if (srv == NULL) {
@@ -683,16 +683,17 @@ int server_run(const struct config *cfg, int stop_fd)
     pthread_attr_init(&srv->thread_attr);
     pthread_attr_setstacksize(&srv->thread_attr, CLIENT_STACK_SIZE);
 
-    if (dtls_priority_load(cfg->priority, &srv->priority, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        ret = EXIT_USAGE;
-        goto cleanup;
-    }
-    if (dtls_credentials_load(cfg, &srv->creds, err, sizeof(err)) < 0 ||
-        dtls_cookie_key_new(&srv->cookie_key, err, sizeof(err)) < 0) {
+    ret = dtls_credentials_load(cfg, NULL, &srv->creds, err, sizeof(err));
+    if (ret == 0 && dtls_cookie_key_new(&srv->cookie_key, err, sizeof(err)) < 0)
+        ret = EXIT_RUNTIME;
+    if (ret != 0) {
         log_error("%s", err);
         goto cleanup;
     }
+    ret = EXIT_RUNTIME;
+    if (cfg->anon)
+        log_warn("--anon: nothing is authenticated; anyone on the path can read and change "
+                 "the echoes");
     if (pipe2(srv->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
         log_error("pipe: %s", strerror(errno));
         goto cleanup;
@@ -719,10 +720,7 @@ cleanup:
     }
     if (srv->cookie_key.data != NULL)
         gnutls_free(srv->cookie_key.data);
-    if (srv->priority != NULL)
-        gnutls_priority_deinit(srv->priority);
-    if (srv->creds != NULL)
-        gnutls_certificate_free_credentials(srv->creds);
+    dtls_credentials_free(&srv->creds);
     pthread_attr_destroy(&srv->thread_attr);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

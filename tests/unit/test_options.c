@@ -99,7 +99,7 @@ static void test_no_arguments_run_a_server_with_defaults(void **state)
     assert_int_equal(cl.cfg.max_clients, DEFAULT_MAX_CLIENTS);
     assert_int_equal(cl.cfg.idle_timeout_s, DEFAULT_IDLE_TIMEOUT_S);
     assert_int_equal(cl.cfg.handshake_timeout_s, DEFAULT_HANDSHAKE_TIMEOUT_S);
-    assert_string_equal(cl.cfg.priority, DEFAULT_PRIORITY);
+    assert_null(cl.cfg.priority); /* NULL: the default priority for the mode */
     assert_int_equal(cl.cfg.log_level, LOG_INFO);
 }
 
