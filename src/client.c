@@ -299,6 +299,38 @@ static void remember_sent(struct connection *conn, const void *data, size_t len)
     conn->previous_len = len;
 }
 
+/* Receives the echo of data (len bytes) into echo until deadline. Some servers
+ * (gnutls-serv --echo) send an echo back in several records: pieces are gathered, each
+ * checked against what was sent, until the whole length came. Returns the bytes received
+ * (fewer than len on a timeout after a partial echo, or at the first differing piece), 0
+ * when nothing came, or a negative outcome. */
+static ssize_t receive_echo(struct connection *conn, const unsigned char *data, size_t len,
+                            unsigned char *echo, size_t echo_size, int64_t deadline)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    for (;;) {
+        n = receive_record(conn, echo + got, echo_size - got, deadline);
+        if (n == HEARTBEAT_PONG)
+            continue;
+        if (n <= 0)
+            return got > 0 && n == 0 ? (ssize_t)got : n;
+        /* The late twin of the previous message's echo, after a resend: not ours. */
+        if (got == 0 && conn->previous != NULL && (size_t)n == conn->previous_len &&
+            memcmp(echo, conn->previous, (size_t)n) == 0 &&
+            ((size_t)n != len || memcmp(echo, data, len) != 0)) {
+            log_debug("ignored a late duplicate echo of the previous message");
+            continue;
+        }
+        if (got + (size_t)n > len || memcmp(echo + got, data + got, (size_t)n) != 0)
+            return (ssize_t)(got + (size_t)n);
+        got += (size_t)n;
+        if (got == len)
+            return (ssize_t)got;
+    }
+}
+
 /* Sends data and waits for its echo, resending it up to --retries times after --timeout.
  * Returns the echo's length in echo, or 0 when none came, or a negative outcome. */
 static ssize_t exchange(struct connection *conn, const void *data, size_t len,
@@ -308,26 +340,15 @@ static ssize_t exchange(struct connection *conn, const void *data, size_t len,
     ssize_t n;
 
     for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
-        int64_t deadline = dtls_now_ms() + conn->cfg->timeout_ms;
         if (attempt > 0)
             log_info("no echo after %u ms, sending again (%u of %u)", conn->cfg->timeout_ms,
                      attempt, conn->cfg->retries);
         n = send_record(conn, data, len);
         if (n < 0)
             return n == REFUSED ? REFUSED : -EXIT_RUNTIME;
-        for (;;) {
-            n = receive_record(conn, echo, echo_size, deadline);
-            if (n == HEARTBEAT_PONG)
-                continue;
-            if (n <= 0)
-                break;
-            /* The late twin of the previous message's echo, after a resend: not ours. */
-            if (conn->previous != NULL && (size_t)n == conn->previous_len &&
-                memcmp(echo, conn->previous, (size_t)n) == 0 &&
-                ((size_t)n != len || memcmp(echo, data, len) != 0)) {
-                log_debug("ignored a late duplicate echo of the previous message");
-                continue;
-            }
+        n = receive_echo(conn, data, len, echo, echo_size,
+                         dtls_now_ms() + conn->cfg->timeout_ms);
+        if (n > 0) {
             remember_sent(conn, data, len);
             return n;
         }

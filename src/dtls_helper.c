@@ -399,9 +399,12 @@ static void priority_text(const struct config *cfg, char *out, size_t out_size)
         snprintf(out, out_size, "%s", cfg->priority);
         return;
     }
-    /* A client offers only the key exchanges it has credentials for. */
+    /* Offer only the key exchanges we have credentials for: a GnuTLS server without a
+     * certificate fails on a certificate suite (OpenSSL offers those first) instead of
+     * moving on to a PSK one. */
+    int no_certificate = cfg->client_mode || (!cfg->certfile && !cfg->rawpk_key);
     snprintf(out, out_size, "%s%s%s%s%s", DEFAULT_PRIORITY,
-             cfg->client_mode && (psk || cfg->anon) ? ":-KX-ALL" : "",
+             no_certificate && (psk || cfg->anon) ? ":-KX-ALL" : "",
              psk ? PRIORITY_PSK : "", cfg->anon ? PRIORITY_ANON : "",
              cfg->rawpk_key != NULL || cfg->pin_pubkey != NULL ? PRIORITY_RAWPK : "");
 }

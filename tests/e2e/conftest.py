@@ -176,3 +176,48 @@ def cookie_exchange(sock, port, hello):
     assert reply[0] == 22 and reply[13] == 3, "expected a HelloVerifyRequest"
     cookie_len = reply[27]
     return reply, with_cookie(hello, reply[28:28 + cookie_len])
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Prints the interop matrix when the matrix tests ran."""
+    import sys
+    matrix = sys.modules.get("test_matrix")
+    if matrix is None or not matrix.RESULTS:
+        return
+    import peers
+    table = format_matrix(matrix.RESULTS, peers.MODES, peers.versions())
+    terminalreporter.write_line("")
+    for line in table.splitlines():
+        terminalreporter.write_line(line)
+    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+    with open(os.path.join(ROOT, "build", "interop-matrix.md"), "w") as f:
+        f.write(table + "\n")
+
+
+def format_matrix(results, modes, versions):
+    """A Markdown table: one row per peer and direction, one column per mode; a cell says
+    how many of the address x size runs passed, or points to why the pair cannot run."""
+    rows = sorted({(direction, peer) for direction, peer, _ in results})
+    notes = []
+    lines = ["| pair | " + " | ".join(modes) + " |", "|---" * (len(modes) + 1) + "|"]
+    for direction, peer in rows:
+        label = (f"{peer} -> dtls_echo server" if direction == "client"
+                 else f"dtls_echo client -> {peer}")
+        cells = []
+        for mode in modes:
+            runs = results.get((direction, peer, mode))
+            if runs is None:
+                cells.append("not run")
+            elif isinstance(runs, str):
+                if runs not in notes:
+                    notes.append(runs)
+                cells.append(f"unsupported [{notes.index(runs) + 1}]")
+            else:
+                passed = sum(1 for _, _, ok in runs if ok)
+                cells.append(f"{'pass' if passed == len(runs) else 'FAIL'} {passed}/{len(runs)}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
+    lines.append("Each cell counts IPv4 and IPv6 runs, each with a short and a 1000-byte message.")
+    lines.append("Peers: " + "; ".join(versions.values()))
+    return "\n".join(lines)
