@@ -121,6 +121,21 @@ static int refused(const struct connection *conn)
     return conn->transport_errno == ECONNREFUSED;
 }
 
+/* Closes the session (with close_notify when it was established) and its socket. */
+static void disconnect(struct connection *conn, int established)
+{
+    if (conn->session != NULL) {
+        if (established)
+            gnutls_bye(conn->session, GNUTLS_SHUT_WR);
+        gnutls_deinit(conn->session);
+        conn->session = NULL;
+    }
+    if (conn->fd >= 0) {
+        close(conn->fd);
+        conn->fd = -1;
+    }
+}
+
 /* One handshake attempt under a hard deadline: a GnuTLS client handshake can stall with
  * every flight sent, so we never wait on GnuTLS alone. Returns EXIT_OK, EXIT_TIMEOUT,
  * EXIT_HANDSHAKE, REFUSED or STOPPED. */
@@ -155,7 +170,9 @@ static int handshake_once(struct connection *conn, int64_t deadline)
     }
 }
 
-/* Handshakes with one resolved address, starting fresh sessions up to --retries times. */
+/* Handshakes with one resolved address, starting fresh sessions up to --retries times.
+ * Each fresh session gets a fresh socket: a server still waiting in the stalled handshake
+ * would ignore a new ClientHello from the same address and port. */
 static int handshake_with(struct connection *conn, const struct addrinfo *ai)
 {
     unsigned attempt_ms = conn->cfg->timeout_ms * HANDSHAKE_ROUNDS;
@@ -167,30 +184,28 @@ static int handshake_with(struct connection *conn, const struct addrinfo *ai)
     memcpy(&conn->server.ss, ai->ai_addr, ai->ai_addrlen);
     conn->server.len = ai->ai_addrlen;
     udp_addr_to_text(&conn->server, conn->server_text, sizeof(conn->server_text));
-    conn->fd = udp_open_client_socket(ai, err, sizeof(err));
-    if (conn->fd < 0) {
-        log_error("%s: %s", conn->server_text, err);
-        return EXIT_RUNTIME;
-    }
-    conn->transport_errno = 0;
     for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
+        conn->fd = udp_open_client_socket(ai, err, sizeof(err));
+        if (conn->fd < 0) {
+            log_error("%s: %s", conn->server_text, err);
+            return EXIT_RUNTIME;
+        }
+        conn->transport_errno = 0;
         if (session_new(conn, attempt_ms + conn->cfg->timeout_ms) < 0)
             return EXIT_RUNTIME;
         rc = handshake_once(conn, dtls_now_ms() + attempt_ms);
         if (rc == EXIT_OK)
             return EXIT_OK;
-        hint = rc == EXIT_TIMEOUT ? dtls_stall_hint(conn->session, 0) : NULL;
-        gnutls_deinit(conn->session);
-        conn->session = NULL;
+        if (rc == EXIT_TIMEOUT && hint == NULL)
+            hint = dtls_stall_hint(conn->session, 0);
+        disconnect(conn, 0);
         if (rc != EXIT_TIMEOUT)
             break;
         if (attempt < conn->cfg->retries)
             log_info("%s: no handshake after %u ms, starting a fresh session (%u of %u)",
                      conn->server_text, attempt_ms, attempt + 1, conn->cfg->retries);
     }
-    close(conn->fd);
-    conn->fd = -1;
-    if (hint != NULL) {
+    if (rc == EXIT_TIMEOUT && hint != NULL) {
         /* The server answered every flight but the last: not a timeout. */
         log_error("%s: handshake failed: %s", conn->server_text, hint);
         return EXIT_HANDSHAKE;
@@ -495,21 +510,6 @@ static int relay_stdin(struct connection *conn)
     }
 }
 
-/* Closes the session (with close_notify when it was established) and its socket. */
-static void disconnect(struct connection *conn, int established)
-{
-    if (conn->session != NULL) {
-        if (established)
-            gnutls_bye(conn->session, GNUTLS_SHUT_WR);
-        gnutls_deinit(conn->session);
-        conn->session = NULL;
-    }
-    if (conn->fd >= 0) {
-        close(conn->fd);
-        conn->fd = -1;
-    }
-}
-
 static void announce_handshake(struct connection *conn)
 {
     if (conn->creds.have_pin)
@@ -549,10 +549,12 @@ static int heartbeat(struct connection *conn)
     int64_t started = dtls_now_ms();
     ssize_t n = 0;
 
+    /* This reflects our own request, not the server's answer (libgnutls does not say);
+     * it is 0 only in a libgnutls built without heartbeat support. */
     if (!gnutls_heartbeat_allowed(conn->session, GNUTLS_HB_LOCAL_ALLOWED_TO_SEND)) {
-        log_error("--heartbeat: heartbeats were not negotiated: the server, or the "
-                  "libgnutls here, does not support RFC 6520");
-        return EXIT_HANDSHAKE;
+        log_error("--heartbeat: the libgnutls here was built without heartbeat support "
+                  "(RFC 6520)");
+        return EXIT_RUNTIME;
     }
     for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
         int64_t deadline = dtls_now_ms() + conn->cfg->timeout_ms;
@@ -575,8 +577,9 @@ static int heartbeat(struct connection *conn)
             break;
     }
     if (n == 0)
-        log_error("%s: no heartbeat pong after %u pings", conn->server_text,
-                  conn->cfg->retries + 1);
+        log_error("%s: no heartbeat pong after %u pings of %u ms: the server does not "
+                  "answer heartbeats, or is gone", conn->server_text, conn->cfg->retries + 1,
+                  conn->cfg->timeout_ms);
     return n == 0 ? EXIT_TIMEOUT : exchange_failure(conn, n, 0, 0);
 }
 
