@@ -44,8 +44,9 @@ def test_max_clients_refuses_the_extra_client_until_a_slot_frees(port, start_ser
     holder.stdin.write("hold\n")
     holder.stdin.flush()
     assert holder.stdout.readline() == "hold\n"
-    refused = subprocess.run([BINARY, "-c", "-p", str(port), "-m", "x", "-n", "1",
-                              "--timeout", "100", "--retries", "1"], cwd=ROOT,
+    # One attempt, one source port; within it the client retransmits its ClientHello.
+    refused = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "-m", "x",
+                              "-n", "1", "--timeout", "100", "--retries", "0"], cwd=ROOT,
                              capture_output=True, text=True, timeout=20)
     assert refused.returncode == 4
     assert "no DTLS server answered" in refused.stderr
