@@ -50,7 +50,9 @@ def test_help_tells_every_option_and_exits_0():
                    "--crlfile", "--cert", "--key", "--hostname", "--insecure", "--mtu",
                    "--timeout", "--retries", "--max-clients", "--idle-timeout",
                    "--handshake-timeout", "--priority", "--verbose", "--quiet",
-                   "--require-client-cert", "--version", "Exit codes"]:
+                   "--require-client-cert", "--version", "--psk-identity", "--psk-key",
+                   "--pskfile", "--rawpk-key", "--rawpk-pub", "--pin-pubkey", "--anon",
+                   "--heartbeat", "--resume", "Exit codes"]:
         assert option in result.stdout, option
 
 

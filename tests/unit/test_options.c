@@ -490,6 +490,65 @@ static void test_server_cert_without_key_is_rejected(void **state)
     REJECTED("--cert", "--key", "--cert", "certs/server.pem");
 }
 
+static void test_psk_key_that_is_not_hex_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--psk-key", "hex digits", "-c", "--psk-identity", "a", "--psk-key", "0g", "-m", "x");
+    REJECTED("--psk-key", "hex digits", "-c", "--psk-identity", "a", "--psk-key", "abc", "-m", "x");
+}
+
+static void test_psk_key_without_identity_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--psk-key", "--psk-identity", "-c", "--psk-key", "00", "-m", "x");
+}
+
+static void test_anon_with_a_certificate_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--anon", "certificates", "--anon", "--cert", "a", "--key", "b");
+}
+
+static void test_resume_without_message_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--resume", "--message", "-c", "--resume");
+}
+
+static void test_pin_with_insecure_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--pin-pubkey", "--insecure", "-c", "--pin-pubkey", "f", "--insecure", "-m", "x");
+}
+
+static void test_rawpk_key_without_pub_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--rawpk-key", "--rawpk-pub", "--rawpk-key", "k.pem");
+}
+
+static void test_psk_server_presents_no_default_certificate(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "--pskfile", "p.txt");
+    assert_accepted(&cl);
+    assert_null(cl.cfg.certfile);
+    assert_string_equal(cl.cfg.pskfile, "p.txt");
+}
+
+static void test_pinned_client_needs_no_ca_file(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c", "--pin-pubkey", "sha256:00", "-m", "x", "--heartbeat", "5");
+    assert_accepted(&cl);
+    assert_null(cl.cfg.cafile);
+    assert_int_equal(cl.cfg.heartbeat_s, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +596,14 @@ int main(void)
         cmocka_unit_test(test_ambiguous_abbreviation_is_rejected),
         cmocka_unit_test(test_port_led_by_whitespace_is_rejected),
         cmocka_unit_test(test_server_cert_without_key_is_rejected),
+        cmocka_unit_test(test_psk_key_that_is_not_hex_is_rejected),
+        cmocka_unit_test(test_psk_key_without_identity_is_rejected),
+        cmocka_unit_test(test_anon_with_a_certificate_is_rejected),
+        cmocka_unit_test(test_resume_without_message_is_rejected),
+        cmocka_unit_test(test_pin_with_insecure_is_rejected),
+        cmocka_unit_test(test_rawpk_key_without_pub_is_rejected),
+        cmocka_unit_test(test_psk_server_presents_no_default_certificate),
+        cmocka_unit_test(test_pinned_client_needs_no_ca_file),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
