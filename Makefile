@@ -12,6 +12,7 @@ SRCS := src/log.c src/options.c src/udp.c src/dtls_helper.c src/server.c src/cli
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie
 RELAY := tests/relay/udp_relay
+NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
 .PHONY: all run test unit e2e certs deps clean
 all: dtls_echo
@@ -28,6 +29,10 @@ tests/unit/test_%: tests/unit/test_%.c $(OBJS)
 $(RELAY): $(RELAY).c
 	$(CC) $(CFLAGS) -o $@ $<
 
+# node-dtls-client, the independent DTLS stack of the interop matrix, from its lock file.
+$(NODE_PEER): tests/interop/node/package.json tests/interop/node/package-lock.json
+	cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error
+
 certs: certs/ca.pem
 certs/ca.pem: scripts/gen-certs.sh
 	scripts/gen-certs.sh certs
@@ -42,13 +47,13 @@ run: dtls_echo certs
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-e2e: dtls_echo certs $(RELAY)
+e2e: dtls_echo certs $(RELAY) $(NODE_PEER)
 	$(PYTHON) -m pytest -q tests/e2e
 
 # Installs what is missing, builds, and runs everything; pytest runs the cmocka unit
 # programs too (tests/e2e/test_unit.py), so its summary is the last line.
 test: deps
-	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY)
+	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(NODE_PEER)
 	$(PYTHON) -m pytest -q -rs tests/e2e
 
 clean:

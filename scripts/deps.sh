@@ -1,8 +1,14 @@
 #!/bin/sh
-# deps.sh - installs the Debian packages dtls_echo needs to build and test, if missing.
+# deps.sh - installs the Debian packages dtls_echo needs to build and test, if missing:
+# the compiler and GnuTLS, and the test peers (gnutls-bin, openssl, tshark, Node.js for
+# node-dtls-client, whose npm packages `make test` installs from the lock file).
 # As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
 set -eu
-packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3 python3-pytest"
+packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3
+python3-pytest openssl tshark"
+# Node.js may come from elsewhere (the machine image has its own); only install Debian's
+# when there is none.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
 missing=""
 for p in $packages; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -19,6 +25,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; the default (no) is right here.
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing

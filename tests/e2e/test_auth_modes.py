@@ -72,6 +72,18 @@ def test_openssl_client_with_wrong_psk_key_is_named_by_our_server(port, start_se
     server.wait_for("wrong PSK key?")
 
 
+def test_node_client_with_wrong_psk_key_fails_on_both_sides(port, start_server):
+    server = start_server(port, "-a", "127.0.0.1", "--pskfile", cert("psk.txt"),
+                          "--handshake-timeout", "2")
+    node = subprocess.run(["node", f"{peers.NODE_DIR}/psk_echo_client.js", "--host", "127.0.0.1",
+                           "--port", str(port), "--identity", "client", "--key", "00" * 32,
+                           "--message", "x", "--count", "1", "--timeout", "1500"],
+                          capture_output=True, text=True, timeout=30)
+    assert node.returncode == 3, node.stderr
+    assert "wrong PSK key" in node.stderr
+    server.wait_for("the client's Finished never decrypted: wrong PSK key?")
+
+
 def test_bad_psk_inputs_are_rejected_clearly(tmp_path):
     bad = tmp_path / "bad.psk"
     bad.write_text("client:00112233\nbroken line without colon\n")
