@@ -1,0 +1,225 @@
+"""What DTLS puts on the wire, seen by tshark through scripts/capture.sh: the flights of a
+DTLS 1.2 handshake with a cookie exchange, the echo decrypted with the client's key log,
+and a certificate chain too big for one 576-byte datagram fragmented by the server."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import BINARY, ROOT, Process, cert
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("tshark") is None,
+    reason="tshark is not installed (scripts/deps.sh installs the Debian package 'tshark')")
+
+CAPTURE = os.path.join(ROOT, "scripts", "capture.sh")
+MTU = 576
+MAX_UDP_PAYLOAD = MTU - 20 - 8  # IPv4 header, UDP header
+NAMES = {1: "ClientHello", 2: "ServerHello", 3: "HelloVerifyRequest", 4: "NewSessionTicket",
+         11: "Certificate", 12: "ServerKeyExchange", 14: "ServerHelloDone",
+         16: "ClientKeyExchange", 20: "Finished"}
+CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23
+SESSION_TICKET_EXTENSION = "35"
+
+
+@pytest.fixture
+def start_capture(tmp_path):
+    """start_capture(port, keylog) -> (Process, pcap path), once tshark captures."""
+    started = []
+
+    def start(port, keylog):
+        pcap = tmp_path / f"capture{len(started)}.pcap"
+        capture = Process([CAPTURE, "-k", str(keylog), "-a", "duration:120", str(port),
+                           str(pcap)], tmp_path, f"capture{len(started)}")
+        started.append(capture)
+        # Not "Capturing on": tshark prints that before dumpcap has opened the interface,
+        # and a datagram sent right after it is lost. "Capture started." comes once
+        # dumpcap reports its capture file, after the interface is open.
+        capture.wait_for("Capture started.", timeout=30)
+        return capture, pcap
+
+    yield start
+    for capture in started:
+        if capture.proc.poll() is None:
+            capture.stop()
+
+
+def stop_after_seen(capture, text, times, timeout=15.0):
+    """Waits until the live decode shows text `times` times, then stops the capture.
+    dumpcap drops what the kernel still buffers when it stops, so we stop only once
+    tshark has shown (and so written) the last packet we need."""
+    deadline = time.monotonic() + timeout
+    while capture.stdout().count(text) < times and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen = capture.stdout()
+    assert capture.stop() == 0, capture.stderr()
+    assert seen.count(text) >= times, f"{text!r} not seen {times} times live:\n{seen}"
+
+
+def read_fields(pcap, port, *fields, keylog=None):
+    """One list per datagram: [source port, then each field's values as a list]."""
+    args = ["tshark", "-n", "-r", str(pcap), "-d", f"udp.port=={port},dtls", "-T", "fields",
+            "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
+            "-e", "udp.srcport"]
+    if keylog:
+        args += ["-o", f"tls.keylog_file:{keylog}"]
+    for field in fields:
+        args += ["-e", field]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    rows = []
+    for line in result.stdout.splitlines():
+        source, *values = line.split("\t")
+        rows.append([int(source)] + [value.split(",") if value else [] for value in values])
+    return rows
+
+
+def records(pcap, server_port, keylog=None):
+    """Every record, in wire order: (sender, name, handshake message_seq or None).
+    GnuTLS puts one handshake message in a record, so a datagram's handshake headers
+    pair with its handshake records in order; a record tshark cannot decrypt has none."""
+    found = []
+    for source, content_types, types, seqs in read_fields(
+            pcap, server_port, "dtls.record.content_type", "dtls.handshake.type",
+            "dtls.handshake.message_seq", keylog=keylog):
+        sender = "server" if source == server_port else "client"
+        messages = list(zip(map(int, types), map(int, seqs)))
+        for content_type in map(int, content_types):
+            if content_type == HANDSHAKE:
+                kind, seq = messages.pop(0) if messages else (None, None)
+                found.append((sender, NAMES.get(kind, "EncryptedHandshake"), seq))
+            elif content_type == CHANGE_CIPHER_SPEC:
+                found.append((sender, "ChangeCipherSpec", None))
+            elif content_type == APPLICATION_DATA:
+                found.append((sender, "ApplicationData", None))
+            elif content_type == ALERT:
+                found.append((sender, "Alert", None))
+        assert not messages, f"more handshake messages than records from {sender}: {messages}"
+    return found
+
+
+def flights(found):
+    """The handshake as flights [(sender, [messages])], up to the first application data;
+    a fragment or retransmission of a message already seen is not a new message."""
+    result, seen = [], set()
+    for sender, name, seq in found:
+        if name == "ApplicationData":
+            break
+        if (sender, name, seq) in seen:
+            continue
+        seen.add((sender, name, seq))
+        if result and result[-1][0] == sender:
+            result[-1][1].append(name)
+        else:
+            result.append((sender, [name]))
+    return result
+
+
+def start_big_chain_server(start_server, port):
+    return start_server(port, "--mtu", str(MTU), "--cert", cert("big-chain.pem"),
+                        "--key", cert("big-chain-key.pem"))
+
+
+def test_handshake_flights_with_cookie_and_echo_decrypted_with_the_key_log(
+        port, start_server, start_capture, tmp_path):
+    keylog = tmp_path / "keys.log"
+    message = "hello, wire"
+    capture, pcap = start_capture(port, keylog)
+    server = start_server(port)
+    result = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "-m", message,
+                             "-n", "1", "--timeout", "3000"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=30, env={**os.environ, "SSLKEYLOGFILE": str(keylog)})
+    assert result.returncode == 0, result.stderr
+    server.wait_for("EOF")
+    stop_after_seen(capture, message, 2)  # request and echo, decrypted live
+
+    # RFC 5077: a server that acknowledged the session_ticket extension in its ServerHello
+    # sends NewSessionTicket just before its ChangeCipherSpec.
+    server_hello_extensions = next(extensions for _, types, extensions in read_fields(
+        pcap, port, "dtls.handshake.type", "dtls.handshake.extension.type") if types == ["2"])
+    ticket = ["NewSessionTicket"] if SESSION_TICKET_EXTENSION in server_hello_extensions else []
+    assert flights(records(pcap, port, keylog)) == [
+        ("client", ["ClientHello"]),
+        ("server", ["HelloVerifyRequest"]),
+        ("client", ["ClientHello"]),
+        ("server", ["ServerHello", "Certificate", "ServerKeyExchange", "ServerHelloDone"]),
+        ("client", ["ClientKeyExchange", "ChangeCipherSpec", "Finished"]),
+        ("server", ticket + ["ChangeCipherSpec", "Finished"]),
+    ]
+    # The cookie: none in the first ClientHello, the server's in the second.
+    cookies = {(types[0], seqs[0]): cookie for _, types, seqs, cookie in read_fields(
+        pcap, port, "dtls.handshake.type", "dtls.handshake.message_seq", "dtls.handshake.cookie")
+        if types in (["1"], ["3"])}
+    assert cookies[("1", "0")] == []
+    assert cookies[("3", "0")] != []
+    assert cookies[("1", "1")] == cookies[("3", "0")]
+    # Without the key log, tshark can read neither Finished: they are encrypted.
+    opaque = [sender for sender, name, _ in records(pcap, port) if name == "EncryptedHandshake"]
+    assert opaque == ["client", "server"]
+    # The message is never in clear on the wire, and the key log decrypts it both ways.
+    assert message.encode() not in pcap.read_bytes()
+    plaintext = [(source == port, bytes.fromhex(data[0]).decode())
+                 for source, data in read_fields(pcap, port, "data.data", keylog=keylog) if data]
+    assert plaintext == [(False, message), (True, message)]
+    assert all(not data for _, data in read_fields(pcap, port, "data.data"))
+
+
+def check_fragmented_and_small(pcap, server_port):
+    """The Certificate went in several fragments that make up the whole message, and no
+    datagram in either direction carried more than fits in the MTU."""
+    rows = read_fields(pcap, server_port, "ipv6.version", "udp.length", "dtls.handshake.type",
+                       "dtls.handshake.length", "dtls.handshake.fragment_offset",
+                       "dtls.handshake.fragment_length")
+    for _, ipv6, udp_length, *_ in rows:  # "localhost" may be ::1: 20 more header bytes
+        limit = MAX_UDP_PAYLOAD - (20 if ipv6 else 0)
+        assert int(udp_length[0]) - 8 <= limit, [int(row[2][0]) - 8 for row in rows]
+    fragments = {}
+    for source, _, _, types, lengths, offsets, fragment_lengths in rows:
+        for kind, length, offset, fragment_length in zip(types, lengths, offsets,
+                                                         fragment_lengths):
+            if kind == "11" and source == server_port:
+                fragments[int(offset)] = (int(length), int(fragment_length))
+    assert len(fragments) >= 2, fragments
+    (total,) = {length for length, _ in fragments.values()}
+    assert all(fragment_length < total for _, fragment_length in fragments.values())
+    covered = 0
+    for offset in sorted(fragments):
+        assert offset == covered, f"gap or overlap at {offset}: {sorted(fragments.items())}"
+        covered += fragments[offset][1]
+    assert covered == total
+
+
+def test_big_chain_is_fragmented_to_the_mtu_for_our_client(
+        port, start_server, start_capture, tmp_path):
+    keylog = tmp_path / "keys.log"
+    message = "over a small MTU"
+    capture, pcap = start_capture(port, keylog)
+    start_big_chain_server(start_server, port)
+    result = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "--mtu",
+                             str(MTU), "-m", message, "-n", "1", "--timeout", "3000"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "SSLKEYLOGFILE": str(keylog)})
+    assert result.returncode == 0, result.stderr
+    assert f"- Received {len(message)} bytes: {message}" in result.stdout
+    stop_after_seen(capture, message, 2)
+    check_fragmented_and_small(pcap, port)
+
+
+def test_big_chain_is_fragmented_to_the_mtu_for_gnutls_cli(
+        port, start_server, start_capture, tmp_path):
+    keylog = tmp_path / "keys.log"
+    message = "hello from gnutls-cli"
+    capture, pcap = start_capture(port, keylog)
+    server = start_big_chain_server(start_server, port)
+    result = subprocess.run(
+        ["gnutls-cli", "--udp", "--mtu", str(MTU), "--x509cafile", cert("ca.pem"),
+         "-p", str(port), "localhost"], input=message + "\n", capture_output=True, text=True,
+        timeout=30, env={**os.environ, "SSLKEYLOGFILE": str(keylog)})
+    assert result.returncode == 0, result.stderr
+    assert "- Handshake was completed" in result.stdout
+    assert message in result.stdout.split("Simple Client Mode:")[1]
+    server.wait_for("EOF")
+    stop_after_seen(capture, message, 2)
+    check_fragmented_and_small(pcap, port)
