@@ -589,6 +589,85 @@ int dtls_cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
     return gnutls_dtls_cookie_send(key, peer_key, peer_key_len, &prestate, &dest, cookie_push);
 }
 
+int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms, char *err, size_t err_size)
+{
+    memset(keys, 0, sizeof(*keys));
+    if (dtls_cookie_key_new(&keys->current, err, err_size) < 0)
+        return -1;
+    pthread_mutex_init(&keys->lock, NULL);
+    keys->period_ms = period_ms;
+    keys->next_rotation_ms = dtls_now_ms() + period_ms;
+    return 0;
+}
+
+void cookie_keys_destroy(struct cookie_keys *keys)
+{
+    if (keys->current.data == NULL)
+        return;
+    gnutls_free(keys->current.data);
+    gnutls_free(keys->previous.data);
+    pthread_mutex_destroy(&keys->lock);
+    memset(keys, 0, sizeof(*keys));
+}
+
+int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms)
+{
+    gnutls_datum_t fresh;
+    char err[128];
+
+    if (now_ms < keys->next_rotation_ms)
+        return keys->next_rotation_ms - now_ms;
+    if (dtls_cookie_key_new(&fresh, err, sizeof(err)) == 0) {
+        pthread_mutex_lock(&keys->lock);
+        gnutls_free(keys->previous.data);
+        keys->previous = keys->current;
+        keys->current = fresh;
+        pthread_mutex_unlock(&keys->lock);
+        log_debug("cookie key rotated");
+    } else {
+        log_warn("cookie key not rotated: %s", err);
+    }
+    keys->next_rotation_ms = now_ms + keys->period_ms;
+    return keys->period_ms;
+}
+
+enum datagram_verdict dtls_classify_datagram(struct cookie_keys *keys,
+                                             const struct udp_addr *peer,
+                                             const unsigned char *buf, size_t len,
+                                             gnutls_dtls_prestate_st *prestate)
+{
+    unsigned char current[GNUTLS_COOKIE_KEY_SIZE], previous[GNUTLS_COOKIE_KEY_SIZE];
+    gnutls_datum_t current_key = {current, sizeof(current)};
+    gnutls_datum_t previous_key = {previous, sizeof(previous)};
+    int has_previous;
+
+    if (!dtls_is_client_hello(buf, len))
+        return DATAGRAM_IGNORE;
+    /* A copy, so the lock is not held while GnuTLS computes the MAC. */
+    pthread_mutex_lock(&keys->lock);
+    memcpy(current, keys->current.data, sizeof(current));
+    has_previous = keys->previous.data != NULL;
+    if (has_previous)
+        memcpy(previous, keys->previous.data, sizeof(previous));
+    pthread_mutex_unlock(&keys->lock);
+    if (dtls_cookie_check(&current_key, peer, buf, len, prestate) == 0 ||
+        (has_previous && dtls_cookie_check(&previous_key, peer, buf, len, prestate) == 0))
+        return DATAGRAM_CLIENT_HELLO;
+    return DATAGRAM_SEND_COOKIE;
+}
+
+int dtls_cookie_reply_current(struct cookie_keys *keys, int fd, const struct udp_addr *peer,
+                              const struct udp_addr *local)
+{
+    unsigned char current[GNUTLS_COOKIE_KEY_SIZE];
+    gnutls_datum_t key = {current, sizeof(current)};
+
+    pthread_mutex_lock(&keys->lock);
+    memcpy(current, keys->current.data, sizeof(current));
+    pthread_mutex_unlock(&keys->lock);
+    return dtls_cookie_reply(&key, fd, peer, local);
+}
+
 void dtls_set_path_mtu(gnutls_session_t session, unsigned path_mtu, const struct udp_addr *peer)
 {
     /* gnutls_dtls_set_mtu counts the UDP payload: no IP or UDP header. */

@@ -6,6 +6,7 @@
 
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,42 @@ int dtls_cookie_check(gnutls_datum_t *key, const struct udp_addr *peer, const vo
  * peer from local (NULL: the socket's own address). Returns bytes sent, or negative. */
 int dtls_cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
                       const struct udp_addr *local);
+
+/* The server's cookie keys: the current one, and the previous one, still accepted for one
+ * period after a rotation so that a client in the middle of the exchange is not turned
+ * away (RFC 6347, 4.2.1). The listener rotates them; any thread may use them. */
+struct cookie_keys {
+    pthread_mutex_t lock;
+    gnutls_datum_t current, previous; /* previous.data is NULL until the first rotation */
+    int64_t next_rotation_ms;
+    unsigned period_ms;
+};
+
+/* Makes the first random key, to rotate every period_ms. Returns 0, or -1 with a reason. */
+int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms, char *err, size_t err_size);
+void cookie_keys_destroy(struct cookie_keys *keys);
+
+/* Rotates the keys when the period is over (the listener calls it). Returns the
+ * milliseconds until the next rotation is due. */
+int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms);
+
+/* What the listener does with one datagram. */
+enum datagram_verdict {
+    DATAGRAM_IGNORE,       /* not a ClientHello: no reply, no state */
+    DATAGRAM_SEND_COOKIE,  /* a ClientHello without a valid cookie: HelloVerifyRequest */
+    DATAGRAM_CLIENT_HELLO, /* a ClientHello with a valid cookie; *prestate is filled */
+};
+
+/* Classifies a datagram from peer, checking its cookie with the current key and then the
+ * previous one. Pure apart from reading the keys: no allocation, no I/O. */
+enum datagram_verdict dtls_classify_datagram(struct cookie_keys *keys,
+                                             const struct udp_addr *peer,
+                                             const unsigned char *buf, size_t len,
+                                             gnutls_dtls_prestate_st *prestate);
+
+/* dtls_cookie_reply() with the current key. */
+int dtls_cookie_reply_current(struct cookie_keys *keys, int fd, const struct udp_addr *peer,
+                              const struct udp_addr *local);
 
 /* Sets the session's MTU from a path MTU that includes IP and UDP headers. */
 void dtls_set_path_mtu(gnutls_session_t session, unsigned path_mtu, const struct udp_addr *peer);

@@ -38,6 +38,7 @@ enum long_only_option {
     OPT_ANON,
     OPT_HEARTBEAT,
     OPT_RESUME,
+    OPT_COOKIE_ROTATE,
 };
 
 static const struct option long_options[] = {
@@ -69,6 +70,7 @@ static const struct option long_options[] = {
     {"anon", no_argument, NULL, OPT_ANON},
     {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
     {"resume", no_argument, NULL, OPT_RESUME},
+    {"cookie-rotate", required_argument, NULL, OPT_COOKIE_ROTATE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -95,13 +97,14 @@ static const struct side_option {
     {OPT_RESUME, "--resume", 1},
     {OPT_RAWPK_KEY, "--rawpk-key", 0},
     {OPT_RAWPK_PUB, "--rawpk-pub", 0},
+    {OPT_COOKIE_ROTATE, "--cookie-rotate", 0},
     {OPT_REQUIRE_CLIENT_CERT, "--require-client-cert", 0},
     {OPT_MAX_CLIENTS, "--max-clients", 0},
     {OPT_IDLE_TIMEOUT, "--idle-timeout", 0},
     {OPT_HANDSHAKE_TIMEOUT, "--handshake-timeout", 0},
 };
 
-#define SEEN_SLOTS (OPT_RESUME + 1)
+#define SEEN_SLOTS (OPT_COOKIE_ROTATE + 1)
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -173,6 +176,7 @@ static void set_defaults(struct config *cfg)
     cfg->max_clients = DEFAULT_MAX_CLIENTS;
     cfg->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
     cfg->handshake_timeout_s = DEFAULT_HANDSHAKE_TIMEOUT_S;
+    cfg->cookie_rotate_s = DEFAULT_COOKIE_ROTATE_S;
     cfg->log_level = LOG_INFO;
 }
 
@@ -363,6 +367,11 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
         case OPT_RESUME:
             cfg->resume = 1;
             break;
+        case OPT_COOKIE_ROTATE:
+            if (parse_number("--cookie-rotate", optarg, 1, 86400, &number, err, err_size) < 0)
+                return -1;
+            cfg->cookie_rotate_s = (unsigned)number;
+            break;
         case 'v':
             verbose++;
             break;
@@ -448,6 +457,8 @@ void options_print_help(FILE *out)
         "      --max-clients N      sessions served at once, 1-100000 (default %d)\n"
         "      --idle-timeout S     end a session idle this long, 1-86400 s (default %d)\n"
         "      --handshake-timeout S  end a handshake not done by then, 1-3600 s (default %d)\n"
+        "      --cookie-rotate S    new cookie key every S seconds; the previous key stays\n"
+        "                           valid for one more period, 1-86400 (default %d)\n"
         "      --rawpk-key FILE     present a raw public key (RFC 7250) instead of a\n"
         "      --rawpk-pub FILE     certificate: its private key and public key, PEM\n"
         "\n"
@@ -456,5 +467,6 @@ void options_print_help(FILE *out)
         "peer; 5 an echo did not match what was sent.\n",
         DEFAULT_PORT, DEFAULT_CAFILE, DEFAULT_SERVER_CERT, DEFAULT_SERVER_KEY, DEFAULT_MTU,
         DEFAULT_PRIORITY, DEFAULT_COUNT, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES,
-        DEFAULT_MAX_CLIENTS, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_HANDSHAKE_TIMEOUT_S);
+        DEFAULT_MAX_CLIENTS, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_HANDSHAKE_TIMEOUT_S,
+        DEFAULT_COOKIE_ROTATE_S);
 }

@@ -17,6 +17,7 @@
 #define DEFAULT_MAX_CLIENTS 1000
 #define DEFAULT_IDLE_TIMEOUT_S 60
 #define DEFAULT_HANDSHAKE_TIMEOUT_S 10
+#define DEFAULT_COOKIE_ROTATE_S 60
 #define DEFAULT_CAFILE "certs/ca.pem"
 #define DEFAULT_SERVER_CERT "certs/server.pem"
 #define DEFAULT_SERVER_KEY "certs/server-key.pem"
@@ -48,6 +49,7 @@ struct config {
     unsigned max_clients;       /* server */
     unsigned idle_timeout_s;    /* server: end a session with no record for this long */
     unsigned handshake_timeout_s; /* server: end a handshake that takes longer */
+    unsigned cookie_rotate_s;   /* server: cookie key lifetime; the previous key lasts one more */
     const char *priority;       /* GnuTLS priority string; NULL: our default for the mode */
     int log_level;              /* enum log_level */
 

@@ -48,7 +48,7 @@ struct server {
     int stop_fd;            /* readable once a stop signal came; never drained */
     int wake_fds[2];        /* client threads -> listener: finished, or forwarded */
     struct dtls_credentials creds;
-    gnutls_datum_t cookie_key;
+    struct cookie_keys cookies;
     pthread_attr_t thread_attr;
 
     pthread_mutex_t lock;   /* guards everything below */
@@ -203,9 +203,10 @@ static int peer_restarted(struct client *client, const unsigned char *buf, size_
     gnutls_dtls_prestate_st prestate;
     unsigned char *copy;
 
-    if (dtls_cookie_check(&srv->cookie_key, &client->peer, buf, len, &prestate) < 0) {
+    if (dtls_classify_datagram(&srv->cookies, &client->peer, buf, len, &prestate) !=
+        DATAGRAM_CLIENT_HELLO) {
         log_debug("Sending hello verify request to %s", client->peer_text);
-        dtls_cookie_reply(&srv->cookie_key, client->fd, &client->peer, NULL);
+        dtls_cookie_reply_current(&srv->cookies, client->fd, &client->peer, NULL);
         return 0;
     }
     copy = malloc(len);
@@ -532,20 +533,22 @@ static void handle_datagram(struct server *srv, const unsigned char *buf, size_t
     char text[UDP_ADDR_TEXT_MAX];
     int known, full;
 
-    if (!dtls_is_client_hello(buf, len)) {
+    switch (dtls_classify_datagram(&srv->cookies, peer, buf, len, &prestate)) {
+    case DATAGRAM_IGNORE:
         if (log_enabled(LOG_TRACE)) {
             udp_addr_to_text(peer, text, sizeof(text));
             log_trace("ignored %zu bytes from %s: not a ClientHello", len, text);
         }
         return;
-    }
-    if (dtls_cookie_check(&srv->cookie_key, peer, buf, len, &prestate) < 0) {
+    case DATAGRAM_SEND_COOKIE:
         if (log_enabled(LOG_DEBUG)) {
             udp_addr_to_text(peer, text, sizeof(text));
             log_debug("Sending hello verify request to %s", text);
         }
-        dtls_cookie_reply(&srv->cookie_key, srv->listen_fd, peer, local);
+        dtls_cookie_reply_current(&srv->cookies, srv->listen_fd, peer, local);
         return;
+    case DATAGRAM_CLIENT_HELLO:
+        break;
     }
     pthread_mutex_lock(&srv->lock);
     known = registry_find(srv, peer) != NULL;
@@ -600,7 +603,8 @@ static void listen_loop(struct server *srv)
     int i;
 
     for (;;) {
-        if (poll(fds, 3, -1) < 0 && errno != EINTR) {
+        int64_t until_rotation = cookie_keys_rotate(&srv->cookies, dtls_now_ms());
+        if (poll(fds, 3, (int)until_rotation) < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             return;
         }
@@ -684,7 +688,8 @@ int server_run(const struct config *cfg, int stop_fd)
     pthread_attr_setstacksize(&srv->thread_attr, CLIENT_STACK_SIZE);
 
     ret = dtls_credentials_load(cfg, NULL, &srv->creds, err, sizeof(err));
-    if (ret == 0 && dtls_cookie_key_new(&srv->cookie_key, err, sizeof(err)) < 0)
+    if (ret == 0 && cookie_keys_init(&srv->cookies, cfg->cookie_rotate_s * 1000, err,
+                                     sizeof(err)) < 0)
         ret = EXIT_RUNTIME;
     if (ret != 0) {
         log_error("%s", err);
@@ -718,8 +723,7 @@ cleanup:
         close(srv->wake_fds[0]);
         close(srv->wake_fds[1]);
     }
-    if (srv->cookie_key.data != NULL)
-        gnutls_free(srv->cookie_key.data);
+    cookie_keys_destroy(&srv->cookies);
     dtls_credentials_free(&srv->creds);
     pthread_attr_destroy(&srv->thread_attr);
     pthread_mutex_destroy(&srv->lock);
