@@ -17,7 +17,9 @@
 #include "udp.h"
 
 #define RECORD_BUFFER 16384
-#define HANDSHAKE_ROUNDS 4 /* an attempt lasts this many --timeout periods */
+/* An attempt lasts this many --timeout periods: GnuTLS retransmits after 1, 3 and 7 of
+ * them (its timer doubles), which rides out loss; only a stalled session needs a new one. */
+#define HANDSHAKE_ROUNDS 8
 #define STDIN_BUFFER 16384
 #define HEARTBEAT_SIZE 64
 
@@ -52,10 +54,11 @@ static void announce(const struct connection *conn, const char *line)
         log_info("%s", line);
 }
 
-static ssize_t conn_push(gnutls_transport_ptr_t ptr, const void *buf, size_t size)
+/* Vectored, so GnuTLS packs a whole flight into one datagram up to the MTU. */
+static ssize_t conn_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 {
     struct connection *conn = ptr;
-    ssize_t n = send(conn->fd, buf, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = udp_sendv(conn->fd, (const struct iovec *)iov, iovcnt);
 
     conn->transport_errno = n < 0 ? errno : 0;
     return n;
@@ -109,7 +112,7 @@ static int session_new(struct connection *conn, unsigned attempt_ms)
     dtls_set_path_mtu(session, conn->cfg->mtu, &conn->server);
     gnutls_dtls_set_timeouts(session, conn->cfg->timeout_ms, attempt_ms);
     gnutls_transport_set_ptr(session, conn);
-    gnutls_transport_set_push_function(session, conn_push);
+    gnutls_transport_set_vec_push_function(session, conn_push);
     gnutls_transport_set_pull_function(session, conn_pull);
     gnutls_transport_set_pull_timeout_function(session, conn_pull_timeout);
     conn->session = session;
@@ -196,8 +199,9 @@ static int handshake_with(struct connection *conn, const struct addrinfo *ai)
         rc = handshake_once(conn, dtls_now_ms() + attempt_ms);
         if (rc == EXIT_OK)
             return EXIT_OK;
-        if (rc == EXIT_TIMEOUT && hint == NULL)
-            hint = dtls_stall_hint(conn->session, 0);
+        /* Loss can stall one attempt after our Finished; a wrong key stalls them all. */
+        if (rc == EXIT_TIMEOUT)
+            hint = attempt == 0 || hint != NULL ? dtls_stall_hint(conn->session, 0) : NULL;
         disconnect(conn, 0);
         if (rc != EXIT_TIMEOUT)
             break;

@@ -254,11 +254,13 @@ static ssize_t client_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
     return -1;
 }
 
-static ssize_t client_push(gnutls_transport_ptr_t ptr, const void *buf, size_t size)
+/* Vectored, so GnuTLS packs a whole flight (ServerHello ... ServerHelloDone) into one
+ * datagram up to the MTU: one loss then costs one retransmission, not one per record. */
+static ssize_t client_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 {
     struct client *client = ptr;
 
-    return send(client->fd, buf, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return udp_sendv(client->fd, (const struct iovec *)iov, iovcnt);
 }
 
 static int client_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
@@ -291,7 +293,7 @@ static int session_new(struct client *client, gnutls_session_t *out)
     dtls_set_path_mtu(session, srv->cfg->mtu, &client->peer);
     gnutls_dtls_set_timeouts(session, 1000, srv->cfg->handshake_timeout_s * 1000);
     gnutls_transport_set_ptr(session, client);
-    gnutls_transport_set_push_function(session, client_push);
+    gnutls_transport_set_vec_push_function(session, client_push);
     gnutls_transport_set_pull_function(session, client_pull);
     gnutls_transport_set_pull_timeout_function(session, client_pull_timeout);
     *out = session;

@@ -304,6 +304,16 @@ ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *pe
     return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+ssize_t udp_sendv(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct msghdr msg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = (struct iovec *)iov;
+    msg.msg_iovlen = (size_t)iovcnt;
+    return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 int udp_wait(int fd, int wake_fd, int timeout_ms)
 {
     struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* A socket address with its length. */
 struct udp_addr {
@@ -50,6 +51,9 @@ ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_addr *peer, struct u
 /* Sends one datagram to peer from local (NULL: the kernel chooses). Returns bytes or -1. */
 ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,
                  const struct udp_addr *local);
+
+/* Sends one datagram made of iov on a connected socket. Returns bytes or -1 (errno). */
+ssize_t udp_sendv(int fd, const struct iovec *iov, int iovcnt);
 
 /* Waits up to timeout_ms (-1: forever) for fd or wake_fd (-1: none) to be readable.
  * Returns 1 if fd is readable, 2 if only wake_fd is, 0 on timeout, -1 on error. */

@@ -33,6 +33,7 @@ enum { UP = 0, DOWN = 1 }; /* up: client -> server; down: server -> client */
 struct faults {
     double drop, dup, reorder;
     unsigned delay_ms;
+    unsigned blackout_ms; /* drop everything for this long after the first datagram */
 };
 
 struct peer {
@@ -56,6 +57,7 @@ static unsigned mtu;
 static uint64_t rng_state = 88172645463325252ull;
 static unsigned long counts[2][5]; /* in, out, dropped, duplicated, reordered */
 static volatile sig_atomic_t stop;
+static int64_t first_datagram_ms = -1;
 
 static double rnd(void)
 {
@@ -127,7 +129,10 @@ static void forward(int dir, int fd, const struct sockaddr_storage *to, socklen_
     int copies = 1, i;
 
     counts[dir][0]++;
-    if ((mtu && len > mtu) || rnd() < f->drop) {
+    if (first_datagram_ms < 0)
+        first_datagram_ms = now_ms();
+    if ((mtu && len > mtu) || rnd() < f->drop ||
+        now_ms() - first_datagram_ms < (int64_t)f->blackout_ms) {
         counts[dir][2]++;
         return;
     }
@@ -185,6 +190,7 @@ static void usage(void)
             "  [--drop P] [--dup P] [--reorder P] [--delay MS]   (both directions)\n"
             "  [--drop-up P] [--drop-down P] [--dup-up P] [--dup-down P] [--reorder-up P]\n"
             "  [--reorder-down P] [--delay-up MS] [--delay-down MS] [--one-source]\n"
+            "  [--blackout-up MS] [--blackout-down MS]  (drop all for MS after the first)\n"
             "P is a probability from 0 to 1. The target must be a loopback address.\n");
 }
 
@@ -197,6 +203,7 @@ int main(int argc, char **argv)
         {"drop-up", 1, 0, 11}, {"drop-down", 1, 0, 21}, {"dup-up", 1, 0, 12},
         {"dup-down", 1, 0, 22}, {"reorder-up", 1, 0, 13}, {"reorder-down", 1, 0, 23},
         {"delay-up", 1, 0, 14}, {"delay-down", 1, 0, 24}, {"one-source", 0, 0, 'o'},
+        {"blackout-up", 1, 0, 15}, {"blackout-down", 1, 0, 25},
         {0, 0, 0, 0},
     };
     static struct peer peers[MAX_CLIENTS];
@@ -230,6 +237,7 @@ int main(int argc, char **argv)
         case 12: case 22: fault[opt / 10 - 1].dup = p; break;
         case 13: case 23: fault[opt / 10 - 1].reorder = p; break;
         case 14: case 24: fault[opt / 10 - 1].delay_ms = (unsigned)p; break;
+        case 15: case 25: fault[opt / 10 - 1].blackout_ms = (unsigned)p; break;
         default: usage(); return 2;
         }
     }
