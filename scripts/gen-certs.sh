@@ -11,6 +11,7 @@
 #                          (signed by ca.pem): a chain larger than one 576-byte datagram
 #   other-server.pem       a server certificate with another key, for pinning tests
 #   rawpk-key.pem, rawpk-pub.pem, other-rawpk-pub.pem   raw public keys (RFC 7250)
+#   expired.pem            a server certificate that expired in 2020
 #   psk.txt                PSK identities in psktool's format (identity:hexkey)
 # Each NAME.pem has its key in NAME-key.pem. Nothing here is committed.
 set -eu
@@ -60,6 +61,12 @@ ca ca
 ca other-ca
 leaf server "tls_www_server" "$server_names"
 leaf other-server "tls_www_server" "$server_names"
+key expired-key.pem
+template expired "tls_www_server" "$server_names" "signing_key" "encryption_key" \
+    'activation_date = "2019-01-01 00:00:00 UTC"' 'expiration_date = "2020-01-01 00:00:00 UTC"'
+sed -i '/^expiration_days/d' "$tmp/expired.tmpl"
+certtool --generate-certificate --load-privkey expired-key.pem --load-ca-certificate ca.pem \
+    --load-ca-privkey ca-key.pem --template "$tmp/expired.tmpl" --outfile expired.pem 2>/dev/null
 rsa_key server-rsa-key.pem 2048
 sign server-rsa ca "tls_www_server" "$server_names" "signing_key" "encryption_key"
 rsa_key int-ca-key.pem 4096

@@ -342,6 +342,26 @@ static int verify_pinned(gnutls_session_t session)
 
 /* ---- loading and applying -------------------------------------------------------- */
 
+/* Warns (once, at start) when our own certificate is outside its validity period: every
+ * verifying peer will refuse it, and the reason is easier to see here. */
+static void warn_if_expired(gnutls_certificate_credentials_t cert, const char *path)
+{
+    gnutls_x509_crt_t *chain = NULL;
+    unsigned count = 0, i;
+    time_t now = time(NULL);
+
+    if (gnutls_certificate_get_x509_crt(cert, 0, &chain, &count) < 0)
+        return;
+    if (count > 0 && gnutls_x509_crt_get_expiration_time(chain[0]) < now)
+        log_warn("certificate '%s' has expired: peers that verify it will refuse it", path);
+    else if (count > 0 && gnutls_x509_crt_get_activation_time(chain[0]) > now)
+        log_warn("certificate '%s' is not valid yet: peers that verify it will refuse it",
+                 path);
+    for (i = 0; i < count; i++)
+        gnutls_x509_crt_deinit(chain[i]);
+    gnutls_free(chain);
+}
+
 static int certificates_load(const struct config *cfg, struct dtls_credentials *creds,
                              char *err, size_t err_size)
 {
@@ -376,6 +396,7 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
         if (rc < 0)
             return fail(err, err_size, "certificate '%s' with key '%s': %s", cfg->certfile,
                         cfg->keyfile, gnutls_strerror(rc));
+        warn_if_expired(creds->cert, cfg->certfile);
     }
     if (cfg->rawpk_key != NULL) {
         if (check_readable("--rawpk-pub file", cfg->rawpk_pub, err, err_size) < 0 ||

@@ -29,6 +29,7 @@
 #define MAX_DATAGRAM 65536
 #define RECORD_BUFFER 16384 /* the largest DTLS record's plaintext */
 #define SEND_RETRY_MS 1000
+#define MAX_DATAGRAM_HANDBACK 2048 /* a ClientHello fits; the listener needs no more */
 
 struct client;
 
@@ -72,7 +73,8 @@ struct client {
     char peer_text[UDP_ADDR_TEXT_MAX];
     gnutls_dtls_prestate_st prestate;
     unsigned char *hello;    /* the ClientHello that carried the valid cookie */
-    size_t hello_len;        /* nonzero until the session has pulled it */
+    size_t hello_size;       /* its length */
+    size_t hello_len;        /* hello_size until the session has pulled it, then 0 */
     int handshake_done;
     int restart;             /* the peer began a new handshake (valid cookie) in hello */
 };
@@ -215,10 +217,22 @@ static int peer_restarted(struct client *client, const unsigned char *buf, size_
     memcpy(copy, buf, len);
     free(client->hello);
     client->hello = copy;
-    client->hello_len = len;
+    client->hello_size = client->hello_len = len;
     client->prestate = prestate;
     client->restart = 1;
     return 1;
+}
+
+/* Whether buf is a retransmission of the ClientHello that started this session: the same
+ * handshake message (the record header, with its sequence number, differs). Anything else
+ * in epoch 0 is a new handshake: the peer restarted, or a new client got its old port. */
+static int same_client_hello(const struct client *client, const unsigned char *buf,
+                             size_t len)
+{
+    enum { RECORD_HEADER = 13 };
+
+    return len == client->hello_size &&
+           memcmp(buf + RECORD_HEADER, client->hello + RECORD_HEADER, len - RECORD_HEADER) == 0;
 }
 
 static ssize_t client_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
@@ -243,7 +257,8 @@ static ssize_t client_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
             forward_to_listener(client, buf, (size_t)n, &from);
             continue;
         }
-        if (client->handshake_done && dtls_is_client_hello(buf, (size_t)n)) {
+        if (dtls_is_client_hello(buf, (size_t)n) &&
+            (client->handshake_done || !same_client_hello(client, buf, (size_t)n))) {
             if (peer_restarted(client, buf, (size_t)n))
                 break;
             continue;
@@ -426,6 +441,20 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
     }
 }
 
+/* Before the socket closes: whatever is still queued on it may be a new client's first
+ * datagram (one that reused the peer's port, or the peer itself restarting). The
+ * listener gets them; closing would drop them silently. */
+static void hand_back_queued(struct client *client)
+{
+    unsigned char buf[MAX_DATAGRAM_HANDBACK];
+    struct udp_addr from;
+    ssize_t n;
+    int i;
+
+    for (i = 0; i < 64 && (n = udp_recv(client->fd, buf, sizeof(buf), &from, NULL)) >= 0; i++)
+        forward_to_listener(client, buf, (size_t)n, &from);
+}
+
 static void *client_main(void *arg)
 {
     struct client *client = arg;
@@ -451,6 +480,7 @@ static void *client_main(void *arg)
         gnutls_deinit(session);
     }
     log_debug("%s: session closed", client->peer_text);
+    hand_back_queued(client);
 
     pthread_mutex_lock(&srv->lock);
     registry_remove(srv, client);
@@ -500,7 +530,7 @@ static void start_client(struct server *srv, const unsigned char *hello, size_t 
     client->local = *local;
     client->prestate = *prestate;
     memcpy(client->hello, hello, len);
-    client->hello_len = len;
+    client->hello_size = client->hello_len = len;
     udp_addr_to_text(peer, client->peer_text, sizeof(client->peer_text));
     client->fd = udp_open_peer_socket(local, peer, err, sizeof(err));
     if (client->fd < 0) {

@@ -58,6 +58,15 @@ static void set_dont_fragment(int fd, int family)
     }
 }
 
+/* " (no IPv6 on this host?)" when errno says an IPv6 address cannot be used here. */
+static const char *ipv6_hint(int family, int error)
+{
+    return family == AF_INET6 && (error == EADDRNOTAVAIL || error == ENETUNREACH ||
+                                  error == EAFNOSUPPORT)
+               ? " (no IPv6 on this host?)"
+               : "";
+}
+
 static int set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);
@@ -121,7 +130,7 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
 {
     struct addrinfo *list = NULL, *ai, wildcard6;
     struct sockaddr_in6 any6;
-    int fd = -1, last_errno = 0;
+    int fd = -1, last_errno = 0, last_family = AF_UNSPEC;
 
     if (host == NULL) {
         /* IPv6 wildcard first: with IPV6_V6ONLY off it also takes IPv4. */
@@ -147,11 +156,12 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
         if (fd >= 0)
             break;
         last_errno = errno;
+        last_family = ai->ai_family;
     }
     freeaddrinfo(list);
     if (fd < 0 && last_errno)
-        return fail(err, err_size, "bind to %s port %u: %s", host ? host : "*", port,
-                    strerror(last_errno));
+        return fail(err, err_size, "bind to %s port %u: %s%s", host ? host : "*", port,
+                    strerror(last_errno), ipv6_hint(last_family, last_errno));
     return fd;
 }
 
@@ -190,7 +200,7 @@ int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_si
         return fail(err, err_size, "socket: %s", strerror(errno));
     set_dont_fragment(fd, addr->ai_family);
     if (connect(fd, addr->ai_addr, addr->ai_addrlen) < 0) {
-        fail(err, err_size, "connect: %s", strerror(errno));
+        fail(err, err_size, "connect: %s%s", strerror(errno), ipv6_hint(addr->ai_family, errno));
         close(fd);
         return -1;
     }

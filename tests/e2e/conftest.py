@@ -76,6 +76,19 @@ class Process:
             self.err.close()
 
 
+def wait_bound(port, timeout=5.0):
+    """Waits until something holds UDP port (a bind of our own fails)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.bind(("127.0.0.1", port))
+        except OSError:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"nothing bound UDP port {port} within {timeout}s")
+
+
 @pytest.fixture
 def port():
     return free_port()
@@ -87,9 +100,13 @@ def start_server(tmp_path):
     started = []
 
     def start(port, *args, ready="UDP server ready"):
+        """ready="" for a quiet server: then wait until its port is bound."""
         server = Process([BINARY, "-p", str(port), *args], tmp_path, f"server{len(started)}")
         started.append(server)
-        server.wait_for(ready)
+        if ready:
+            server.wait_for(ready)
+        else:
+            wait_bound(port)
         return server
 
     yield start
@@ -169,10 +186,18 @@ def with_cookie(hello, cookie):
 
 
 def cookie_exchange(sock, port, hello):
-    """Sends hello, reads the HelloVerifyRequest, returns the ClientHello with the cookie."""
-    sock.settimeout(5)
-    sock.sendto(hello, ("127.0.0.1", port))
-    reply = sock.recv(65536)
+    """Sends hello, reads the HelloVerifyRequest, returns the ClientHello with the cookie.
+    Resends like a DTLS client would (up to 10 times, 0.5 s apart)."""
+    sock.settimeout(0.5)
+    for _ in range(10):
+        sock.sendto(hello, ("127.0.0.1", port))
+        try:
+            reply = sock.recv(65536)
+            break
+        except socket.timeout:
+            continue
+    else:
+        raise AssertionError("no HelloVerifyRequest after 10 ClientHellos")
     assert reply[0] == 22 and reply[13] == 3, "expected a HelloVerifyRequest"
     cookie_len = reply[27]
     return reply, with_cookie(hello, reply[28:28 + cookie_len])

@@ -115,3 +115,29 @@ def test_address_not_on_this_machine_cannot_be_bound():
     result = run("-a", "192.0.2.1", "-p", str(free_port()))  # TEST-NET-1, never local
     assert result.returncode == 1
     assert "Cannot assign requested address" in result.stderr
+
+
+def test_expired_server_certificate_is_refused_by_the_client_and_flagged_by_the_server(
+        port, start_server):
+    server = start_server(port, "--cert", cert("expired.pem"), "--key", cert("expired-key.pem"))
+    assert "has expired" in server.stderr()
+    result = run("-c", "-p", str(port), "-m", "x")
+    assert result.returncode == 3
+    assert "expired" in result.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-c", "-a", "::1", "-m", "x"], "connect: Cannot assign requested address (no IPv6"),
+    (["-a", "::1"], "bind to ::1 port 5599: Cannot assign requested address (no IPv6"),
+])
+def test_ipv6_literal_where_ipv6_is_unavailable(args, words):
+    """In a network namespace of our own with IPv6 disabled."""
+    script = ("ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && "
+              "sysctl -qw net.ipv6.conf.lo.disable_ipv6=1 && exec \"$@\"")
+    result = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", BINARY, "-p", "5599",
+                             *args], cwd=ROOT, capture_output=True, text=True, timeout=20)
+    if "unshare failed" in result.stderr or "Operation not permitted" in result.stderr:
+        pytest.skip("cannot create a network namespace here: " + result.stderr.strip())
+    assert result.returncode == 1, result.stderr
+    assert words in result.stderr
+    assert len(error_lines(result)) == 1
