@@ -14,7 +14,7 @@ UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie
 RELAY := tests/relay/udp_relay
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
-.PHONY: all run test unit e2e certs deps clean
+.PHONY: all run test unit e2e checks asan tsan fuzz certs deps clean
 all: dtls_echo
 
 dtls_echo: $(OBJS) src/main.o
@@ -33,6 +33,25 @@ $(RELAY): $(RELAY).c
 $(NODE_PEER): tests/interop/node/package.json tests/interop/node/package-lock.json
 	cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error
 
+# Sanitizer builds, beside the normal one; tests/checks/ runs the suite against them.
+SANITIZE_BASE := -std=gnu11 -Wall -Wextra -Werror -pthread -g -O1 -fno-omit-frame-pointer \
+	$(GNUTLS_CFLAGS)
+build/asan/dtls_echo: $(SRCS) src/main.c src/*.h
+	mkdir -p $(@D)
+	$(CC) $(SANITIZE_BASE) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $(SRCS) src/main.c $(LDLIBS)
+build/tsan/dtls_echo: $(SRCS) src/main.c src/*.h
+	mkdir -p $(@D)
+	$(CC) $(SANITIZE_BASE) -fsanitize=thread -o $@ $(SRCS) src/main.c $(LDLIBS)
+asan: build/asan/dtls_echo
+tsan: build/tsan/dtls_echo
+
+# libFuzzer harnesses (tests/fuzz/) for option parsing and the listener's datagram path,
+# each run FUZZ_SECONDS on a copy of its seed corpus; `make test` runs a 15 s one.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 certs: certs/ca.pem
 certs/ca.pem: scripts/gen-certs.sh
 	scripts/gen-certs.sh certs
@@ -50,11 +69,16 @@ unit: $(UNIT_TESTS)
 e2e: dtls_echo certs $(RELAY) $(NODE_PEER)
 	$(PYTHON) -m pytest -q tests/e2e
 
+# The sanitizer, valgrind and fuzzing runs (tests/checks/): slower, all in `make test`.
+checks: all certs $(RELAY) $(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo
+	$(PYTHON) -m pytest -q -rs tests/checks
+
 # Installs what is missing, builds, and runs everything; pytest runs the cmocka unit
 # programs too (tests/e2e/test_unit.py), so its summary is the last line.
 test: deps
-	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(NODE_PEER)
-	$(PYTHON) -m pytest -q -rs tests/e2e
+	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(NODE_PEER) \
+		build/asan/dtls_echo build/tsan/dtls_echo
+	$(PYTHON) -m pytest -q -rs tests/e2e tests/checks
 
 clean:
-	rm -f dtls_echo src/*.o $(UNIT_TESTS) $(RELAY)
+	rm -rf dtls_echo src/*.o $(UNIT_TESTS) $(RELAY) build

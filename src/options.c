@@ -112,10 +112,15 @@ static int fail(char *err, size_t err_size, const char *fmt, ...)
 static int fail(char *err, size_t err_size, const char *fmt, ...)
 {
     va_list ap;
+    char *c;
 
     va_start(ap, fmt);
     vsnprintf(err, err_size, fmt, ap);
     va_end(ap);
+    /* The reason quotes what the user typed: keep it one line, whatever that held. */
+    for (c = err; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return -1;
 }
 

@@ -60,7 +60,8 @@ def test_flood_of_100000_client_hellos_never_amplifies_and_grows_nothing(port, s
     assert replies <= 100000         # at most one HelloVerifyRequest per ClientHello
     assert after["threads"] == before["threads"]
     assert after["fds"] == before["fds"]
-    assert after["rss_kib"] - before["rss_kib"] < 2048
+    if not os.environ.get("DTLS_ECHO_SANITIZED"):
+        assert after["rss_kib"] - before["rss_kib"] < 2048
     assert run_client(port, "-m", "after the flood", "-n", "1").returncode == 0
 
 
@@ -103,7 +104,10 @@ def test_resources_return_after_1000_clients_and_200_abandoned_handshakes(port, 
           f"baseline {baseline}, after {after}")
     assert after["threads"] == baseline["threads"] == 1
     assert after["fds"] == baseline["fds"]
-    assert after["rss_kib"] - baseline["rss_kib"] < 4096
+    # Under ASan freed memory sits in its quarantine on purpose; LeakSanitizer checks
+    # leaks there instead.
+    if not os.environ.get("DTLS_ECHO_SANITIZED"):
+        assert after["rss_kib"] - baseline["rss_kib"] < 4096
 
 
 def test_cookie_key_rotates_and_the_previous_key_stays_valid_one_period(port, start_server):

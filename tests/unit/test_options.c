@@ -549,6 +549,17 @@ static void test_pinned_client_needs_no_ca_file(void **state)
     assert_int_equal(cl.cfg.heartbeat_s, 5);
 }
 
+static void test_error_quoting_a_value_with_a_newline_stays_one_line(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "--port", "1\nerror: forged line");
+    assert_int_equal(cl.rc, -1);
+    assert_null(strchr(cl.err, '\n'));
+    assert_non_null(strstr(cl.err, "--port"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_rawpk_key_without_pub_is_rejected),
         cmocka_unit_test(test_psk_server_presents_no_default_certificate),
         cmocka_unit_test(test_pinned_client_needs_no_ca_file),
+        cmocka_unit_test(test_error_quoting_a_value_with_a_newline_stays_one_line),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
