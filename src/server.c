@@ -223,16 +223,18 @@ static int peer_restarted(struct client *client, const unsigned char *buf, size_
     return 1;
 }
 
-/* Whether buf is a retransmission of the ClientHello that started this session: the same
- * handshake message (the record header, with its sequence number, differs). Anything else
- * in epoch 0 is a new handshake: the peer restarted, or a new client got its old port. */
+/* Whether buf belongs to the handshake attempt that started this session: the same client
+ * random. A retransmitted ClientHello, or one re-sent after a second HelloVerifyRequest,
+ * keeps it; a client that restarted, or a new client that got the old one's port, has a
+ * new one. (Comparing whole messages would take the re-cookied one for a restart and
+ * start a second session under a handshake in progress.) */
 static int same_client_hello(const struct client *client, const unsigned char *buf,
                              size_t len)
 {
-    enum { RECORD_HEADER = 13 };
+    enum { RANDOM_AT = 13 + 12 + 2, RANDOM_SIZE = 32 };
 
-    return len == client->hello_size &&
-           memcmp(buf + RECORD_HEADER, client->hello + RECORD_HEADER, len - RECORD_HEADER) == 0;
+    return len >= RANDOM_AT + RANDOM_SIZE && client->hello_size >= RANDOM_AT + RANDOM_SIZE &&
+           memcmp(buf + RANDOM_AT, client->hello + RANDOM_AT, RANDOM_SIZE) == 0;
 }
 
 static ssize_t client_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)

@@ -20,6 +20,7 @@ def run_suite_with(binary, env_extra, tests, tmp_path, timeout):
     logs = tmp_path / "reports"
     logs.mkdir()
     env = {**os.environ, "DTLS_ECHO_BINARY": os.path.join(ROOT, binary),
+           "DTLS_ECHO_CLIENT_BINARY": os.path.join(ROOT, "dtls_echo"),
            "DTLS_ECHO_SANITIZED": "1"}
     for name, options in env_extra.items():
         env[name] = f"{options}:log_path={logs}/report"
@@ -45,7 +46,7 @@ def test_concurrency_tests_under_tsan_with_zero_reports(tmp_path):
     # Not the 500-client test: 500 TSan-instrumented clients on two cores time out; it
     # checks kernel delivery, and the 50-client test covers the server's threads here.
     tests = [f"{E2E}/test_concurrency.py", f"{E2E}/test_traps.py", "--deselect",
-             f"{E2E}/test_traps.py::test_five_hundred_clients_at_once_each_get_their_own_datagrams",
+             "tests/e2e/test_traps.py::test_five_hundred_clients_at_once_each_get_their_own_datagrams",
              f"{E2E}/test_core.py::test_sigterm_during_ten_sessions_exits_0_and_every_client_sees_close_notify",
              f"{E2E}/test_limits.py::test_cookie_key_rotates_and_the_previous_key_stays_valid_one_period"]
     run_suite_with("build/tsan/dtls_echo", {"TSAN_OPTIONS": "halt_on_error=0"}, tests,

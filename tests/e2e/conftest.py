@@ -11,6 +11,9 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # DTLS_ECHO_BINARY: run the suite against another build (tests/checks: sanitizers).
 BINARY = os.environ.get("DTLS_ECHO_BINARY", os.path.join(ROOT, "dtls_echo"))
+# The clients of the load tests (hundreds of processes): only load, the server is under
+# test; the sanitizer runs keep them uninstrumented so two cores can carry them.
+LOAD_CLIENT = os.environ.get("DTLS_ECHO_CLIENT_BINARY", BINARY)
 CERTS = os.path.join(ROOT, "certs")
 
 

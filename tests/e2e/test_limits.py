@@ -1,12 +1,15 @@
 """Floods and limits: anti-amplification under 100,000 ClientHellos, resources back to
 where they started after many clients and abandoned handshakes, cookie key rotation."""
 import os
+import signal
 import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import BINARY, ROOT, capture_client_hello, cookie_exchange, drain, run_client
+import pytest
+
+from conftest import LOAD_CLIENT, ROOT, capture_client_hello, cookie_exchange, run_client
 
 
 def status(pid):
@@ -82,7 +85,7 @@ def test_resources_return_after_1000_clients_and_200_abandoned_handshakes(port, 
     pid = server.proc.pid
 
     def one_client(i):
-        return subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "-m",
+        return subprocess.run([LOAD_CLIENT, "-c", "-a", "127.0.0.1", "-p", str(port), "-m",
                                f"client {i}", "-n", "1", "-q"], cwd=ROOT,
                               timeout=30).returncode
 
@@ -142,3 +145,26 @@ def test_cookie_key_rotates_and_the_previous_key_stays_valid_one_period(port, st
         assert reply[13] == 3  # a fresh HelloVerifyRequest, not a session
     time.sleep(0.2)
     assert accepted() == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_handshakes_exits_0_at_once_and_closes_every_session(
+        sig, port, start_server):
+    server = start_server(port, "--handshake-timeout", "30")
+    hello = capture_client_hello()
+    sockets = []
+    for _ in range(20):  # 20 handshakes left half-open: each holds a thread
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        _, second = cookie_exchange(sock, port, hello)
+        sock.sendto(second, ("127.0.0.1", port))
+        sockets.append(sock)
+    deadline = time.monotonic() + 5
+    while status(server.proc.pid)["threads"] < 21 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert status(server.proc.pid)["threads"] == 21
+    started = time.monotonic()
+    assert server.stop(sig, timeout=5) == 0
+    assert time.monotonic() - started < 2  # not after --handshake-timeout (30 s)
+    assert "stopped: 20 session(s) closed" in server.stderr()
+    for sock in sockets:
+        sock.close()

@@ -5,7 +5,7 @@ import re
 import subprocess
 import time
 
-from conftest import BINARY, ROOT, free_port, run_client
+from conftest import BINARY, LOAD_CLIENT, ROOT, free_port, run_client
 
 
 def accepted(server):
@@ -76,7 +76,7 @@ def test_five_hundred_clients_at_once_each_get_their_own_datagrams(port, start_s
         lines.write_text("".join(f"client {i} line {j}\n" for j in range(3)))
         with open(lines) as stdin, open(tmp_path / f"out{i}", "w") as out, \
                 open(tmp_path / f"err{i}", "w") as err:
-            clients.append(subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port)],
+            clients.append(subprocess.Popen([LOAD_CLIENT, "-c", "-a", "127.0.0.1", "-p", str(port)],
                                             cwd=ROOT, stdin=stdin, stdout=out, stderr=err))
     failures = []
     for i, client in enumerate(clients):
