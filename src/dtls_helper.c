@@ -15,19 +15,6 @@
 
 #include "log.h"
 
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static void gnutls_log_line(int level, const char *text)
 {
     size_t len = strlen(text);
@@ -43,7 +30,7 @@ int dtls_global_init(int log_level, char *err, size_t err_size)
     int rc = gnutls_global_init();
 
     if (rc < 0)
-        return fail(err, err_size, "gnutls_global_init: %s", gnutls_strerror(rc));
+        return errorf(err, err_size, "gnutls_global_init: %s", gnutls_strerror(rc));
     if (log_level > LOG_TRACE) {
         gnutls_global_set_log_function(gnutls_log_line);
         gnutls_global_set_log_level(log_level - LOG_TRACE + 2);
@@ -62,7 +49,7 @@ static int check_readable(const char *what, const char *path, char *err, size_t 
     FILE *f = fopen(path, "r");
 
     if (f == NULL)
-        return fail(err, err_size, "cannot read %s '%s': %s", what, path, strerror(errno));
+        return errorf(err, err_size, "cannot read %s '%s': %s", what, path, strerror(errno));
     fclose(f);
     return 0;
 }
@@ -131,7 +118,7 @@ static int psk_load_file(struct dtls_credentials *creds, const char *path, char 
 
     f = fopen(path, "r");
     if (f == NULL)
-        return fail(err, err_size, "cannot read PSK file '%s': %s", path, strerror(errno));
+        return errorf(err, err_size, "cannot read PSK file '%s': %s", path, strerror(errno));
     while ((len = getline(&line, &size, f)) >= 0) {
         char *colon;
         number++;
@@ -142,13 +129,13 @@ static int psk_load_file(struct dtls_credentials *creds, const char *path, char 
         colon = strchr(line, ':');
         if (colon == NULL || colon == line ||
             psk_add(creds, line, (size_t)(colon - line), colon + 1, strlen(colon + 1)) < 0) {
-            fail(err, err_size, "PSK file '%s' line %u: expected identity:hexkey", path,
+            errorf(err, err_size, "PSK file '%s' line %u: expected identity:hexkey", path,
                  number);
             goto done;
         }
     }
     if (creds->psk_count == 0) {
-        fail(err, err_size, "PSK file '%s': no identity in it", path);
+        errorf(err, err_size, "PSK file '%s': no identity in it", path);
         goto done;
     }
     ret = 0;
@@ -193,10 +180,10 @@ static int psk_load(const struct config *cfg, struct dtls_credentials *creds, ch
     if (cfg->psk_key != NULL &&
         psk_add(creds, cfg->psk_identity, strlen(cfg->psk_identity), cfg->psk_key,
                 strlen(cfg->psk_key)) < 0)
-        return fail(err, err_size, "--psk-key: not a hex key"), EXIT_USAGE;
+        return errorf(err, err_size, "--psk-key: not a hex key"), EXIT_USAGE;
     if (creds->server) {
         if ((rc = gnutls_psk_allocate_server_credentials(&creds->psk_server)) < 0)
-            return fail(err, err_size, "PSK credentials: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
+            return errorf(err, err_size, "PSK credentials: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
         gnutls_psk_set_server_credentials_function2(creds->psk_server, psk_lookup);
         gnutls_psk_set_server_known_dh_params(creds->psk_server, GNUTLS_SEC_PARAM_MEDIUM);
         return 0;
@@ -206,13 +193,13 @@ static int psk_load(const struct config *cfg, struct dtls_credentials *creds, ch
         if (cfg->psk_identity == NULL || strcmp(creds->psk[i].identity, cfg->psk_identity) == 0)
             entry = &creds->psk[i];
     if (entry == NULL)
-        return fail(err, err_size, "PSK file '%s' has no identity '%s'", cfg->pskfile,
+        return errorf(err, err_size, "PSK file '%s' has no identity '%s'", cfg->pskfile,
                     cfg->psk_identity), EXIT_USAGE;
     gnutls_datum_t key = {entry->key, (unsigned)entry->key_len};
     if ((rc = gnutls_psk_allocate_client_credentials(&creds->psk_client)) < 0 ||
         (rc = gnutls_psk_set_client_credentials(creds->psk_client, entry->identity, &key,
                                                 GNUTLS_PSK_KEY_RAW)) < 0)
-        return fail(err, err_size, "PSK credentials: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
+        return errorf(err, err_size, "PSK credentials: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
     return 0;
 }
 
@@ -246,14 +233,14 @@ static int pin_load(const char *pin, unsigned char digest[32], char *err, size_t
             if (*p != ':')
                 hex[n++] = *p;
         if (*p != '\0' || n != 64 || hex_decode(hex, 64, digest) < 0)
-            return fail(err, err_size, "--pin-pubkey: '%s' is not sha256: and 64 hex digits",
+            return errorf(err, err_size, "--pin-pubkey: '%s' is not sha256: and 64 hex digits",
                         pin), EXIT_USAGE;
         return 0;
     }
     if (check_readable("--pin-pubkey file", pin, err, err_size) < 0)
         return EXIT_RUNTIME;
     if ((rc = gnutls_load_file(pin, &data)) < 0 || (rc = gnutls_pubkey_init(&pubkey)) < 0) {
-        fail(err, err_size, "--pin-pubkey '%s': %s", pin, gnutls_strerror(rc));
+        errorf(err, err_size, "--pin-pubkey '%s': %s", pin, gnutls_strerror(rc));
         goto done;
     }
     rc = gnutls_pubkey_import(pubkey, &data, GNUTLS_X509_FMT_PEM);
@@ -261,7 +248,7 @@ static int pin_load(const char *pin, unsigned char digest[32], char *err, size_t
         gnutls_x509_crt_import(crt, &data, GNUTLS_X509_FMT_PEM) >= 0)
         rc = gnutls_pubkey_import_x509(pubkey, crt, 0);
     if (rc < 0 || pubkey_digest(pubkey, digest) < 0) {
-        fail(err, err_size, "--pin-pubkey '%s': no public key or certificate in it", pin);
+        errorf(err, err_size, "--pin-pubkey '%s': no public key or certificate in it", pin);
         goto done;
     }
     ret = 0;
@@ -368,14 +355,14 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
     int rc;
 
     if ((rc = gnutls_certificate_allocate_credentials(&creds->cert)) < 0)
-        return fail(err, err_size, "certificate credentials: %s", gnutls_strerror(rc));
+        return errorf(err, err_size, "certificate credentials: %s", gnutls_strerror(rc));
     if (creds->verify_ca) {
         if (check_readable("CA file", cfg->cafile, err, err_size) < 0)
             return -1;
         rc = gnutls_certificate_set_x509_trust_file(creds->cert, cfg->cafile,
                                                     GNUTLS_X509_FMT_PEM);
         if (rc <= 0)
-            return fail(err, err_size, "CA file '%s': %s", cfg->cafile,
+            return errorf(err, err_size, "CA file '%s': %s", cfg->cafile,
                         rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
         if (cfg->crlfile != NULL) {
             if (check_readable("CRL file", cfg->crlfile, err, err_size) < 0)
@@ -383,7 +370,7 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
             rc = gnutls_certificate_set_x509_crl_file(creds->cert, cfg->crlfile,
                                                       GNUTLS_X509_FMT_PEM);
             if (rc <= 0)
-                return fail(err, err_size, "CRL file '%s': %s", cfg->crlfile,
+                return errorf(err, err_size, "CRL file '%s': %s", cfg->crlfile,
                             rc == 0 ? "no revocation list in it" : gnutls_strerror(rc));
         }
     }
@@ -394,7 +381,7 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
         rc = gnutls_certificate_set_x509_key_file2(creds->cert, cfg->certfile, cfg->keyfile,
                                                    GNUTLS_X509_FMT_PEM, NULL, 0);
         if (rc < 0)
-            return fail(err, err_size, "certificate '%s' with key '%s': %s", cfg->certfile,
+            return errorf(err, err_size, "certificate '%s' with key '%s': %s", cfg->certfile,
                         cfg->keyfile, gnutls_strerror(rc));
         warn_if_expired(creds->cert, cfg->certfile);
     }
@@ -405,7 +392,7 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
         rc = gnutls_certificate_set_rawpk_key_file(creds->cert, cfg->rawpk_pub, cfg->rawpk_key,
                                                    GNUTLS_X509_FMT_PEM, NULL, 0, NULL, 0, 0, 0);
         if (rc < 0)
-            return fail(err, err_size, "raw public key '%s' with key '%s': %s", cfg->rawpk_pub,
+            return errorf(err, err_size, "raw public key '%s' with key '%s': %s", cfg->rawpk_pub,
                         cfg->rawpk_key, gnutls_strerror(rc));
     }
     return 0;
@@ -448,7 +435,7 @@ int dtls_credentials_load(const struct config *cfg, const char *verify_name,
     rc = gnutls_priority_init2(&creds->priority, priority, &where, 0);
     if (rc < 0) {
         creds->priority = NULL;
-        fail(err, err_size, "--priority '%s': %s (at '%s')", priority, gnutls_strerror(rc),
+        errorf(err, err_size, "--priority '%s': %s (at '%s')", priority, gnutls_strerror(rc),
              where ? where : "");
         return EXIT_USAGE;
     }
@@ -469,7 +456,7 @@ int dtls_credentials_load(const struct config *cfg, const char *verify_name,
             rc = gnutls_anon_allocate_client_credentials(&creds->anon_client);
         }
         if (rc < 0)
-            return fail(err, err_size, "anonymous credentials: %s", gnutls_strerror(rc)),
+            return errorf(err, err_size, "anonymous credentials: %s", gnutls_strerror(rc)),
                    EXIT_RUNTIME;
     }
     /* Certificates: the server's X.509 or raw key, the client's CA, pin or own cert. */
@@ -478,7 +465,7 @@ int dtls_credentials_load(const struct config *cfg, const char *verify_name,
         certificates_load(cfg, creds, err, err_size) < 0)
         return EXIT_RUNTIME;
     if (creds->server && (rc = gnutls_session_ticket_key_generate(&creds->ticket_key)) < 0)
-        return fail(err, err_size, "ticket key: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
+        return errorf(err, err_size, "ticket key: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
     return 0;
 }
 
@@ -560,7 +547,7 @@ int dtls_cookie_key_new(gnutls_datum_t *key, char *err, size_t err_size)
     int rc = gnutls_key_generate(key, GNUTLS_COOKIE_KEY_SIZE);
 
     if (rc < 0)
-        return fail(err, err_size, "gnutls_key_generate: %s", gnutls_strerror(rc));
+        return errorf(err, err_size, "gnutls_key_generate: %s", gnutls_strerror(rc));
     return 0;
 }
 

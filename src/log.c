@@ -60,3 +60,17 @@ void log_out(const char *fmt, ...)
     fputc('\n', stdout);
     funlockfile(stdout);
 }
+
+int errorf(char *err, size_t err_size, const char *fmt, ...)
+{
+    va_list ap;
+    char *c;
+
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    for (c = err; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    return -1;
+}

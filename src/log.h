@@ -6,6 +6,8 @@
 #ifndef DTLS_ECHO_LOG_H
 #define DTLS_ECHO_LOG_H
 
+#include <stddef.h>
+
 enum log_level {
     LOG_ERROR = 0, /* always shown */
     LOG_WARN = 1,  /* hidden by -q */
@@ -25,6 +27,11 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* Prints one line to stdout at LOG_INFO (hidden by -q). */
 void log_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Writes a one-line reason into err (control characters replaced, since reasons quote
+ * user input) and returns -1: the error-buffer convention of options.c, udp.c and
+ * dtls_helper.c, whose callers decide how to report it. */
+int errorf(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

@@ -106,24 +106,6 @@ static const struct side_option {
 
 #define SEEN_SLOTS (OPT_COOKIE_ROTATE + 1)
 
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    char *c;
-
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    /* The reason quotes what the user typed: keep it one line, whatever that held. */
-    for (c = err; *c != '\0'; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
-    return -1;
-}
-
 /* Parses text as a decimal in [min, max] into *out. Returns 0, or -1 with a reason. */
 static int parse_number(const char *name, const char *text, unsigned long min,
                         unsigned long max, unsigned long *out, char *err, size_t err_size)
@@ -133,12 +115,12 @@ static int parse_number(const char *name, const char *text, unsigned long min,
 
     /* strtoul accepts "-1" and wraps it; a leading sign is never a valid value here. */
     if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || isspace((unsigned char)text[0]))
-        return fail(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
+        return errorf(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
                     min, max);
     errno = 0;
     value = strtoul(text, &end, 10);
     if (errno != 0 || *end != '\0' || value < min || value > max)
-        return fail(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
+        return errorf(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
                     min, max);
     *out = value;
     return 0;
@@ -160,12 +142,12 @@ static int unknown_option(const char *arg, char *err, size_t err_size)
     size_t name_len;
 
     if (strncmp(arg, "--", 2) != 0)
-        return fail(err, err_size, "unknown option '-%c'", isprint(optopt) ? optopt : '?');
+        return errorf(err, err_size, "unknown option '-%c'", isprint(optopt) ? optopt : '?');
     name_len = strcspn(arg + 2, "=");
     for (opt = long_options; opt->name != NULL; opt++)
         if (strlen(opt->name) == name_len && strncmp(opt->name, arg + 2, name_len) == 0)
-            return fail(err, err_size, "option '--%s' takes no value", opt->name);
-    return fail(err, err_size, "unknown or ambiguous option '%.*s'", (int)name_len + 2, arg);
+            return errorf(err, err_size, "option '--%s' takes no value", opt->name);
+    return errorf(err, err_size, "unknown or ambiguous option '%.*s'", (int)name_len + 2, arg);
 }
 
 static void set_defaults(struct config *cfg)
@@ -194,42 +176,42 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
     for (i = 0; i < sizeof(side_options) / sizeof(side_options[0]); i++) {
         const struct side_option *opt = &side_options[i];
         if (seen[opt->val] && opt->client_only && !cfg->client_mode)
-            return fail(err, err_size, "%s is a client option: add -c", opt->name);
+            return errorf(err, err_size, "%s is a client option: add -c", opt->name);
         if (seen[opt->val] && !opt->client_only && cfg->client_mode)
-            return fail(err, err_size, "%s is a server option: cannot use it with -c",
+            return errorf(err, err_size, "%s is a server option: cannot use it with -c",
                         opt->name);
     }
     if (verbose && quiet)
-        return fail(err, err_size, "cannot use -v and -q together");
+        return errorf(err, err_size, "cannot use -v and -q together");
     if (cfg->message && cfg->message[0] == '\0')
-        return fail(err, err_size, "--message: the message must not be empty");
+        return errorf(err, err_size, "--message: the message must not be empty");
     if (cfg->insecure && (seen[OPT_CAFILE] || seen[OPT_CRLFILE]))
-        return fail(err, err_size, "cannot use --insecure with --cafile or --crlfile");
+        return errorf(err, err_size, "cannot use --insecure with --cafile or --crlfile");
     if (cfg->hostname && cfg->hostname[0] == '\0')
-        return fail(err, err_size, "--hostname: the name must not be empty");
+        return errorf(err, err_size, "--hostname: the name must not be empty");
 
     if (seen[OPT_CERT] != seen[OPT_KEY])
-        return fail(err, err_size, "--cert and --key go together: give both or neither");
+        return errorf(err, err_size, "--cert and --key go together: give both or neither");
     if (seen[OPT_RAWPK_KEY] != seen[OPT_RAWPK_PUB])
-        return fail(err, err_size, "--rawpk-key and --rawpk-pub go together");
+        return errorf(err, err_size, "--rawpk-key and --rawpk-pub go together");
     if (seen[OPT_PSK_KEY] && !seen[OPT_PSK_IDENTITY])
-        return fail(err, err_size, "--psk-key needs --psk-identity");
+        return errorf(err, err_size, "--psk-key needs --psk-identity");
     if (seen[OPT_PSK_IDENTITY] && !seen[OPT_PSK_KEY] && !seen[OPT_PSKFILE])
-        return fail(err, err_size, "--psk-identity needs --psk-key or --pskfile");
+        return errorf(err, err_size, "--psk-identity needs --psk-key or --pskfile");
     if (seen[OPT_PSK_KEY] && seen[OPT_PSKFILE])
-        return fail(err, err_size, "cannot use --psk-key with --pskfile");
+        return errorf(err, err_size, "cannot use --psk-key with --pskfile");
     if (!cfg->client_mode && seen[OPT_PSK_IDENTITY] && seen[OPT_PSKFILE])
-        return fail(err, err_size, "the server takes --pskfile or --psk-identity, not both");
+        return errorf(err, err_size, "the server takes --pskfile or --psk-identity, not both");
     if (cfg->anon && (seen[OPT_PSK_KEY] || seen[OPT_PSKFILE] || seen[OPT_RAWPK_KEY] ||
                       seen[OPT_PIN_PUBKEY] || seen[OPT_CERT] || cfg->require_client_cert))
-        return fail(err, err_size, "--anon authenticates nothing: it cannot be combined with "
+        return errorf(err, err_size, "--anon authenticates nothing: it cannot be combined with "
                                    "certificates, keys, PSK or pins");
     if (seen[OPT_RAWPK_KEY] && seen[OPT_CERT])
-        return fail(err, err_size, "cannot use --rawpk-key with --cert: one server key");
+        return errorf(err, err_size, "cannot use --rawpk-key with --cert: one server key");
     if (cfg->pin_pubkey && cfg->insecure)
-        return fail(err, err_size, "cannot use --pin-pubkey with --insecure");
+        return errorf(err, err_size, "cannot use --pin-pubkey with --insecure");
     if (cfg->resume && cfg->message == NULL)
-        return fail(err, err_size, "--resume needs --message");
+        return errorf(err, err_size, "--resume needs --message");
     if (cfg->client_mode) {
         if (cfg->insecure)
             cfg->cafile = NULL;
@@ -267,7 +249,7 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
             break;
         case 'a':
             if (optarg[0] == '\0')
-                return fail(err, err_size, "--address: the address must not be empty");
+                return errorf(err, err_size, "--address: the address must not be empty");
             cfg->address = optarg;
             break;
         case 'p':
@@ -340,12 +322,12 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
             break;
         case OPT_PSK_IDENTITY:
             if (optarg[0] == '\0')
-                return fail(err, err_size, "--psk-identity must not be empty");
+                return errorf(err, err_size, "--psk-identity must not be empty");
             cfg->psk_identity = optarg;
             break;
         case OPT_PSK_KEY:
             if (!is_hex_key(optarg))
-                return fail(err, err_size, "--psk-key: '%s' is not an even number of hex digits",
+                return errorf(err, err_size, "--psk-key: '%s' is not an even number of hex digits",
                             optarg);
             cfg->psk_key = optarg;
             break;
@@ -390,13 +372,13 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
             cfg->action = ACTION_VERSION;
             return 0;
         case ':':
-            return fail(err, err_size, "option '%s' needs a value", argv[optind - 1]);
+            return errorf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
         default:
             return unknown_option(argv[optind - 1], err, err_size);
         }
     }
     if (optind < argc)
-        return fail(err, err_size, "unexpected argument '%s'", argv[optind]);
+        return errorf(err, err_size, "unexpected argument '%s'", argv[optind]);
     return validate(cfg, seen, verbose, quiet, err, err_size);
 }
 

@@ -12,18 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "log.h"
 
 int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **result,
                 char *err, size_t err_size)
@@ -40,7 +29,7 @@ int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **
     snprintf(service, sizeof(service), "%u", port);
     rc = getaddrinfo(host, service, &hints, result);
     if (rc != 0)
-        return fail(err, err_size, "cannot resolve '%s': %s", host ? host : "*",
+        return errorf(err, err_size, "cannot resolve '%s': %s", host ? host : "*",
                     rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
     return 0;
 }
@@ -88,7 +77,7 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, struct udp_addr 
 
     fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
-        return fail(err, err_size, "socket: %s", strerror(errno));
+        return errorf(err, err_size, "socket: %s", strerror(errno));
     if (ai->ai_family == AF_INET6) {
         /* One socket for IPv6 and IPv4 (as v4-mapped addresses) on the wildcard. */
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
@@ -112,13 +101,13 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, struct udp_addr 
     set_receive_buffer(fd, rcvbuf);
     set_dont_fragment(fd, ai->ai_family);
     if (set_nonblocking(fd) < 0) {
-        fail(err, err_size, "fcntl O_NONBLOCK: %s", strerror(errno));
+        errorf(err, err_size, "fcntl O_NONBLOCK: %s", strerror(errno));
         close(fd);
         return -1;
     }
     bound->len = sizeof(bound->ss);
     if (getsockname(fd, (struct sockaddr *)&bound->ss, &bound->len) < 0) {
-        fail(err, err_size, "getsockname: %s", strerror(errno));
+        errorf(err, err_size, "getsockname: %s", strerror(errno));
         close(fd);
         return -1;
     }
@@ -145,7 +134,7 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
         if (fd >= 0)
             return fd;
         if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL)
-            return fail(err, err_size, "bind to port %u: %s", port, strerror(errno));
+            return errorf(err, err_size, "bind to port %u: %s", port, strerror(errno));
     }
     if (udp_resolve(host, port, 1, &list, err, err_size) < 0)
         return -1;
@@ -160,7 +149,7 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
     }
     freeaddrinfo(list);
     if (fd < 0 && last_errno)
-        return fail(err, err_size, "bind to %s port %u: %s%s", host ? host : "*", port,
+        return errorf(err, err_size, "bind to %s port %u: %s%s", host ? host : "*", port,
                     strerror(last_errno), ipv6_hint(last_family, last_errno));
     return fd;
 }
@@ -172,7 +161,7 @@ int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *pe
 
     fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
     if (fd < 0)
-        return fail(err, err_size, "socket: %s", strerror(errno));
+        return errorf(err, err_size, "socket: %s", strerror(errno));
     if (family == AF_INET6) {
         int off = 0;
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
@@ -180,12 +169,12 @@ int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *pe
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     set_dont_fragment(fd, family);
     if (bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0) {
-        fail(err, err_size, "bind peer socket: %s", strerror(errno));
+        errorf(err, err_size, "bind peer socket: %s", strerror(errno));
         close(fd);
         return -1;
     }
     if (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) < 0) {
-        fail(err, err_size, "connect peer socket: %s", strerror(errno));
+        errorf(err, err_size, "connect peer socket: %s", strerror(errno));
         close(fd);
         return -1;
     }
@@ -197,10 +186,10 @@ int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_si
     int fd = socket(addr->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
 
     if (fd < 0)
-        return fail(err, err_size, "socket: %s", strerror(errno));
+        return errorf(err, err_size, "socket: %s", strerror(errno));
     set_dont_fragment(fd, addr->ai_family);
     if (connect(fd, addr->ai_addr, addr->ai_addrlen) < 0) {
-        fail(err, err_size, "connect: %s%s", strerror(errno), ipv6_hint(addr->ai_family, errno));
+        errorf(err, err_size, "connect: %s%s", strerror(errno), ipv6_hint(addr->ai_family, errno));
         close(fd);
         return -1;
     }
