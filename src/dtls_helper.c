@@ -130,7 +130,7 @@ static int psk_load_file(struct dtls_credentials *creds, const char *path, char 
         if (colon == NULL || colon == line ||
             psk_add(creds, line, (size_t)(colon - line), colon + 1, strlen(colon + 1)) < 0) {
             errorf(err, err_size, "PSK file '%s' line %u: expected identity:hexkey", path,
-                 number);
+                   number);
             goto done;
         }
     }
@@ -179,11 +179,15 @@ static int psk_load(const struct config *cfg, struct dtls_credentials *creds, ch
         return EXIT_RUNTIME;
     if (cfg->psk_key != NULL &&
         psk_add(creds, cfg->psk_identity, strlen(cfg->psk_identity), cfg->psk_key,
-                strlen(cfg->psk_key)) < 0)
-        return errorf(err, err_size, "--psk-key: not a hex key"), EXIT_USAGE;
+                strlen(cfg->psk_key)) < 0) {
+        errorf(err, err_size, "--psk-key: not a hex key");
+        return EXIT_USAGE;
+    }
     if (creds->server) {
-        if ((rc = gnutls_psk_allocate_server_credentials(&creds->psk_server)) < 0)
-            return errorf(err, err_size, "PSK credentials: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
+        if ((rc = gnutls_psk_allocate_server_credentials(&creds->psk_server)) < 0) {
+            errorf(err, err_size, "PSK credentials: %s", gnutls_strerror(rc));
+            return EXIT_RUNTIME;
+        }
         gnutls_psk_set_server_credentials_function2(creds->psk_server, psk_lookup);
         gnutls_psk_set_server_known_dh_params(creds->psk_server, GNUTLS_SEC_PARAM_MEDIUM);
         return 0;
@@ -192,14 +196,18 @@ static int psk_load(const struct config *cfg, struct dtls_credentials *creds, ch
     for (i = 0; i < creds->psk_count && entry == NULL; i++)
         if (cfg->psk_identity == NULL || strcmp(creds->psk[i].identity, cfg->psk_identity) == 0)
             entry = &creds->psk[i];
-    if (entry == NULL)
-        return errorf(err, err_size, "PSK file '%s' has no identity '%s'", cfg->pskfile,
-                    cfg->psk_identity), EXIT_USAGE;
+    if (entry == NULL) {
+        errorf(err, err_size, "PSK file '%s' has no identity '%s'", cfg->pskfile,
+               cfg->psk_identity);
+        return EXIT_USAGE;
+    }
     gnutls_datum_t key = {entry->key, (unsigned)entry->key_len};
     if ((rc = gnutls_psk_allocate_client_credentials(&creds->psk_client)) < 0 ||
         (rc = gnutls_psk_set_client_credentials(creds->psk_client, entry->identity, &key,
-                                                GNUTLS_PSK_KEY_RAW)) < 0)
-        return errorf(err, err_size, "PSK credentials: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
+                                                GNUTLS_PSK_KEY_RAW)) < 0) {
+        errorf(err, err_size, "PSK credentials: %s", gnutls_strerror(rc));
+        return EXIT_RUNTIME;
+    }
     return 0;
 }
 
@@ -232,9 +240,10 @@ static int pin_load(const char *pin, unsigned char digest[32], char *err, size_t
         for (p = pin + 7; *p != '\0' && n < sizeof(hex) - 1; p++)
             if (*p != ':')
                 hex[n++] = *p;
-        if (*p != '\0' || n != 64 || hex_decode(hex, 64, digest) < 0)
-            return errorf(err, err_size, "--pin-pubkey: '%s' is not sha256: and 64 hex digits",
-                        pin), EXIT_USAGE;
+        if (*p != '\0' || n != 64 || hex_decode(hex, 64, digest) < 0) {
+            errorf(err, err_size, "--pin-pubkey: '%s' is not sha256: and 64 hex digits", pin);
+            return EXIT_USAGE;
+        }
         return 0;
     }
     if (check_readable("--pin-pubkey file", pin, err, err_size) < 0)
@@ -363,7 +372,7 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
                                                     GNUTLS_X509_FMT_PEM);
         if (rc <= 0)
             return errorf(err, err_size, "CA file '%s': %s", cfg->cafile,
-                        rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
+                          rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
         if (cfg->crlfile != NULL) {
             if (check_readable("CRL file", cfg->crlfile, err, err_size) < 0)
                 return -1;
@@ -371,7 +380,7 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
                                                       GNUTLS_X509_FMT_PEM);
             if (rc <= 0)
                 return errorf(err, err_size, "CRL file '%s': %s", cfg->crlfile,
-                            rc == 0 ? "no revocation list in it" : gnutls_strerror(rc));
+                              rc == 0 ? "no revocation list in it" : gnutls_strerror(rc));
         }
     }
     if (cfg->certfile != NULL) {
@@ -382,7 +391,7 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
                                                    GNUTLS_X509_FMT_PEM, NULL, 0);
         if (rc < 0)
             return errorf(err, err_size, "certificate '%s' with key '%s': %s", cfg->certfile,
-                        cfg->keyfile, gnutls_strerror(rc));
+                          cfg->keyfile, gnutls_strerror(rc));
         warn_if_expired(creds->cert, cfg->certfile);
     }
     if (cfg->rawpk_key != NULL) {
@@ -393,7 +402,7 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
                                                    GNUTLS_X509_FMT_PEM, NULL, 0, NULL, 0, 0, 0);
         if (rc < 0)
             return errorf(err, err_size, "raw public key '%s' with key '%s': %s", cfg->rawpk_pub,
-                        cfg->rawpk_key, gnutls_strerror(rc));
+                          cfg->rawpk_key, gnutls_strerror(rc));
     }
     return 0;
 }
@@ -436,7 +445,7 @@ int dtls_credentials_load(const struct config *cfg, const char *verify_name,
     if (rc < 0) {
         creds->priority = NULL;
         errorf(err, err_size, "--priority '%s': %s (at '%s')", priority, gnutls_strerror(rc),
-             where ? where : "");
+               where ? where : "");
         return EXIT_USAGE;
     }
     if (cfg->rawpk_key != NULL || cfg->pin_pubkey != NULL)
@@ -455,17 +464,20 @@ int dtls_credentials_load(const struct config *cfg, const char *verify_name,
         } else {
             rc = gnutls_anon_allocate_client_credentials(&creds->anon_client);
         }
-        if (rc < 0)
-            return errorf(err, err_size, "anonymous credentials: %s", gnutls_strerror(rc)),
-                   EXIT_RUNTIME;
+        if (rc < 0) {
+            errorf(err, err_size, "anonymous credentials: %s", gnutls_strerror(rc));
+            return EXIT_RUNTIME;
+        }
     }
     /* Certificates: the server's X.509 or raw key, the client's CA, pin or own cert. */
     if ((creds->server ? cfg->certfile || cfg->rawpk_key || cfg->require_client_cert
                        : !psk && !cfg->anon) &&
         certificates_load(cfg, creds, err, err_size) < 0)
         return EXIT_RUNTIME;
-    if (creds->server && (rc = gnutls_session_ticket_key_generate(&creds->ticket_key)) < 0)
-        return errorf(err, err_size, "ticket key: %s", gnutls_strerror(rc)), EXIT_RUNTIME;
+    if (creds->server && (rc = gnutls_session_ticket_key_generate(&creds->ticket_key)) < 0) {
+        errorf(err, err_size, "ticket key: %s", gnutls_strerror(rc));
+        return EXIT_RUNTIME;
+    }
     return 0;
 }
 

@@ -116,12 +116,12 @@ static int parse_number(const char *name, const char *text, unsigned long min,
     /* strtoul accepts "-1" and wraps it; a leading sign is never a valid value here. */
     if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || isspace((unsigned char)text[0]))
         return errorf(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
-                    min, max);
+                      min, max);
     errno = 0;
     value = strtoul(text, &end, 10);
     if (errno != 0 || *end != '\0' || value < min || value > max)
         return errorf(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
-                    min, max);
+                      min, max);
     *out = value;
     return 0;
 }
@@ -179,7 +179,7 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
             return errorf(err, err_size, "%s is a client option: add -c", opt->name);
         if (seen[opt->val] && !opt->client_only && cfg->client_mode)
             return errorf(err, err_size, "%s is a server option: cannot use it with -c",
-                        opt->name);
+                          opt->name);
     }
     if (verbose && quiet)
         return errorf(err, err_size, "cannot use -v and -q together");
@@ -205,7 +205,7 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
     if (cfg->anon && (seen[OPT_PSK_KEY] || seen[OPT_PSKFILE] || seen[OPT_RAWPK_KEY] ||
                       seen[OPT_PIN_PUBKEY] || seen[OPT_CERT] || cfg->require_client_cert))
         return errorf(err, err_size, "--anon authenticates nothing: it cannot be combined with "
-                                   "certificates, keys, PSK or pins");
+                                     "certificates, keys, PSK or pins");
     if (seen[OPT_RAWPK_KEY] && seen[OPT_CERT])
         return errorf(err, err_size, "cannot use --rawpk-key with --cert: one server key");
     if (cfg->pin_pubkey && cfg->insecure)
@@ -328,7 +328,7 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
         case OPT_PSK_KEY:
             if (!is_hex_key(optarg))
                 return errorf(err, err_size, "--psk-key: '%s' is not an even number of hex digits",
-                            optarg);
+                              optarg);
             cfg->psk_key = optarg;
             break;
         case OPT_PSKFILE:

@@ -30,7 +30,7 @@ int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **
     rc = getaddrinfo(host, service, &hints, result);
     if (rc != 0)
         return errorf(err, err_size, "cannot resolve '%s': %s", host ? host : "*",
-                    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+                      rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
     return 0;
 }
 
@@ -150,7 +150,7 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
     freeaddrinfo(list);
     if (fd < 0 && last_errno)
         return errorf(err, err_size, "bind to %s port %u: %s%s", host ? host : "*", port,
-                    strerror(last_errno), ipv6_hint(last_family, last_errno));
+                      strerror(last_errno), ipv6_hint(last_family, last_errno));
     return fd;
 }
 
