@@ -129,7 +129,7 @@ static void disconnect(struct connection *conn, int established)
 {
     if (conn->session != NULL) {
         if (established)
-            gnutls_bye(conn->session, GNUTLS_SHUT_WR);
+            dtls_close_notify(conn->session, conn->server_text);
         gnutls_deinit(conn->session);
         conn->session = NULL;
     }
@@ -166,7 +166,8 @@ static int handshake_once(struct connection *conn, int64_t deadline)
         if (gnutls_error_is_fatal(rc)) {
             dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "handshake failed",
                              rc);
-            gnutls_alert_send_appropriate(conn->session, rc); /* tell the server why */
+            if (gnutls_alert_send_appropriate(conn->session, rc) < 0) /* tell the server why */
+                log_debug("no alert sent");
             return EXIT_HANDSHAKE;
         }
         log_debug("handshake: %s", gnutls_strerror(rc));
@@ -276,7 +277,8 @@ static ssize_t receive_record(struct connection *conn, unsigned char *buf, size_
         if (rc == GNUTLS_E_HEARTBEAT_PONG_RECEIVED)
             return HEARTBEAT_PONG;
         if (rc == GNUTLS_E_HEARTBEAT_PING_RECEIVED) {
-            gnutls_heartbeat_pong(conn->session, 0);
+            if (gnutls_heartbeat_pong(conn->session, 0) < 0)
+                log_debug("heartbeat pong not sent");
             continue;
         }
         if (gnutls_error_is_fatal((int)rc)) {

@@ -729,6 +729,21 @@ const char *dtls_stall_hint(gnutls_session_t session, int server)
     return NULL;
 }
 
+void dtls_close_notify(gnutls_session_t session, const char *who)
+{
+    int rc, tries;
+
+    for (tries = 0; tries < 10; tries++) {
+        rc = gnutls_bye(session, GNUTLS_SHUT_WR);
+        if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED)
+            break;
+        usleep(1000);
+    }
+    if (rc < 0)
+        log_debug("%s%sclose_notify not sent: %s", who ? who : "", who ? ": " : "",
+                  gnutls_strerror(rc));
+}
+
 void dtls_log_session(gnutls_session_t session, const char *who)
 {
     char *desc;

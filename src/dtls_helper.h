@@ -141,6 +141,10 @@ int dtls_wait(gnutls_session_t session, int fd, int stop_fd, int64_t deadline_ms
  * naming that cause for a timed-out session, or NULL when it stalled elsewhere. */
 const char *dtls_stall_hint(gnutls_session_t session, int server);
 
+/* Sends close_notify (gnutls_bye with GNUTLS_SHUT_WR: the peer's answer is not awaited),
+ * retrying a full socket buffer for a few milliseconds. Logs a failure for who. */
+void dtls_close_notify(gnutls_session_t session, const char *who);
+
 /* Logs "- Session: (DTLS1.2)-(ECDHE-SECP256R1)-(ECDSA-SHA256)-(AES-256-GCM)" at -v. */
 void dtls_log_session(gnutls_session_t session, const char *who);
 

@@ -341,7 +341,9 @@ static int client_handshake(struct client *client, gnutls_session_t session)
         if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) {
             if (gnutls_error_is_fatal(rc)) {
                 dtls_log_failure(LOG_WARN, session, client->peer_text, "handshake failed", rc);
-                gnutls_alert_send_appropriate(session, rc); /* or the peer waits it out */
+                /* GnuTLS sends no alert by itself; without one the peer waits it out. */
+                if (gnutls_alert_send_appropriate(session, rc) < 0)
+                    log_debug("%s: no alert sent", client->peer_text);
                 return -1;
             }
             log_debug("%s: handshake: %s", client->peer_text, gnutls_strerror(rc));
@@ -408,7 +410,7 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
         }
         if (rc == 0) {
             log_out("EOF");
-            gnutls_bye(session, GNUTLS_SHUT_WR);
+            dtls_close_notify(session, client->peer_text);
             return SESSION_CLOSED;
         }
         if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
@@ -416,13 +418,13 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
                 return SESSION_RESTART;
             switch (udp_wait(client->fd, srv->stop_fd, (int)(deadline - dtls_now_ms()))) {
             case 2:
-                gnutls_bye(session, GNUTLS_SHUT_WR);
+                dtls_close_notify(session, client->peer_text);
                 return SESSION_CLOSED;
             case 0:
                 if (dtls_now_ms() >= deadline) {
                     log_info("%s: idle for %u s, closing", client->peer_text,
                              srv->cfg->idle_timeout_s);
-                    gnutls_bye(session, GNUTLS_SHUT_WR);
+                    dtls_close_notify(session, client->peer_text);
                     return SESSION_CLOSED;
                 }
                 break;
@@ -431,7 +433,8 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
         }
         if (rc == GNUTLS_E_HEARTBEAT_PING_RECEIVED) {
             log_debug("%s: heartbeat ping, answering", client->peer_text);
-            gnutls_heartbeat_pong(session, 0);
+            if (gnutls_heartbeat_pong(session, 0) < 0)
+                log_debug("%s: heartbeat pong not sent", client->peer_text);
             deadline = dtls_now_ms() + idle_ms;
             continue;
         }
