@@ -1,8 +1,7 @@
 """Interop with independent peers: GnuTLS's own command-line client and server."""
 import subprocess
-import time
 
-from conftest import ROOT, Process, cert, run_client
+from conftest import Process, cert, run_client
 
 
 def test_gnutls_cli_talks_to_our_server(port, start_server):
