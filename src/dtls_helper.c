@@ -358,6 +358,25 @@ static void warn_if_expired(gnutls_certificate_credentials_t cert, const char *p
     gnutls_free(chain);
 }
 
+/* Loads the trust anchors or the CRL in path with load (both GnuTLS loaders count what
+ * they added: none is an error too, named by empty). Returns 0, or -1 with a reason. */
+static int load_pem_list(gnutls_certificate_credentials_t cert,
+                         int (*load)(gnutls_certificate_credentials_t, const char *,
+                                     gnutls_x509_crt_fmt_t),
+                         const char *what, const char *path, const char *empty, char *err,
+                         size_t err_size)
+{
+    int rc;
+
+    if (check_readable(what, path, err, err_size) < 0)
+        return -1;
+    rc = load(cert, path, GNUTLS_X509_FMT_PEM);
+    if (rc <= 0)
+        return errorf(err, err_size, "%s '%s': %s", what, path,
+                      rc == 0 ? empty : gnutls_strerror(rc));
+    return 0;
+}
+
 static int certificates_load(const struct config *cfg, struct dtls_credentials *creds,
                              char *err, size_t err_size)
 {
@@ -365,24 +384,13 @@ static int certificates_load(const struct config *cfg, struct dtls_credentials *
 
     if ((rc = gnutls_certificate_allocate_credentials(&creds->cert)) < 0)
         return errorf(err, err_size, "certificate credentials: %s", gnutls_strerror(rc));
-    if (creds->verify_ca) {
-        if (check_readable("CA file", cfg->cafile, err, err_size) < 0)
-            return -1;
-        rc = gnutls_certificate_set_x509_trust_file(creds->cert, cfg->cafile,
-                                                    GNUTLS_X509_FMT_PEM);
-        if (rc <= 0)
-            return errorf(err, err_size, "CA file '%s': %s", cfg->cafile,
-                          rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
-        if (cfg->crlfile != NULL) {
-            if (check_readable("CRL file", cfg->crlfile, err, err_size) < 0)
-                return -1;
-            rc = gnutls_certificate_set_x509_crl_file(creds->cert, cfg->crlfile,
-                                                      GNUTLS_X509_FMT_PEM);
-            if (rc <= 0)
-                return errorf(err, err_size, "CRL file '%s': %s", cfg->crlfile,
-                              rc == 0 ? "no revocation list in it" : gnutls_strerror(rc));
-        }
-    }
+    if (creds->verify_ca &&
+        (load_pem_list(creds->cert, gnutls_certificate_set_x509_trust_file, "CA file",
+                       cfg->cafile, "no certificate in it", err, err_size) < 0 ||
+         (cfg->crlfile != NULL &&
+          load_pem_list(creds->cert, gnutls_certificate_set_x509_crl_file, "CRL file",
+                        cfg->crlfile, "no revocation list in it", err, err_size) < 0)))
+        return -1;
     if (cfg->certfile != NULL) {
         if (check_readable("certificate file", cfg->certfile, err, err_size) < 0 ||
             check_readable("key file", cfg->keyfile, err, err_size) < 0)
