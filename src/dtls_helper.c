@@ -300,16 +300,6 @@ static void digest_text(const unsigned char digest[32], char *out, size_t out_si
         snprintf(out + n, out_size - n, "%02x", digest[i]);
 }
 
-int dtls_peer_pin_text(gnutls_session_t session, char *out, size_t out_size)
-{
-    unsigned char digest[32];
-
-    if (peer_digest(session, digest) < 0)
-        return -1;
-    digest_text(digest, out, out_size);
-    return 0;
-}
-
 /* Client verification with a pin: the server's key must be the pinned one; with a CA
  * file as well, its chain and name are checked too. Nonzero fails the handshake. */
 static int verify_pinned(gnutls_session_t session)
@@ -763,7 +753,8 @@ void dtls_log_session(gnutls_session_t session, const char *who)
     gnutls_free(desc);
 }
 
-void dtls_verify_status_text(gnutls_session_t session, char *out, size_t out_size)
+/* GnuTLS's text for the certificate verification status of session. */
+static void verify_status_text(gnutls_session_t session, char *out, size_t out_size)
 {
     gnutls_datum_t text = {NULL, 0};
     unsigned status = gnutls_session_get_verify_cert_status(session);
@@ -783,7 +774,7 @@ void dtls_log_failure(int level, gnutls_session_t session, const char *who, cons
     char status[256];
 
     if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-        dtls_verify_status_text(session, status, sizeof(status));
+        verify_status_text(session, status, sizeof(status));
         log_msg(level, "%s: %s: %s %s", who, what, gnutls_strerror(code), status);
         return;
     }

@@ -68,10 +68,6 @@ int dtls_session_new(const struct dtls_credentials *creds, unsigned flags,
 /* Frees what dtls_credentials_load allocated. */
 void dtls_credentials_free(struct dtls_credentials *creds);
 
-/* Writes "sha256:<hex>" of the public key in the peer's first certificate or raw key.
- * Returns 0, or -1 when the peer sent none. */
-int dtls_peer_pin_text(gnutls_session_t session, char *out, size_t out_size);
-
 /* Makes a random cookie key (GNUTLS_COOKIE_KEY_SIZE bytes). Returns 0 or -1. */
 int dtls_cookie_key_new(gnutls_datum_t *key, char *err, size_t err_size);
 
@@ -147,9 +143,6 @@ void dtls_close_notify(gnutls_session_t session, const char *who);
 
 /* Logs "- Session: (DTLS1.2)-(ECDHE-SECP256R1)-(ECDSA-SHA256)-(AES-256-GCM)" at -v. */
 void dtls_log_session(gnutls_session_t session, const char *who);
-
-/* Writes GnuTLS's text for the certificate verification status of session into out. */
-void dtls_verify_status_text(gnutls_session_t session, char *out, size_t out_size);
 
 /* Logs "who: what: <gnutls_strerror(code)>" at level, adding the verification status
  * when code is a certificate verification error. */

@@ -228,7 +228,7 @@ static int peer_restarted(struct client *client, const unsigned char *buf, size_
  * keeps it; a client that restarted, or a new client that got the old one's port, has a
  * new one. (Comparing whole messages would take the re-cookied one for a restart and
  * start a second session under a handshake in progress.) */
-static int same_client_hello(const struct client *client, const unsigned char *buf,
+static int same_handshake_attempt(const struct client *client, const unsigned char *buf,
                              size_t len)
 {
     enum { RANDOM_AT = 13 + 12 + 2, RANDOM_SIZE = 32 };
@@ -260,7 +260,7 @@ static ssize_t client_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
             continue;
         }
         if (dtls_is_client_hello(buf, (size_t)n) &&
-            (client->handshake_done || !same_client_hello(client, buf, (size_t)n))) {
+            (client->handshake_done || !same_handshake_attempt(client, buf, (size_t)n))) {
             if (peer_restarted(client, buf, (size_t)n))
                 break;
             continue;
