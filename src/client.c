@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "client.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -31,9 +30,8 @@ static int heartbeat(struct connection *conn);
 
 struct connection {
     const struct config *cfg;
-    int fd;
+    struct dtls_transport transport; /* the socket, and the errno of its last failure */
     int stop_fd;
-    int transport_errno;      /* errno of the last failed send or receive */
     struct udp_addr server;
     char server_text[UDP_ADDR_TEXT_MAX];
     const char *verify_name;  /* --hostname, else -a */
@@ -54,74 +52,29 @@ static void announce(const struct connection *conn, const char *line)
         log_info("%s", line);
 }
 
-/* Vectored, so GnuTLS packs a whole flight into one datagram up to the MTU. */
-static ssize_t conn_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
-{
-    struct connection *conn = ptr;
-    ssize_t n = udp_sendv(conn->fd, (const struct iovec *)iov, iovcnt);
-
-    conn->transport_errno = n < 0 ? errno : 0;
-    return n;
-}
-
-static ssize_t conn_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
-{
-    struct connection *conn = ptr;
-    ssize_t n = recv(conn->fd, buf, size, MSG_DONTWAIT);
-
-    conn->transport_errno = n < 0 ? errno : 0;
-    return n;
-}
-
-static int conn_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
-{
-    struct connection *conn = ptr;
-    struct pollfd pfd = {.fd = conn->fd, .events = POLLIN};
-
-    return poll(&pfd, 1, (int)ms);
-}
-
-static int is_ip_literal(const char *name)
-{
-    unsigned char addr[16];
-
-    return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
-}
-
 static int session_new(struct connection *conn, unsigned attempt_ms)
 {
-    gnutls_session_t session;
     int rc;
 
-    rc = dtls_session_new(&conn->creds, GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK,
-                          &session);
+    rc = dtls_client_session_new(&conn->creds, conn->verify_name, conn->cfg->mtu,
+                                 &conn->server, conn->cfg->timeout_ms, attempt_ms,
+                                 &conn->transport, &conn->session);
+    if (rc == 0 && conn->resume_data.data != NULL &&
+        (rc = gnutls_session_set_data(conn->session, conn->resume_data.data,
+                                      conn->resume_data.size)) < 0) {
+        gnutls_deinit(conn->session);
+        conn->session = NULL;
+    }
     if (rc < 0) {
         log_error("session setup: %s", gnutls_strerror(rc));
         return -1;
     }
-    if ((!is_ip_literal(conn->verify_name) &&
-         (rc = gnutls_server_name_set(session, GNUTLS_NAME_DNS, conn->verify_name,
-                                      strlen(conn->verify_name))) < 0) ||
-        (conn->resume_data.data != NULL &&
-         (rc = gnutls_session_set_data(session, conn->resume_data.data,
-                                       conn->resume_data.size)) < 0)) {
-        log_error("session setup: %s", gnutls_strerror(rc));
-        gnutls_deinit(session);
-        return -1;
-    }
-    dtls_set_path_mtu(session, conn->cfg->mtu, &conn->server);
-    gnutls_dtls_set_timeouts(session, conn->cfg->timeout_ms, attempt_ms);
-    gnutls_transport_set_ptr(session, conn);
-    gnutls_transport_set_vec_push_function(session, conn_push);
-    gnutls_transport_set_pull_function(session, conn_pull);
-    gnutls_transport_set_pull_timeout_function(session, conn_pull_timeout);
-    conn->session = session;
     return 0;
 }
 
 static int refused(const struct connection *conn)
 {
-    return conn->transport_errno == ECONNREFUSED;
+    return conn->transport.last_errno == ECONNREFUSED;
 }
 
 /* Closes the session (with close_notify when it was established) and its socket. */
@@ -133,9 +86,9 @@ static void disconnect(struct connection *conn, int established)
         gnutls_deinit(conn->session);
         conn->session = NULL;
     }
-    if (conn->fd >= 0) {
-        close(conn->fd);
-        conn->fd = -1;
+    if (conn->transport.fd >= 0) {
+        close(conn->transport.fd);
+        conn->transport.fd = -1;
     }
 }
 
@@ -155,7 +108,7 @@ static int handshake_once(struct connection *conn, int64_t deadline)
                 return REFUSED;
             if (dtls_now_ms() >= deadline)
                 return EXIT_TIMEOUT;
-            if (dtls_wait(conn->session, conn->fd, conn->stop_fd, deadline) == 2)
+            if (dtls_wait(conn->session, conn->transport.fd, conn->stop_fd, deadline) == 2)
                 return STOPPED;
             continue;
         }
@@ -189,12 +142,12 @@ static int handshake_with(struct connection *conn, const struct addrinfo *ai)
     conn->server.len = ai->ai_addrlen;
     udp_addr_to_text(&conn->server, conn->server_text, sizeof(conn->server_text));
     for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
-        conn->fd = udp_open_client_socket(ai, err, sizeof(err));
-        if (conn->fd < 0) {
+        conn->transport.fd = udp_open_client_socket(ai, err, sizeof(err));
+        if (conn->transport.fd < 0) {
             log_error("%s: %s", conn->server_text, err);
             return EXIT_RUNTIME;
         }
-        conn->transport_errno = 0;
+        conn->transport.last_errno = 0;
         if (session_new(conn, attempt_ms + conn->cfg->timeout_ms) < 0)
             return EXIT_RUNTIME;
         rc = handshake_once(conn, dtls_now_ms() + attempt_ms);
@@ -268,7 +221,7 @@ static ssize_t receive_record(struct connection *conn, unsigned char *buf, size_
                 return REFUSED;
             if (left <= 0)
                 return 0;
-            if (udp_wait(conn->fd, conn->stop_fd, (int)left) == 2)
+            if (udp_wait(conn->transport.fd, conn->stop_fd, (int)left) == 2)
                 return STOPPED;
             continue;
         }
@@ -304,7 +257,7 @@ static int send_record(struct connection *conn, const void *data, size_t len)
             dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "send", (int)rc);
             return -1;
         }
-        struct pollfd pfd = {.fd = conn->fd, .events = POLLOUT};
+        struct pollfd pfd = {.fd = conn->transport.fd, .events = POLLOUT};
         poll(&pfd, 1, 10);
     }
 }
@@ -473,7 +426,7 @@ static int relay_stdin(struct connection *conn)
 
         struct pollfd fds[3] = {
             {.fd = STDIN_FILENO, .events = POLLIN},
-            {.fd = conn->fd, .events = POLLIN},
+            {.fd = conn->transport.fd, .events = POLLIN},
             {.fd = conn->stop_fd, .events = POLLIN},
         };
         int ready = poll(fds, 3, heartbeat_ms);
@@ -598,7 +551,7 @@ int client_run(const struct config *cfg, int stop_fd)
 
     memset(&conn, 0, sizeof(conn));
     conn.cfg = cfg;
-    conn.fd = -1;
+    conn.transport.fd = -1;
     conn.stop_fd = stop_fd;
     conn.verify_name = cfg->hostname ? cfg->hostname : host;
 

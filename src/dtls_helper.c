@@ -2,10 +2,12 @@
 #define _GNU_SOURCE
 #include "dtls_helper.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -527,6 +529,67 @@ int dtls_session_new(const struct dtls_credentials *creds, unsigned flags,
     return 0;
 }
 
+/* Vectored, so GnuTLS packs a whole flight into one datagram up to the MTU. */
+static ssize_t transport_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+    struct dtls_transport *transport = ptr;
+    ssize_t n = udp_sendv(transport->fd, (const struct iovec *)iov, iovcnt);
+
+    transport->last_errno = n < 0 ? errno : 0;
+    return n;
+}
+
+static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
+{
+    struct dtls_transport *transport = ptr;
+    ssize_t n = recv(transport->fd, buf, size, MSG_DONTWAIT);
+
+    transport->last_errno = n < 0 ? errno : 0;
+    return n;
+}
+
+static int transport_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+    struct dtls_transport *transport = ptr;
+    struct pollfd pfd = {.fd = transport->fd, .events = POLLIN};
+
+    return poll(&pfd, 1, (int)ms);
+}
+
+static int is_ip_literal(const char *name)
+{
+    unsigned char addr[16];
+
+    return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
+}
+
+int dtls_client_session_new(const struct dtls_credentials *creds, const char *server_name,
+                            unsigned path_mtu, const struct udp_addr *peer,
+                            unsigned timeout_ms, unsigned total_ms,
+                            struct dtls_transport *transport, gnutls_session_t *out)
+{
+    gnutls_session_t session;
+    int rc;
+
+    rc = dtls_session_new(creds, GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK, &session);
+    if (rc < 0)
+        return rc;
+    if (!is_ip_literal(server_name) &&
+        (rc = gnutls_server_name_set(session, GNUTLS_NAME_DNS, server_name,
+                                     strlen(server_name))) < 0) {
+        gnutls_deinit(session);
+        return rc;
+    }
+    dtls_set_path_mtu(session, path_mtu, peer);
+    gnutls_dtls_set_timeouts(session, timeout_ms, total_ms);
+    gnutls_transport_set_ptr(session, transport);
+    gnutls_transport_set_vec_push_function(session, transport_push);
+    gnutls_transport_set_pull_function(session, transport_pull);
+    gnutls_transport_set_pull_timeout_function(session, transport_pull_timeout);
+    *out = session;
+    return 0;
+}
+
 void dtls_credentials_free(struct dtls_credentials *creds)
 {
     size_t i;
@@ -694,10 +757,15 @@ void dtls_set_path_mtu(gnutls_session_t session, unsigned path_mtu, const struct
 
 int64_t dtls_now_ms(void)
 {
+    return dtls_now_us() / 1000;
+}
+
+int64_t dtls_now_us(void)
+{
     struct timespec now;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
 
 int dtls_wait(gnutls_session_t session, int fd, int stop_fd, int64_t deadline_ms)

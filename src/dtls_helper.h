@@ -65,6 +65,21 @@ int dtls_credentials_load(const struct config *cfg, const char *verify_name,
 int dtls_session_new(const struct dtls_credentials *creds, unsigned flags,
                      gnutls_session_t *session);
 
+/* A client session's transport: its connected socket, and the errno of the last failed
+ * send or receive (ECONNREFUSED: nothing listens there). */
+struct dtls_transport {
+    int fd;
+    int last_errno;
+};
+
+/* Creates a non-blocking client session over transport: SNI for server_name when it is a
+ * DNS name, the MTU for path_mtu towards peer, a first retransmission after timeout_ms
+ * and a handshake limit of total_ms. Returns 0, or a negative GnuTLS code. */
+int dtls_client_session_new(const struct dtls_credentials *creds, const char *server_name,
+                            unsigned path_mtu, const struct udp_addr *peer,
+                            unsigned timeout_ms, unsigned total_ms,
+                            struct dtls_transport *transport, gnutls_session_t *session);
+
 /* Frees what dtls_credentials_load allocated. */
 void dtls_credentials_free(struct dtls_credentials *creds);
 
@@ -124,8 +139,9 @@ int dtls_cookie_reply_current(struct cookie_keys *keys, int fd, const struct udp
 /* Sets the session's MTU from a path MTU that includes IP and UDP headers. */
 void dtls_set_path_mtu(gnutls_session_t session, unsigned path_mtu, const struct udp_addr *peer);
 
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds, and microseconds, on the monotonic clock. */
 int64_t dtls_now_ms(void);
+int64_t dtls_now_us(void);
 
 /* Waits for fd (or stop_fd) until GnuTLS's retransmission timer or deadline_ms
  * (monotonic, -1: none) comes, whichever is first. Returns 1 if fd is readable, 2 if
