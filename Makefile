@@ -6,9 +6,10 @@ GNUTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags gnutls 2>/dev/null)
 GNUTLS_LIBS := $(shell $(PKG_CONFIG) --libs gnutls 2>/dev/null)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread $(GNUTLS_CFLAGS)
-LDLIBS += $(GNUTLS_LIBS) -pthread
+LDLIBS += $(GNUTLS_LIBS) -pthread -lm
 
-SRCS := src/log.c src/options.c src/udp.c src/dtls_helper.c src/server.c src/client.c
+SRCS := src/log.c src/options.c src/udp.c src/dtls_helper.c src/server.c src/client.c \
+	src/histogram.c src/load.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie
 RELAY := tests/relay/udp_relay

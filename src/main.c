@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "dtls_helper.h"
+#include "load.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"
@@ -75,7 +76,12 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return EXIT_RUNTIME;
     }
-    ret = cfg.client_mode ? client_run(&cfg, stop_pipe[0]) : server_run(&cfg, stop_pipe[0]);
+    if (cfg.clients > 0)
+        ret = load_run(&cfg, stop_pipe[0]);
+    else if (cfg.client_mode)
+        ret = client_run(&cfg, stop_pipe[0]);
+    else
+        ret = server_run(&cfg, stop_pipe[0]);
     dtls_global_deinit();
     close(stop_pipe[0]);
     close(stop_pipe[1]);

@@ -39,6 +39,16 @@ enum long_only_option {
     OPT_HEARTBEAT,
     OPT_RESUME,
     OPT_COOKIE_ROTATE,
+    OPT_CLIENTS,
+    OPT_SIZE,
+    OPT_WINDOW,
+    OPT_RATE,
+    OPT_DURATION,
+    OPT_INTERVAL,
+    OPT_THREADS,
+    OPT_HANDSHAKES_ONLY,
+    OPT_PLAIN,
+    OPT_JSON,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +81,16 @@ static const struct option long_options[] = {
     {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
     {"resume", no_argument, NULL, OPT_RESUME},
     {"cookie-rotate", required_argument, NULL, OPT_COOKIE_ROTATE},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"handshakes-only", no_argument, NULL, OPT_HANDSHAKES_ONLY},
+    {"plain", no_argument, NULL, OPT_PLAIN},
+    {"json", no_argument, NULL, OPT_JSON},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -95,6 +115,7 @@ static const struct side_option {
     {OPT_PIN_PUBKEY, "--pin-pubkey", 1},
     {OPT_HEARTBEAT, "--heartbeat", 1},
     {OPT_RESUME, "--resume", 1},
+    {OPT_CLIENTS, "--clients", 1},
     {OPT_RAWPK_KEY, "--rawpk-key", 0},
     {OPT_RAWPK_PUB, "--rawpk-pub", 0},
     {OPT_COOKIE_ROTATE, "--cookie-rotate", 0},
@@ -104,7 +125,26 @@ static const struct side_option {
     {OPT_HANDSHAKE_TIMEOUT, "--handshake-timeout", 0},
 };
 
-#define SEEN_SLOTS (OPT_COOKIE_ROTATE + 1)
+/* Options of the load generator: they need --clients. */
+static const struct load_option {
+    int val;
+    const char *name;
+} load_options[] = {
+    {OPT_SIZE, "--size"},         {OPT_WINDOW, "--window"},
+    {OPT_RATE, "--rate"},         {OPT_DURATION, "--duration"},
+    {OPT_INTERVAL, "--interval"}, {OPT_THREADS, "--threads"},
+    {OPT_HANDSHAKES_ONLY, "--handshakes-only"},
+    {OPT_PLAIN, "--plain"},       {OPT_JSON, "--json"},
+};
+
+/* Options of the single client that the load generator does not take. */
+static const struct load_option single_client_options[] = {
+    {'m', "--message"},
+    {OPT_RESUME, "--resume"},
+    {OPT_HEARTBEAT, "--heartbeat"},
+};
+
+#define SEEN_SLOTS (OPT_JSON + 1)
 
 /* Parses text as a decimal in [min, max] into *out. Returns 0, or -1 with a reason. */
 static int parse_number(const char *name, const char *text, unsigned long min,
@@ -164,6 +204,8 @@ static void set_defaults(struct config *cfg)
     cfg->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
     cfg->handshake_timeout_s = DEFAULT_HANDSHAKE_TIMEOUT_S;
     cfg->cookie_rotate_s = DEFAULT_COOKIE_ROTATE_S;
+    cfg->size = DEFAULT_LOAD_SIZE;
+    cfg->window = 1;
     cfg->log_level = LOG_INFO;
 }
 
@@ -181,6 +223,21 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
             return errorf(err, err_size, "%s is a server option: cannot use it with -c",
                           opt->name);
     }
+    for (i = 0; i < sizeof(load_options) / sizeof(load_options[0]); i++)
+        if (seen[load_options[i].val] && !cfg->clients)
+            return errorf(err, err_size, "%s is a load generator option: add --clients N",
+                          load_options[i].name);
+    for (i = 0; cfg->clients && i < sizeof(single_client_options) /
+                                     sizeof(single_client_options[0]); i++)
+        if (seen[single_client_options[i].val])
+            return errorf(err, err_size, "cannot use %s with --clients: the load generator "
+                          "sends its own numbered echoes of --size bytes",
+                          single_client_options[i].name);
+    if (cfg->handshakes_only && (seen[OPT_SIZE] || seen[OPT_WINDOW] || seen[OPT_INTERVAL] ||
+                                 cfg->plain))
+        return errorf(err, err_size, "--handshakes-only sends no echoes: cannot use it with "
+                                     "--size, --window, --interval or --plain");
+    cfg->count_set = seen['n'];
     if (verbose && quiet)
         return errorf(err, err_size, "cannot use -v and -q together");
     if (cfg->message && cfg->message[0] == '\0')
@@ -359,6 +416,51 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
                 return -1;
             cfg->cookie_rotate_s = (unsigned)number;
             break;
+        case OPT_CLIENTS:
+            if (parse_number("--clients", optarg, 1, 100000, &number, err, err_size) < 0)
+                return -1;
+            cfg->clients = (unsigned)number;
+            break;
+        case OPT_SIZE:
+            if (parse_number("--size", optarg, LOAD_MIN_SIZE, LOAD_MAX_SIZE, &number, err,
+                             err_size) < 0)
+                return -1;
+            cfg->size = (unsigned)number;
+            break;
+        case OPT_WINDOW:
+            if (parse_number("--window", optarg, 1, 256, &number, err, err_size) < 0)
+                return -1;
+            cfg->window = (unsigned)number;
+            break;
+        case OPT_RATE:
+            if (parse_number("--rate", optarg, 1, 1000000, &number, err, err_size) < 0)
+                return -1;
+            cfg->rate = (unsigned)number;
+            break;
+        case OPT_DURATION:
+            if (parse_number("--duration", optarg, 1, 86400, &number, err, err_size) < 0)
+                return -1;
+            cfg->duration_s = (unsigned)number;
+            break;
+        case OPT_INTERVAL:
+            if (parse_number("--interval", optarg, 1, 3600000, &number, err, err_size) < 0)
+                return -1;
+            cfg->interval_ms = (unsigned)number;
+            break;
+        case OPT_THREADS:
+            if (parse_number("--threads", optarg, 1, 256, &number, err, err_size) < 0)
+                return -1;
+            cfg->threads = (unsigned)number;
+            break;
+        case OPT_HANDSHAKES_ONLY:
+            cfg->handshakes_only = 1;
+            break;
+        case OPT_PLAIN:
+            cfg->plain = 1;
+            break;
+        case OPT_JSON:
+            cfg->json = 1;
+            break;
         case 'v':
             verbose++;
             break;
@@ -438,6 +540,26 @@ void options_print_help(FILE *out)
         "      --resume             full handshake, close, then resume the session\n"
         "                           (prints \"- Session was resumed\"); needs -m\n"
         "\n"
+        "Load generator (client options, with --clients):\n"
+        "      --clients N          run N concurrent sessions, 1-100000, each sending -n\n"
+        "                           numbered echoes and checking every one; report\n"
+        "                           handshakes/s, handshake latency, echo round trips,\n"
+        "                           echoes/s, MB/s and failures by kind; -n defaults to %d,\n"
+        "                           or no limit with --duration\n"
+        "      --size BYTES         bytes per echo, %d-%d (default %d)\n"
+        "      --window W           echoes in flight per session, 1-256 (default 1)\n"
+        "      --rate R             start R new sessions per second (default: all at once)\n"
+        "      --duration S         stop after S seconds; a session that sent its -n echoes\n"
+        "                           stays open until then\n"
+        "      --interval MS        send each session's echoes at least MS apart (many\n"
+        "                           mostly idle sessions)\n"
+        "      --handshakes-only    each session does -n handshakes one after another and\n"
+        "                           sends no echoes\n"
+        "      --threads T          worker threads, 1-256 (default: one per CPU)\n"
+        "      --plain              plain UDP, no DTLS: the baseline, against a UDP echo\n"
+        "                           server\n"
+        "      --json               print the summary as one JSON object\n"
+        "\n"
         "Server options:\n"
         "      --require-client-cert  ask every client for a certificate, verified\n"
         "                           against --cafile and --crlfile\n"
@@ -453,7 +575,8 @@ void options_print_help(FILE *out)
         "3 handshake or certificate verification failed; 4 timeout, no answer from the\n"
         "peer; 5 an echo did not match what was sent.\n",
         DEFAULT_PORT, DEFAULT_CAFILE, DEFAULT_SERVER_CERT, DEFAULT_SERVER_KEY, DEFAULT_MTU,
-        DEFAULT_PRIORITY, DEFAULT_COUNT, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES,
+        DEFAULT_PRIORITY, DEFAULT_COUNT, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DEFAULT_COUNT,
+        LOAD_MIN_SIZE, LOAD_MAX_SIZE, DEFAULT_LOAD_SIZE,
         DEFAULT_MAX_CLIENTS, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_HANDSHAKE_TIMEOUT_S,
         DEFAULT_COOKIE_ROTATE_S);
 }

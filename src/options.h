@@ -18,6 +18,9 @@
 #define DEFAULT_IDLE_TIMEOUT_S 60
 #define DEFAULT_HANDSHAKE_TIMEOUT_S 10
 #define DEFAULT_COOKIE_ROTATE_S 60
+#define DEFAULT_LOAD_SIZE 64
+#define LOAD_MIN_SIZE 8        /* an echo carries its session and sequence numbers */
+#define LOAD_MAX_SIZE 16384
 #define DEFAULT_CAFILE "certs/ca.pem"
 #define DEFAULT_SERVER_CERT "certs/server.pem"
 #define DEFAULT_SERVER_KEY "certs/server-key.pem"
@@ -63,6 +66,19 @@ struct config {
     int anon;                   /* anonymous key exchange: nothing authenticated */
     unsigned heartbeat_s;       /* client: heartbeat ping period (RFC 6520); 0: off */
     int resume;                 /* client: full handshake, close, resume */
+
+    /* The load generator: the client with --clients (issue: fast). */
+    unsigned clients;           /* concurrent sessions; 0: one ordinary client */
+    int count_set;              /* -n was given (else --duration alone bounds the run) */
+    unsigned size;              /* bytes per echo */
+    unsigned window;            /* echoes in flight per session */
+    unsigned rate;              /* new sessions per second; 0: all at once */
+    unsigned duration_s;        /* stop after this long; 0: when every session is done */
+    unsigned interval_ms;       /* pause before a session's next echo */
+    unsigned threads;           /* worker threads; 0: one per online CPU */
+    int handshakes_only;        /* each session handshakes --count times, no echoes */
+    int plain;                  /* plain UDP, no DTLS: the baseline */
+    int json;                   /* summary as one JSON object */
 };
 
 /* Fills cfg from argv. Returns 0, or -1 with a one-line reason in err (a usage error). */
