@@ -13,6 +13,7 @@ SRCS := src/log.c src/options.c src/udp.c src/dtls_helper.c src/server.c src/cli
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie
 RELAY := tests/relay/udp_relay
+UDP_ECHO := tests/bench/udp_echo
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
 .PHONY: all run test unit e2e checks asan tsan fuzz certs deps clean
@@ -28,6 +29,9 @@ tests/unit/test_%: tests/unit/test_%.c $(OBJS)
 	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS) -lcmocka
 
 $(RELAY): $(RELAY).c
+	$(CC) $(CFLAGS) -o $@ $<
+
+$(UDP_ECHO): $(UDP_ECHO).c
 	$(CC) $(CFLAGS) -o $@ $<
 
 # node-dtls-client, the independent DTLS stack of the interop matrix, from its lock file.
@@ -82,4 +86,4 @@ test: deps
 	$(PYTHON) -m pytest -q -rs tests/e2e tests/checks
 
 clean:
-	rm -rf dtls_echo src/*.o $(UNIT_TESTS) $(RELAY) build
+	rm -rf dtls_echo src/*.o $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) build

@@ -57,7 +57,6 @@ enum phase {
     PHASE_WAITING,   /* not started yet (--rate) */
     PHASE_HANDSHAKE,
     PHASE_ECHO,
-    PHASE_HOLD,      /* sent its --count echoes; open until --duration ends */
     PHASE_DONE,
 };
 
@@ -170,7 +169,7 @@ static void close_transport(struct session *s, int send_close_notify)
 
 static void finish(struct worker *w, struct session *s)
 {
-    close_transport(s, s->phase == PHASE_ECHO || s->phase == PHASE_HOLD);
+    close_transport(s, s->phase == PHASE_ECHO);
     s->phase = PHASE_DONE;
     w->live--;
 }
@@ -278,12 +277,8 @@ static void fill_window(struct worker *w, struct session *s, int64_t now)
             s->next_send_us = now + (int64_t)cfg->interval_ms * 1000;
     }
     if (s->phase == PHASE_ECHO && s->in_flight == 0 && !is_unlimited(cfg) &&
-        s->done >= cfg->count) {
-        if (cfg->duration_s > 0)
-            s->phase = PHASE_HOLD;
-        else
-            finish(w, s);
-    }
+        s->done >= cfg->count)
+        finish(w, s);
 }
 
 /* One whole echo (len bytes in data). */
@@ -465,9 +460,6 @@ static void on_readable(struct worker *w, struct session *s, int64_t now)
     case PHASE_ECHO:
         read_echoes(w, s, now);
         fill_window(w, s, now);
-        break;
-    case PHASE_HOLD:
-        read_echoes(w, s, now); /* late echoes, or the server closing */
         break;
     default:
         break;

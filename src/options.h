@@ -73,7 +73,7 @@ struct config {
     unsigned size;              /* bytes per echo */
     unsigned window;            /* echoes in flight per session */
     unsigned rate;              /* new sessions per second; 0: all at once */
-    unsigned duration_s;        /* stop after this long; 0: when every session is done */
+    unsigned duration_s;        /* stop by then at the latest; 0: when every session is done */
     unsigned interval_ms;       /* pause before a session's next echo */
     unsigned threads;           /* worker threads; 0: one per online CPU */
     int handshakes_only;        /* each session handshakes --count times, no echoes */
