@@ -16,7 +16,7 @@ RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
-.PHONY: all run test unit e2e checks asan tsan fuzz certs deps clean
+.PHONY: all run test unit e2e checks asan tsan fuzz bench certs deps clean
 all: dtls_echo
 
 dtls_echo: $(OBJS) src/main.o
@@ -56,6 +56,12 @@ tsan: build/tsan/dtls_echo
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The benchmark: bench/RESULTS.md, bench/results.json, bench/scaling.png (several minutes);
+# BENCH_FLAGS=--quick for the short run CI makes.
+BENCH_FLAGS ?=
+bench: all certs $(UDP_ECHO)
+	scripts/bench.sh $(BENCH_FLAGS)
 
 certs: certs/ca.pem
 certs/ca.pem: scripts/gen-certs.sh

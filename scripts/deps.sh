@@ -5,7 +5,7 @@
 # As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
 set -eu
 packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3
-python3-pytest openssl tshark valgrind clang libclang-rt-14-dev"
+python3-pytest openssl tshark valgrind clang libclang-rt-14-dev gnuplot-nox"
 # Node.js may come from elsewhere (the machine image has its own); only install Debian's
 # when there is none.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"

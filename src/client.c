@@ -100,7 +100,7 @@ static int handshake_once(struct connection *conn, int64_t deadline)
     int rc;
 
     for (;;) {
-        rc = gnutls_handshake(conn->session);
+        rc = dtls_handshake(conn->session, &conn->transport.reads);
         if (rc == 0)
             return EXIT_OK;
         if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {

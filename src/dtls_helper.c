@@ -545,6 +545,8 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size
     ssize_t n = recv(transport->fd, buf, size, MSG_DONTWAIT);
 
     transport->last_errno = n < 0 ? errno : 0;
+    if (n >= 0)
+        transport->reads++;
     return n;
 }
 
@@ -753,6 +755,18 @@ void dtls_set_path_mtu(gnutls_session_t session, unsigned path_mtu, const struct
 {
     /* gnutls_dtls_set_mtu counts the UDP payload: no IP or UDP header. */
     gnutls_dtls_set_mtu(session, path_mtu - udp_header_size(peer));
+}
+
+int dtls_handshake(gnutls_session_t session, const unsigned *reads)
+{
+    unsigned before, rounds = 0;
+    int rc;
+
+    do {
+        before = *reads;
+        rc = gnutls_handshake(session);
+    } while (rc == GNUTLS_E_AGAIN && *reads != before && ++rounds < 4);
+    return rc;
 }
 
 int64_t dtls_now_ms(void)

@@ -404,9 +404,10 @@ static void handshake_ended(struct worker *w, struct session *s, int64_t now)
 static void handshake_step(struct worker *w, struct session *s, int64_t now)
 {
     const struct config *cfg = w->load->cfg;
-    int rc = gnutls_handshake(s->tls);
+    int rc = dtls_handshake(s->tls, &s->transport.reads);
 
     if (rc == 0) {
+        now = dtls_now_us(); /* the call may have taken a while: CPU work, preemption */
         histogram_add(&w->handshake_us, (uint64_t)(now - s->start_us));
         w->handshakes++;
         w->last_handshake_us = now;
@@ -540,7 +541,7 @@ static void *worker_main(void *arg)
                 atomic_store(&load->stopped, 1);
                 break;
             }
-            on_readable(w, events[i].data.ptr, now);
+            on_readable(w, events[i].data.ptr, dtls_now_us());
         }
         if (now >= next_tick) {
             check_timers(w, now);

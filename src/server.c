@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dtls_helper.h"
@@ -47,6 +48,7 @@ struct server {
     int listen_fd;
     struct udp_addr bound;
     int stop_fd;            /* readable once a stop signal came; never drained */
+    atomic_int stopping;    /* set before the sessions' sockets are shut down */
     int wake_fds[2];        /* client threads -> listener: finished, or forwarded */
     struct dtls_credentials creds;
     struct cookie_keys cookies;
@@ -75,7 +77,8 @@ struct client {
     unsigned char *hello;    /* the ClientHello that carried the valid cookie */
     size_t hello_size;       /* its length */
     size_t hello_len;        /* hello_size until the session has pulled it, then 0 */
-    int handshake_done;
+    unsigned reads;          /* datagrams pulled, for dtls_handshake() */
+    int handshake_done;      /* and the pull function waits in recvmsg */
     int restart;             /* the peer began a new handshake (valid cookie) in hello */
 };
 
@@ -157,30 +160,21 @@ static unsigned reap_finished(struct server *srv)
 
 /* ---- the client thread's transport ---------------------------------------------- */
 
-/* Hands a datagram from another peer to the listener, which treats it as its own. */
-static void forward_to_listener(struct client *client, const void *buf, size_t len,
-                                const struct udp_addr *from)
+/* Queues a datagram from another peer for the listener, which treats it as its own.
+ * Caller holds the lock and wakes the listener. */
+static void forward_locked(struct client *client, const void *buf, size_t len,
+                           const struct udp_addr *from)
 {
     struct server *srv = client->server;
     struct forwarded *item;
 
-    if (log_enabled(LOG_DEBUG)) {
-        char text[UDP_ADDR_TEXT_MAX];
-        udp_addr_to_text(from, text, sizeof(text));
-        log_debug("%zu bytes from %s reached the socket of %s; handed to the listener", len,
-                  text, client->peer_text);
-    }
-    pthread_mutex_lock(&srv->lock);
     if (srv->forward_len >= FORWARD_QUEUE_MAX) {
-        pthread_mutex_unlock(&srv->lock);
         log_debug("%s: forward queue full, datagram dropped", client->peer_text);
         return;
     }
     item = malloc(sizeof(*item) + len);
-    if (item == NULL) {
-        pthread_mutex_unlock(&srv->lock);
+    if (item == NULL)
         return;
-    }
     item->next = NULL;
     item->peer = *from;
     item->local = client->local;
@@ -192,6 +186,21 @@ static void forward_to_listener(struct client *client, const void *buf, size_t l
         srv->forward_head = item;
     srv->forward_tail = item;
     srv->forward_len++;
+}
+
+static void forward_to_listener(struct client *client, const void *buf, size_t len,
+                                const struct udp_addr *from)
+{
+    struct server *srv = client->server;
+
+    if (log_enabled(LOG_DEBUG)) {
+        char text[UDP_ADDR_TEXT_MAX];
+        udp_addr_to_text(from, text, sizeof(text));
+        log_debug("%zu bytes from %s reached the socket of %s; handed to the listener", len,
+                  text, client->peer_text);
+    }
+    pthread_mutex_lock(&srv->lock);
+    forward_locked(client, buf, len, from);
     pthread_mutex_unlock(&srv->lock);
     wake_listener(srv);
 }
@@ -248,11 +257,19 @@ static ssize_t client_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
         size_t len = client->hello_len < size ? client->hello_len : size;
         memcpy(buf, client->hello, len);
         client->hello_len = 0;
+        client->reads++;
         return (ssize_t)len;
     }
-    /* Bounded: a burst of foreign datagrams must not keep this thread here. */
+    /* Bounded: a burst of foreign datagrams must not keep this thread here. Once the
+     * handshake is done, wait in recvmsg itself: one system call per record, as a plain
+     * UDP echo loop makes, instead of a failed read, a poll and a read. */
     for (reads = 0; reads < 64 && !client->restart; reads++) {
-        n = udp_recv(client->fd, buf, size, &from, NULL);
+        n = client->handshake_done ? udp_recv_wait(client->fd, buf, size, &from)
+                                   : udp_recv(client->fd, buf, size, &from, NULL);
+        if (n <= 0 && atomic_load(&client->server->stopping)) {
+            errno = EAGAIN; /* shut down (recvmsg returned 0): client_echo closes */
+            return -1;
+        }
         if (n < 0)
             return -1;
         if (!udp_addr_equal(&from, &client->peer)) {
@@ -265,6 +282,7 @@ static ssize_t client_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
                 break;
             continue;
         }
+        client->reads++;
         return n;
     }
     errno = EAGAIN;
@@ -325,7 +343,7 @@ static int client_handshake(struct client *client, gnutls_session_t session)
     int rc;
 
     for (;;) {
-        rc = gnutls_handshake(session);
+        rc = dtls_handshake(session, &client->reads);
         if (rc == 0)
             return 0;
         /* GnuTLS's total timeout is ours too; whichever clock fires first, one message. */
@@ -349,7 +367,9 @@ static int client_handshake(struct client *client, gnutls_session_t session)
             log_debug("%s: handshake: %s", client->peer_text, gnutls_strerror(rc));
             continue;
         }
-        if (dtls_wait(session, client->fd, srv->stop_fd, deadline) == 2)
+        /* Shut down: stop_fd is readable, and so is the socket (shutdown(SHUT_RD)). */
+        if (atomic_load(&srv->stopping) ||
+            dtls_wait(session, client->fd, srv->stop_fd, deadline) == 2)
             return -1;
     }
 }
@@ -390,15 +410,18 @@ static void print_record(const unsigned char seq[8], const unsigned char *data, 
             seq[4], seq[5], seq[6], seq[7], (int)len, (const char *)data);
 }
 
-/* Echoes every record until close_notify, --idle-timeout, a fatal error or shutdown. */
+/* Echoes every record until close_notify, --idle-timeout, a fatal error or shutdown. The
+ * pull function waits in recvmsg for at most the idle time left (SO_RCVTIMEO); shutdown
+ * wakes it with shutdown(SHUT_RD) on the socket. */
 static enum session_end client_echo(struct client *client, gnutls_session_t session)
 {
     struct server *srv = client->server;
     int64_t idle_ms = (int64_t)srv->cfg->idle_timeout_s * 1000;
-    int64_t deadline = dtls_now_ms() + idle_ms;
+    int64_t deadline = dtls_now_ms() + idle_ms, left;
     unsigned char data[RECORD_BUFFER], seq[8];
     ssize_t rc;
 
+    udp_set_recv_timeout(client->fd, idle_ms);
     for (;;) {
         rc = gnutls_record_recv_seq(session, data, sizeof(data), seq);
         if (rc > 0) {
@@ -416,19 +439,18 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
         if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
             if (client->restart)
                 return SESSION_RESTART;
-            switch (udp_wait(client->fd, srv->stop_fd, (int)(deadline - dtls_now_ms()))) {
-            case 2:
+            if (atomic_load(&srv->stopping)) {
                 dtls_close_notify(session, client->peer_text);
                 return SESSION_CLOSED;
-            case 0:
-                if (dtls_now_ms() >= deadline) {
-                    log_info("%s: idle for %u s, closing", client->peer_text,
-                             srv->cfg->idle_timeout_s);
-                    dtls_close_notify(session, client->peer_text);
-                    return SESSION_CLOSED;
-                }
-                break;
             }
+            left = deadline - dtls_now_ms();
+            if (left <= 0) {
+                log_info("%s: idle for %u s, closing", client->peer_text,
+                         srv->cfg->idle_timeout_s);
+                dtls_close_notify(session, client->peer_text);
+                return SESSION_CLOSED;
+            }
+            udp_set_recv_timeout(client->fd, left); /* woken early: wait out the rest */
             continue;
         }
         if (rc == GNUTLS_E_HEARTBEAT_PING_RECEIVED) {
@@ -446,24 +468,33 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
     }
 }
 
-/* Before the socket closes: whatever is still queued on it may be a new client's first
- * datagram (one that reused the peer's port, or the peer itself restarting). The
- * listener gets them; closing would drop them silently. */
-static void hand_back_queued(struct client *client)
+/* Ends the session's socket. Whatever is still queued on it may be a new client's first
+ * datagram (one that reused the peer's port, or the peer itself restarting): the listener
+ * gets them. All under the lock, so the listener sees the peer gone only once its socket
+ * is: until the close the peer's datagrams reach this socket, after it the listener. */
+static void retire_socket(struct client *client)
 {
+    struct server *srv = client->server;
     unsigned char buf[MAX_DATAGRAM_HANDBACK];
     struct udp_addr from;
     ssize_t n;
     int i;
 
+    pthread_mutex_lock(&srv->lock);
     for (i = 0; i < 64 && (n = udp_recv(client->fd, buf, sizeof(buf), &from, NULL)) >= 0; i++)
-        forward_to_listener(client, buf, (size_t)n, &from);
+        forward_locked(client, buf, (size_t)n, &from);
+    close(client->fd);
+    client->fd = -1;
+    registry_remove(srv, client);
+    client->next = srv->finished;
+    srv->finished = client;
+    pthread_mutex_unlock(&srv->lock);
+    wake_listener(srv);
 }
 
 static void *client_main(void *arg)
 {
     struct client *client = arg;
-    struct server *srv = client->server;
     gnutls_session_t session;
     enum session_end end = SESSION_RESTART;
 
@@ -485,14 +516,7 @@ static void *client_main(void *arg)
         gnutls_deinit(session);
     }
     log_debug("%s: session closed", client->peer_text);
-    hand_back_queued(client);
-
-    pthread_mutex_lock(&srv->lock);
-    registry_remove(srv, client);
-    client->next = srv->finished;
-    srv->finished = client;
-    pthread_mutex_unlock(&srv->lock);
-    wake_listener(srv);
+    retire_socket(client);
     return NULL;
 }
 
@@ -666,11 +690,20 @@ static void listen_loop(struct server *srv)
     }
 }
 
-/* Closes every session (each thread sees stop_fd and sends close_notify) and joins them
- * all. Returns how many threads were joined. */
+/* Closes every session and joins the threads: a thread in a handshake sees stop_fd, one
+ * waiting in recvmsg is woken by shutdown(SHUT_RD); each sends close_notify. Returns how
+ * many threads were joined. */
 static unsigned stop_clients(struct server *srv)
 {
-    unsigned active, joined = 0;
+    unsigned active, joined = 0, i;
+    struct client *c;
+
+    atomic_store(&srv->stopping, 1);
+    pthread_mutex_lock(&srv->lock);
+    for (i = 0; i < REGISTRY_BUCKETS; i++)
+        for (c = srv->registry[i]; c != NULL; c = c->next)
+            shutdown(c->fd, SHUT_RD);
+    pthread_mutex_unlock(&srv->lock);
 
     for (;;) {
         pthread_mutex_lock(&srv->lock);

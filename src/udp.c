@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -159,7 +160,8 @@ int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *pe
 {
     int fd, on = 1, family = local->ss.ss_family;
 
-    fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
+    /* Blocking, for udp_recv_wait; every other call on it passes MSG_DONTWAIT. */
+    fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
     if (family == AF_INET6) {
@@ -230,7 +232,8 @@ static void read_destination(struct msghdr *msg, struct udp_addr *local)
     }
 }
 
-ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_addr *peer, struct udp_addr *local)
+static ssize_t receive(int fd, void *buf, size_t size, struct udp_addr *peer,
+                       struct udp_addr *local, int flags)
 {
     union {
         char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
@@ -249,13 +252,32 @@ ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_addr *peer, struct u
         msg.msg_control = control.buf;
         msg.msg_controllen = sizeof(control.buf);
     }
-    n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    n = recvmsg(fd, &msg, flags);
     if (n < 0)
         return -1;
     peer->len = msg.msg_namelen;
     if (local != NULL)
         read_destination(&msg, local);
     return n;
+}
+
+ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_addr *peer, struct udp_addr *local)
+{
+    return receive(fd, buf, size, peer, local, MSG_DONTWAIT);
+}
+
+ssize_t udp_recv_wait(int fd, void *buf, size_t size, struct udp_addr *peer)
+{
+    return receive(fd, buf, size, peer, NULL, 0);
+}
+
+int udp_set_recv_timeout(int fd, int64_t ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+    if (ms <= 0)
+        tv.tv_usec = 1000; /* zero would mean "wait forever" */
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,

@@ -8,6 +8,7 @@
 
 #include <netdb.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -35,7 +36,8 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
                size_t err_size);
 
 /* Opens a socket bound to local (the listener's port) and connected to peer, so the kernel
- * delivers that peer's datagrams to it rather than to the listener. Returns fd or -1. */
+ * delivers that peer's datagrams to it rather than to the listener. The socket blocks, for
+ * udp_recv_wait(); the other calls here never wait. Returns fd or -1. */
 int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *peer, char *err,
                          size_t err_size);
 
@@ -47,6 +49,13 @@ int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_si
  * to, keeping the port, when the socket reports it (udp_listen's sockets do).
  * Returns its length, or -1 with errno set (EAGAIN when nothing is queued). */
 ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_addr *peer, struct udp_addr *local);
+
+/* Receives one datagram, waiting for it up to the socket's udp_set_recv_timeout() (then
+ * -1, EAGAIN) or until shutdown(SHUT_RD) (then 0). The socket must be a blocking one. */
+ssize_t udp_recv_wait(int fd, void *buf, size_t size, struct udp_addr *peer);
+
+/* Sets how long udp_recv_wait() waits on fd (SO_RCVTIMEO; at least 1 ms). Returns 0 or -1. */
+int udp_set_recv_timeout(int fd, int64_t ms);
 
 /* Sends one datagram to peer from local (NULL: the kernel chooses). Returns bytes or -1. */
 ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,

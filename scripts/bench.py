@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""The benchmark behind `make bench` (run it through scripts/bench.sh).
+
+Runs the same loads, with dtls_echo's load generator (`dtls_echo -c --clients N ...
+--json`), against three servers started fresh for every run: dtls_echo, `gnutls-serv --udp
+--echo`, and a plain UDP echo server (tests/bench/udp_echo, the kernel's ceiling). Each
+load runs --runs times and the median run is reported. Writes RESULTS.md (tables, targets
+and ratios), results.json (every run) and scaling.png (gnuplot) into --out.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.environ.get("DTLS_ECHO_BINARY", os.path.join(ROOT, "dtls_echo"))
+UDP_ECHO = os.path.join(ROOT, "tests", "bench", "udp_echo")
+HOST = "127.0.0.1"
+CAP_S = 20  # --duration for every run: a server that stalls cannot stall the bench
+
+SERVERS = ("dtls_echo", "gnutls-serv", "plain UDP")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def port_bound(port):
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((HOST, port))
+        return False
+    except OSError:
+        return True
+
+
+def proc_status(pid, field):
+    """A number from /proc/PID/status (VmRSS in KiB, Threads), or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class Server:
+    def __init__(self, kind, max_clients):
+        self.kind = kind
+        self.port = free_port()
+        cert = lambda name: os.path.join(ROOT, "certs", name)
+        if kind == "dtls_echo":
+            args = [BINARY, "-q", "-a", HOST, "-p", str(self.port),
+                    "--max-clients", str(max_clients), "--idle-timeout", "120"]
+        elif kind == "gnutls-serv":
+            args = ["gnutls-serv", "--udp", "--echo", "-q", "-p", str(self.port),
+                    "--x509certfile", cert("server.pem"), "--x509keyfile", cert("server-key.pem")]
+        else:
+            args = [UDP_ECHO, "-a", HOST, "-p", str(self.port)]
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not port_bound(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{kind} did not start (exit {self.proc.poll()})")
+            time.sleep(0.02)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def run_load(server, args, watch=None):
+    """One run of the load generator against server; returns its JSON summary (plus
+    the exit code, and what watch() returned while it ran)."""
+    cmd = [BINARY, "-c", "-q", "-a", HOST, "-p", str(server.port), "--json",
+           "--duration", str(CAP_S)] + args
+    if server.kind == "plain UDP":
+        cmd.append("--plain")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    watched = watch(server, proc) if watch else None
+    out, err = proc.communicate(timeout=CAP_S + 60)
+    try:
+        summary = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError(f"no summary from {' '.join(cmd)}: {err.strip()}")
+    summary["exit"] = proc.returncode
+    summary["command"] = "dtls_echo " + " ".join(cmd[1:])
+    if watched is not None:
+        summary["watch"] = watched
+    return summary
+
+
+def metric(summary, key):
+    section, _, field = key.partition(".")
+    return summary[section][field] if field else summary[section]
+
+
+def measure(server_kind, args, runs, key, max_clients=1000, watch=None):
+    """Runs a load `runs` times, each against a fresh server; returns the median run by
+    key (ties: the first), with every run's value of key."""
+    results = []
+    for _ in range(runs):
+        server = Server(server_kind, max_clients)
+        try:
+            results.append(run_load(server, args, watch))
+        finally:
+            server.stop()
+    values = [metric(r, key) for r in results]
+    median = statistics.median_low(values)
+    chosen = dict(results[values.index(median)])
+    chosen["runs"] = values
+    return chosen
+
+
+def idle_watch(sessions):
+    """While sessions connect: the server's RSS once every session has its thread."""
+    def watch(server, proc):
+        pid = server.proc.pid
+        base = proc_status(pid, "VmRSS")
+        deadline = time.monotonic() + CAP_S
+        seen = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            threads = proc_status(pid, "Threads") or 0
+            if threads >= sessions + 1:
+                time.sleep(1.0)  # every session has echoed at least once more
+                seen = {"rss_base_kib": base, "rss_kib": proc_status(pid, "VmRSS"),
+                        "threads": proc_status(pid, "Threads")}
+                break
+            time.sleep(0.1)
+        return seen
+    return watch
+
+
+def kx_benchmark():
+    """gnutls-cli --benchmark-tls-kx's ECDHE-SECP256R1 with ECDSA-SECP256R1 figure."""
+    out = subprocess.run(["timeout", "40", "stdbuf", "-oL", "gnutls-cli",
+                          "--benchmark-tls-kx"], capture_output=True, text=True).stdout
+    m = re.search(r"\(ECDHE-SECP256R1\)-\(ECDSA-SECP256R1-SHA256\)[^\n]*\n\s*-\s*([\d.]+) "
+                  r"transactions/sec", out)
+    return float(m.group(1)) if m else None
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small loads, one run each, no 10k sessions and no "
+                             "gnutls-cli benchmark: the CI check that the bench works")
+    parser.add_argument("--runs", type=int, help="runs per load (default 3, --quick 1)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench"),
+                        help="directory for RESULTS.md, results.json and scaling.png")
+    opts = parser.parse_args()
+    runs = opts.runs or (1 if opts.quick else 3)
+    scale = 10 if opts.quick else 1
+    os.makedirs(opts.out, exist_ok=True)
+    started = time.monotonic()
+    results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, Linux "
+                          f"{platform.release()}",
+               "gnutls": subprocess.run([BINARY, "--version"], capture_output=True,
+                                        text=True).stdout.strip(),
+               "runs": runs, "quick": opts.quick, "loads": {}}
+    loads = results["loads"]
+
+    def load(name, servers, args, key, **kw):
+        for kind in servers:
+            print(f"bench: {name} against {kind}", file=sys.stderr, flush=True)
+            loads.setdefault(name, {})[kind] = measure(kind, args, runs, key, **kw)
+
+    both = SERVERS[:2]
+    n = lambda count: str(max(1, count // scale))
+    load("handshakes, 1 client in sequence", both,
+         ["--clients", "1", "-n", n(400), "--handshakes-only", "--insecure"], "handshakes.per_s")
+    load("handshakes, 8 concurrent clients", both,
+         ["--clients", "8", "-n", n(250), "--handshakes-only", "--insecure"], "handshakes.per_s")
+    load("handshakes, 8 concurrent clients, verifying", SERVERS[:1],
+         ["--clients", "8", "-n", n(250), "--handshakes-only"], "handshakes.per_s")
+    load("500 clients at once", both, ["--clients", "500", "-n", "1", "--insecure"],
+         "handshakes.p99_ms")
+    load("500 clients at once, verifying", SERVERS[:1], ["--clients", "500", "-n", "1"],
+         "handshakes.p99_ms")
+    for size in ("64", "1200"):
+        load(f"ping-pong, {size} B", SERVERS, ["--clients", "1", "-n", n(30000), "--size", size,
+                                               "--insecure"], "echoes.per_s")
+        load(f"8 sessions x 8 in flight, {size} B", SERVERS,
+             ["--clients", "8", "--window", "8", "-n", n(30000), "--size", size, "--insecure"],
+             "echoes.per_s")
+
+    scaling = results["scaling"] = {}
+    for clients in (1, 8, 64, 512):
+        for kind in SERVERS:
+            print(f"bench: scaling, {clients} clients, against {kind}", file=sys.stderr,
+                  flush=True)
+            point = scaling.setdefault(str(clients), {}).setdefault(kind, {})
+            if kind != "plain UDP":
+                point["handshakes"] = measure(kind, [
+                    "--clients", str(clients), "-n", str(max(1, 512 // clients // scale)),
+                    "--handshakes-only", "--insecure"], runs, "handshakes.per_s")
+            point["echoes"] = measure(kind, [
+                "--clients", str(clients), "-n", str(max(1, 40000 // clients // scale)),
+                "--insecure"], runs, "echoes.per_s")
+
+    memory = results["memory"] = {}
+    for sessions in ((200,) if opts.quick else (1000, 10000)):
+        print(f"bench: {sessions} idle sessions", file=sys.stderr, flush=True)
+        rate = 2000
+        memory[str(sessions)] = measure(
+            "dtls_echo", ["--clients", str(sessions), "--rate", str(rate), "--interval", "2000",
+                          "--insecure", "--timeout", "5000"], 1, "handshakes.count",
+            max_clients=sessions + 100, watch=idle_watch(sessions))
+
+    results["kx_benchmark"] = None if opts.quick else kx_benchmark()
+    results["seconds"] = round(time.monotonic() - started, 1)
+    with open(os.path.join(opts.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    write_plot(results, opts.out)
+    write_markdown(results, opts.out)
+    print(f"bench: wrote {opts.out}/RESULTS.md, results.json and scaling.png in "
+          f"{results['seconds']} s", file=sys.stderr)
+    return 0
+
+
+def write_plot(results, out):
+    data = os.path.join(out, "scaling.dat")
+    with open(data, "w") as f:
+        f.write("# clients, then handshakes/s and echoes/s for " + ", ".join(SERVERS) + "\n")
+        for clients, point in results["scaling"].items():
+            row = [clients]
+            for kind in SERVERS:
+                hs = point[kind].get("handshakes")
+                row.append(f"{hs['handshakes']['per_s']:.1f}" if hs else "NaN")
+            for kind in SERVERS:
+                row.append(f"{point[kind]['echoes']['echoes']['per_s']:.1f}")
+            f.write(" ".join(row) + "\n")
+    script = f"""
+set terminal pngcairo size 1200,480 font ",10"
+set output "{os.path.join(out, 'scaling.png')}"
+set multiplot layout 1,2 title "dtls_echo benchmark ({results['machine']}; {results['date']})"
+set logscale x 2
+set xtics (1, 8, 64, 512)
+set xlabel "concurrent clients"
+set key top left
+set grid
+set title "Handshakes per second (ECDHE-ECDSA P-256, DTLS 1.2)"
+set ylabel "handshakes/s"
+plot "{data}" using 1:2 with linespoints lw 2 title "dtls\\\\_echo", \\
+     "{data}" using 1:3 with linespoints lw 2 title "gnutls-serv --udp --echo"
+set title "Echoes per second (64 B, one in flight per client)"
+set ylabel "echoes/s"
+set logscale y 10
+plot "{data}" using 1:5 with linespoints lw 2 title "dtls\\\\_echo", \\
+     "{data}" using 1:6 with linespoints lw 2 title "gnutls-serv --udp --echo", \\
+     "{data}" using 1:7 with linespoints lw 2 dt 2 title "plain UDP echo (no crypto)"
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def write_markdown(results, out):
+    loads = results["loads"]
+    lines = [
+        "# dtls_echo benchmark results",
+        "",
+        f"Made by `make bench` (`scripts/bench.sh{' --quick' if results['quick'] else ''}`) on "
+        f"{results['date']}: {results['machine']}, {results['gnutls']}. Load generator, server "
+        f"and peers share the machine. Each load ran {results['runs']} time(s), each time "
+        f"against a freshly started server; the median run is shown (all runs' values in "
+        f"results.json). Took {results['seconds']} s.",
+        "",
+    ]
+    kx = results["kx_benchmark"]
+    targets = []
+
+    def row(name, value, reference, ratio, goal, met):
+        targets.append(f"| {name} | {value} | {reference} | {ratio} | {goal} | "
+                       f"{'met' if met else '**missed**'} |")
+
+    hs8 = loads["handshakes, 8 concurrent clients"]["dtls_echo"]["handshakes"]["per_s"]
+    if kx:
+        row("handshakes/s, 8 clients (ECDHE-ECDSA P-256, --insecure)", fmt(hs8),
+            f"{fmt(kx)} (gnutls-cli --benchmark-tls-kx)", f"{hs8 / kx:.2f}", ">= 0.90",
+            hs8 >= 0.9 * kx)
+    for size in ("64",):
+        ours = loads[f"8 sessions x 8 in flight, {size} B"]["dtls_echo"]["echoes"]["per_s"]
+        plain = loads[f"8 sessions x 8 in flight, {size} B"]["plain UDP"]["echoes"]["per_s"]
+        row(f"echoes/s, 8 sessions x 8 in flight, {size} B", fmt(ours),
+            f"{fmt(plain)} (plain UDP)", f"{ours / plain:.2f}", ">= 0.85", ours >= 0.85 * plain)
+        ours = loads[f"ping-pong, {size} B"]["dtls_echo"]["echoes"]["p50_ms"]
+        plain = loads[f"ping-pong, {size} B"]["plain UDP"]["echoes"]["p50_ms"]
+        row(f"ping-pong round trip p50, {size} B", f"{ours * 1000:.0f} µs",
+            f"{plain * 1000:.0f} µs (plain UDP)", f"{ours / plain:.2f}", "<= 1.20",
+            ours <= 1.2 * plain)
+    burst = loads["500 clients at once"]["dtls_echo"]
+    row("500 clients at once: handshake p99 (--insecure)",
+        f"{burst['handshakes']['p99_ms']:.0f} ms, {burst['handshakes']['count']}/500 done", "",
+        "", "< 250 ms, all", burst["handshakes"]["p99_ms"] < 250 and
+        burst["handshakes"]["count"] == 500 and burst["failures"]["total"] == 0)
+    for sessions, m in results["memory"].items():
+        w = m.get("watch")
+        if w and w["rss_kib"] is not None:
+            per = (w["rss_kib"] - w["rss_base_kib"]) / int(sessions)
+            row(f"{sessions} sessions held: server RSS per session", f"{per:.1f} KiB",
+                f"{w['rss_base_kib']:,} KiB idle, {w['rss_kib']:,} KiB held", "", "< 64 KiB",
+                per < 64)
+        else:
+            row(f"{sessions} sessions held", "not all connected", "", "", "< 64 KiB", False)
+
+    lines += ["## Targets (issue 5)", "",
+              "| what | dtls_echo | reference | ratio | target | |",
+              "|---|---|---|---|---|---|"] + targets
+    if not kx:
+        lines += ["", "The gnutls-cli --benchmark-tls-kx reference was not run (--quick)."]
+    lines += ["", "## Every load", "",
+              "Rates are over the time from the first start (or echo) to the last completion. "
+              "Latencies: handshake from the first ClientHello to the Finished; echo round "
+              "trip from send to checked echo.", "",
+              "| load | server | handshakes/s | handshake p50 / p99 / max ms | echoes/s | MB/s "
+              "| round trip p50 / p99 / max ms | failures | vs dtls_echo |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for name, by_server in loads.items():
+        ours = by_server["dtls_echo"]
+        for kind, r in by_server.items():
+            h, e, fl = r["handshakes"], r["echoes"], r["failures"]
+            key = "echoes" if e["count"] else "handshakes"
+            versus = ""
+            if kind != "dtls_echo" and ours[key]["per_s"] and r[key]["per_s"]:
+                versus = f"{ours[key]['per_s'] / r[key]['per_s']:.2f}x faster" \
+                    if "p99" not in name else ""
+            failed = ", ".join(f"{k} {v}" for k, v in fl.items() if v and k != "total")
+            lines.append(
+                f"| {name} | {kind} | {fmt(h['per_s']) if h['count'] else '-'} | "
+                f"{h['p50_ms']:.2f} / {h['p99_ms']:.2f} / {h['max_ms']:.2f} |"
+                f" {fmt(e['per_s']) if e['count'] else '-'} | "
+                f"{e['mb_per_s']:.2f} | {e['p50_ms']:.3f} / {e['p99_ms']:.3f} / "
+                f"{e['max_ms']:.3f} | {failed or 'none'} | {versus} |")
+    lines += ["", "## Scaling", "", "![handshake and echo rates against clients](scaling.png)",
+              "", "| clients | " + " | ".join(f"{k} handshakes/s" for k in SERVERS[:2]) + " | " +
+              " | ".join(f"{k} echoes/s" for k in SERVERS) + " |",
+              "|---|" + "---|" * 5]
+    for clients, point in results["scaling"].items():
+        cells = [fmt(point[k]["handshakes"]["handshakes"]["per_s"]) for k in SERVERS[:2]]
+        cells += [fmt(point[k]["echoes"]["echoes"]["per_s"]) for k in SERVERS]
+        fails = sum(point[k][x]["failures"]["total"] for k in SERVERS for x in point[k])
+        lines.append(f"| {clients} | " + " | ".join(cells) + " |" +
+                     (f" ({fails} failures)" if fails else ""))
+    lines += ["", "## Commands", "",
+              "Servers: `dtls_echo -q -a 127.0.0.1 -p PORT --max-clients N`, "
+              "`gnutls-serv --udp --echo -q -p PORT --x509certfile certs/server.pem "
+              "--x509keyfile certs/server-key.pem`, `tests/bench/udp_echo -p PORT`. "
+              "One load generator command per load (against plain UDP it adds --plain):", ""]
+    for name, by_server in loads.items():
+        lines.append(f"- {name}: `{by_server['dtls_echo']['command']}`")
+    for sessions, m in results["memory"].items():
+        lines.append(f"- {sessions} sessions held: `{m['command']}`; the server's VmRSS from "
+                     f"/proc once it has a thread per session")
+    lines.append("")
+    with open(os.path.join(out, "RESULTS.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
