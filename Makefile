@@ -11,7 +11,8 @@ LDLIBS += $(GNUTLS_LIBS) -pthread -lm
 SRCS := src/log.c src/options.c src/udp.c src/dtls_helper.c src/server.c src/client.c \
 	src/histogram.c src/load.c
 OBJS := $(SRCS:.c=.o)
-UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie
+UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
+	tests/unit/test_histogram
 RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json

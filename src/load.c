@@ -281,36 +281,52 @@ static void fill_window(struct worker *w, struct session *s, int64_t now)
         finish(w, s);
 }
 
-/* One whole echo (len bytes in data). */
+/* The window slot of the echo numbered seq, or NULL when it is not in flight. */
+static struct slot *slot_of(struct session *s, unsigned window, uint32_t seq)
+{
+    unsigned i;
+
+    for (i = 0; i < window; i++)
+        if (s->slots[i].sent_us != 0 && s->slots[i].seq == seq)
+            return &s->slots[i];
+    return NULL;
+}
+
+/* One whole echo (len bytes in data): right, wrong, or late (its slot was counted lost,
+ * or it is a duplicate). A wrong one whose numbers still name an echo in flight ends
+ * that echo, so it is not counted lost as well. */
 static void check_echo(struct worker *w, struct session *s, const unsigned char *data,
                        size_t len, int64_t now)
 {
     struct load *load = w->load;
     size_t size = load->cfg->size;
-    uint32_t seq;
-    unsigned i;
+    uint32_t seq = len >= HEADER_SIZE ? get_be32(data + 4) : UINT32_MAX;
+    int64_t sent_us;
+    struct slot *slot = len >= HEADER_SIZE && get_be32(data) == s->id
+                            ? slot_of(s, load->cfg->window, seq)
+                            : NULL;
+    int right = len == size && seq < s->next_seq && get_be32(data) == s->id &&
+                memcmp(data + HEADER_SIZE, expected_body(load, s->id, seq),
+                       size - HEADER_SIZE) == 0;
 
-    if (len != size || get_be32(data) != s->id ||
-        (seq = get_be32(data + 4)) >= s->next_seq ||
-        memcmp(data + HEADER_SIZE, expected_body(load, s->id, seq), size - HEADER_SIZE) != 0) {
+    if (!right)
         fail(w, FAIL_WRONG_ECHO);
+    if (slot == NULL) {
+        if (right)
+            w->late++;
         return;
     }
-    for (i = 0; i < load->cfg->window; i++) {
-        struct slot *slot = &s->slots[i];
-        if (slot->sent_us != 0 && slot->seq == seq) {
-            histogram_add(&w->rtt_us, (uint64_t)(now - slot->sent_us));
-            slot->sent_us = 0;
-            s->in_flight--;
-            s->done++;
-            w->echoes++;
-            w->bytes += len;
-            w->last_echo_us = now;
-            atomic_fetch_add_explicit(&w->progress_echoes, 1, memory_order_relaxed);
-            return;
-        }
-    }
-    w->late++;
+    sent_us = slot->sent_us;
+    slot->sent_us = 0;
+    s->in_flight--;
+    s->done++;
+    if (!right)
+        return;
+    histogram_add(&w->rtt_us, (uint64_t)(now - sent_us));
+    w->echoes++;
+    w->bytes += len;
+    w->last_echo_us = now;
+    atomic_fetch_add_explicit(&w->progress_echoes, 1, memory_order_relaxed);
 }
 
 /* A record (or plain datagram) of len bytes: an echo, or a piece of one. */

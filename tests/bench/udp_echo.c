@@ -2,7 +2,8 @@
  * per-peer state, one thread in a blocking recvfrom/sendto loop. What it reaches is the
  * ceiling the kernel's loopback sets for the load generator's --plain sessions.
  *
- * Usage: udp_echo [-a ADDRESS] -p PORT     (ADDRESS defaults to 127.0.0.1)
+ * Usage: udp_echo [-a ADDRESS] -p PORT [-x N]   (ADDRESS defaults to 127.0.0.1)
+ *   -x N   flip the last byte of every Nth echo: a wrong echo the load generator must catch
  * Prints "ready" once bound; exits on SIGINT or SIGTERM. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -32,19 +33,21 @@ int main(int argc, char **argv)
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
     struct sigaction action;
     socklen_t len;
-    long port = 0;
+    long port = 0, corrupt_every = 0, echoed = 0;
     int fd, opt;
 
-    while ((opt = getopt(argc, argv, "a:p:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:p:x:")) != -1) {
         if (opt == 'a')
             address = optarg;
         else if (opt == 'p')
             port = strtol(optarg, NULL, 10);
+        else if (opt == 'x')
+            corrupt_every = strtol(optarg, NULL, 10);
         else
             port = -1;
     }
-    if (port < 1 || port > 65535 || optind < argc) {
-        fprintf(stderr, "usage: udp_echo [-a ADDRESS] -p PORT\n");
+    if (port < 1 || port > 65535 || corrupt_every < 0 || optind < argc) {
+        fprintf(stderr, "usage: udp_echo [-a ADDRESS] -p PORT [-x N]\n");
         return 2;
     }
     memset(&ss, 0, sizeof(ss));
@@ -75,6 +78,8 @@ int main(int argc, char **argv)
         struct sockaddr_storage peer;
         socklen_t peer_len = sizeof(peer);
         ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &peer_len);
+        if (n > 0 && corrupt_every > 0 && ++echoed % corrupt_every == 0)
+            buf[n - 1] ^= 0xff;
         if (n >= 0)
             sendto(fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&peer, peer_len);
         else if (errno != EINTR)

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT
 
-UNIT = ["test_options", "test_udp", "test_cookie"]
+UNIT = ["test_options", "test_udp", "test_cookie", "test_histogram"]
 
 
 @pytest.mark.parametrize("name", UNIT)

@@ -560,6 +560,89 @@ static void test_error_quoting_a_value_with_a_newline_stays_one_line(void **stat
     assert_non_null(strstr(cl.err, "--port"));
 }
 
+/* --- the load generator's options --- */
+
+static void test_load_generator_options_fill_the_config(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c", "--clients", "500", "--size", "1200", "--window", "8", "--rate", "100",
+          "--duration", "30", "--interval", "250", "--threads", "4", "--json", "-n", "7");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.clients, 500);
+    assert_int_equal(cl.cfg.size, 1200);
+    assert_int_equal(cl.cfg.window, 8);
+    assert_int_equal(cl.cfg.rate, 100);
+    assert_int_equal(cl.cfg.duration_s, 30);
+    assert_int_equal(cl.cfg.interval_ms, 250);
+    assert_int_equal(cl.cfg.threads, 4);
+    assert_true(cl.cfg.json);
+    assert_true(cl.cfg.count_set);
+    assert_int_equal(cl.cfg.count, 7);
+}
+
+static void test_load_generator_defaults(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c", "--clients", "1");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.size, DEFAULT_LOAD_SIZE);
+    assert_int_equal(cl.cfg.window, 1);
+    assert_int_equal(cl.cfg.rate, 0);      /* all at once */
+    assert_int_equal(cl.cfg.duration_s, 0);
+    assert_int_equal(cl.cfg.threads, 0);   /* one per CPU */
+    assert_false(cl.cfg.count_set);
+    assert_int_equal(cl.cfg.count, DEFAULT_COUNT);
+    assert_false(cl.cfg.plain);
+    assert_false(cl.cfg.handshakes_only);
+}
+
+static void test_load_option_without_clients_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--window", "--clients", "-c", "--window", "4");
+    REJECTED("--json", "--clients", "-c", "--json");
+    REJECTED("--handshakes-only", "--clients", "-c", "--handshakes-only");
+}
+
+static void test_clients_on_the_server_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--clients", "add -c", "--clients", "4");
+}
+
+static void test_clients_with_a_message_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--message", "--clients", "-c", "--clients", "4", "-m", "hi");
+    REJECTED("--resume", "--clients", "-c", "--clients", "4", "--resume");
+}
+
+static void test_size_below_the_header_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--size", "8 to 16384", "-c", "--clients", "4", "--size", "7");
+    REJECTED("--size", "8 to 16384", "-c", "--clients", "4", "--size", "16385");
+}
+
+static void test_handshakes_only_with_echo_options_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--handshakes-only", "--size", "-c", "--clients", "4", "--handshakes-only",
+             "--size", "64");
+    REJECTED("--handshakes-only", "--plain", "-c", "--clients", "4", "--handshakes-only",
+             "--plain");
+}
+
+static void test_clients_0_is_rejected(void **state)
+{
+    (void)state;
+    REJECTED("--clients", "1 to 100000", "-c", "--clients", "0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +699,14 @@ int main(void)
         cmocka_unit_test(test_psk_server_presents_no_default_certificate),
         cmocka_unit_test(test_pinned_client_needs_no_ca_file),
         cmocka_unit_test(test_error_quoting_a_value_with_a_newline_stays_one_line),
+        cmocka_unit_test(test_load_generator_options_fill_the_config),
+        cmocka_unit_test(test_load_generator_defaults),
+        cmocka_unit_test(test_load_option_without_clients_is_rejected),
+        cmocka_unit_test(test_clients_on_the_server_is_rejected),
+        cmocka_unit_test(test_clients_with_a_message_is_rejected),
+        cmocka_unit_test(test_size_below_the_header_is_rejected),
+        cmocka_unit_test(test_handshakes_only_with_echo_options_is_rejected),
+        cmocka_unit_test(test_clients_0_is_rejected),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
