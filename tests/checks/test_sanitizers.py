@@ -48,7 +48,8 @@ def test_concurrency_tests_under_tsan_with_zero_reports(tmp_path):
     tests = [f"{E2E}/test_concurrency.py", f"{E2E}/test_traps.py", "--deselect",
              "tests/e2e/test_traps.py::test_five_hundred_clients_at_once_each_get_their_own_datagrams",
              f"{E2E}/test_core.py::test_sigterm_during_ten_sessions_exits_0_and_every_client_sees_close_notify",
-             f"{E2E}/test_limits.py::test_cookie_key_rotates_and_the_previous_key_stays_valid_one_period"]
+             f"{E2E}/test_limits.py::test_cookie_key_rotates_and_the_previous_key_stays_valid_one_period",
+             f"{E2E}/test_load.py"]  # the load generator's worker threads
     run_suite_with("build/tsan/dtls_echo", {"TSAN_OPTIONS": "halt_on_error=0"}, tests,
                    tmp_path, timeout=900)
 

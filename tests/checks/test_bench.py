@@ -1,0 +1,37 @@
+"""`make bench`'s short run (scripts/bench.sh --quick), so the benchmark cannot rot: on a
+fresh machine it must run end to end, serve every load without a failure against dtls_echo
+and the plain UDP server, and write the table, the data and the plot. No speed is asserted
+here: speeds are the benchmark's findings (bench/RESULTS.md), not a pass or a fail."""
+import json
+import os
+import subprocess
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def test_quick_bench_writes_the_table_and_the_plot(tmp_path):
+    result = subprocess.run([os.path.join(ROOT, "scripts", "bench.sh"), "--quick", "--out",
+                             str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    table = (tmp_path / "RESULTS.md").read_text()
+    for heading in ("## Targets (issue 5)", "## Every load", "## Scaling", "## Commands"):
+        assert heading in table
+    png = (tmp_path / "scaling.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert "ECDHE" in results["session"]
+    for name, by_server in results["loads"].items():
+        for kind in ("dtls_echo", "plain UDP"):
+            if kind in by_server:
+                run = by_server[kind]
+                assert run["exit"] == 0 and run["failures"]["total"] == 0, (name, kind, run)
+    for clients, point in results["scaling"].items():
+        for what, run in point["dtls_echo"].items():
+            assert run["failures"]["total"] == 0, (clients, what, run["failures"])
+    burst = results["loads"]["500 clients at once"]["dtls_echo"]
+    assert burst["handshakes"]["count"] == 500 and burst["echoes"]["count"] == 500
+    held = results["memory"]["200"]["watch"]
+    assert held is not None and held["threads"] == 201  # a thread per session, and the listener
