@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 
 #define LISTEN_RCVBUF (8 * 1024 * 1024) /* a burst of ~10,000 ClientHellos */
 #define CLIENT_STACK_SIZE (256 * 1024)
+#define THREAD_LINGER_S 2  /* a thread whose session ended waits this long for the next */
 #define REGISTRY_BUCKETS 4096
 #define FORWARD_QUEUE_MAX 1024
 #define REFUSED_MEMORY 64
@@ -36,6 +38,17 @@
 #define BUSY_GAP_US 1000          /* ... one whose last two records came this close */
 
 struct client;
+
+/* A session thread. It serves one client after another: when a session ends it waits
+ * THREAD_LINGER_S for the next new client before it exits. Under handshake churn this
+ * saves a thread creation, its fresh stack pages and GnuTLS's per-thread set-up for
+ * every session (see the note in README: Performance). */
+struct session_thread {
+    pthread_t id;
+    struct server *server;
+    struct client *first;
+    struct session_thread *next;  /* in the exited list */
+};
 
 /* A datagram a client thread read on its socket that came from another peer (it arrived
  * in the window between bind() and connect()); the listener handles it as its own. */
@@ -60,7 +73,11 @@ struct server {
     pthread_mutex_t lock;   /* guards everything below */
     struct client *registry[REGISTRY_BUCKETS];
     unsigned active;        /* registered sessions */
-    struct client *finished; /* threads that ended, to be joined */
+    struct session_thread *exited; /* threads that ended, to be joined */
+    unsigned threads;       /* session threads alive */
+    pthread_cond_t handoff_cond; /* parked threads wait here for a new client */
+    struct client *handoff; /* new clients handed to parked threads */
+    unsigned parked;        /* threads waiting for a client, minus clients in handoff */
     struct forwarded *forward_head, *forward_tail;
     unsigned forward_len;
 
@@ -70,9 +87,9 @@ struct server {
 };
 
 struct client {
-    struct client *next;     /* in a registry bucket, then in the finished list */
+    struct client *next;     /* in a registry bucket */
+    struct client *handoff_next;
     struct server *server;
-    pthread_t thread;
     int fd;                  /* connected to peer; read by this client's thread only */
     struct udp_addr peer, local;
     char peer_text[UDP_ADDR_TEXT_MAX];
@@ -144,23 +161,20 @@ static void client_free(struct client *client)
     free(client);
 }
 
-/* Joins and frees the threads that have ended. Listener only. Returns how many. */
-static unsigned reap_finished(struct server *srv)
+/* Joins the session threads that have ended. Listener only. */
+static void reap_exited(struct server *srv)
 {
-    struct client *list, *next;
-    unsigned joined = 0;
+    struct session_thread *list, *next;
 
     pthread_mutex_lock(&srv->lock);
-    list = srv->finished;
-    srv->finished = NULL;
+    list = srv->exited;
+    srv->exited = NULL;
     pthread_mutex_unlock(&srv->lock);
     for (; list != NULL; list = next) {
         next = list->next;
-        pthread_join(list->thread, NULL);
-        client_free(list);
-        joined++;
+        pthread_join(list->id, NULL);
+        free(list);
     }
-    return joined;
 }
 
 /* ---- the client thread's transport ---------------------------------------------- */
@@ -518,15 +532,12 @@ static void retire_socket(struct client *client)
     close(client->fd);
     client->fd = -1;
     registry_remove(srv, client);
-    client->next = srv->finished;
-    srv->finished = client;
     pthread_mutex_unlock(&srv->lock);
     wake_listener(srv);
 }
 
-static void *client_main(void *arg)
+static void serve(struct client *client)
 {
-    struct client *client = arg;
     gnutls_session_t session;
     enum session_end end = SESSION_RESTART;
 
@@ -550,6 +561,47 @@ static void *client_main(void *arg)
     }
     log_debug("%s: session closed", client->peer_text);
     retire_socket(client);
+    client_free(client);
+}
+
+/* Parks the calling thread until the listener hands it a new client (returned), or
+ * THREAD_LINGER_S pass or the server stops (NULL). */
+static struct client *next_client(struct server *srv)
+{
+    struct client *client = NULL;
+    struct timespec until;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += THREAD_LINGER_S;
+    pthread_mutex_lock(&srv->lock);
+    srv->parked++;
+    while (srv->handoff == NULL && !atomic_load(&srv->stopping) &&
+           pthread_cond_timedwait(&srv->handoff_cond, &srv->lock, &until) == 0)
+        ;
+    if (srv->handoff != NULL) {
+        client = srv->handoff; /* the listener counted it off parked */
+        srv->handoff = client->handoff_next;
+    } else {
+        srv->parked--;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return client;
+}
+
+static void *session_thread_main(void *arg)
+{
+    struct session_thread *self = arg;
+    struct server *srv = self->server;
+    struct client *client;
+
+    for (client = self->first; client != NULL; client = next_client(srv))
+        serve(client);
+    pthread_mutex_lock(&srv->lock);
+    self->next = srv->exited;
+    srv->exited = self;
+    srv->threads--;
+    pthread_mutex_unlock(&srv->lock);
+    wake_listener(srv);
     return NULL;
 }
 
@@ -577,6 +629,7 @@ static void start_client(struct server *srv, const unsigned char *hello, size_t 
                          const gnutls_dtls_prestate_st *prestate)
 {
     char err[256];
+    struct session_thread *thread;
     struct client *client;
     unsigned bucket;
     int rc;
@@ -601,19 +654,36 @@ static void start_client(struct server *srv, const unsigned char *hello, size_t 
         return;
     }
 
+    log_out("Accepted connection from %s", client->peer_text);
     pthread_mutex_lock(&srv->lock);
     bucket = bucket_of(peer);
     client->next = srv->registry[bucket];
     srv->registry[bucket] = client;
     srv->active++;
+    if (srv->parked > 0) { /* a thread whose session ended takes it */
+        srv->parked--;
+        client->handoff_next = srv->handoff;
+        srv->handoff = client;
+        pthread_cond_signal(&srv->handoff_cond);
+        pthread_mutex_unlock(&srv->lock);
+        return;
+    }
+    srv->threads++;
     pthread_mutex_unlock(&srv->lock);
 
-    log_out("Accepted connection from %s", client->peer_text);
-    rc = pthread_create(&client->thread, &srv->thread_attr, client_main, client);
+    thread = calloc(1, sizeof(*thread));
+    rc = thread == NULL ? ENOMEM : 0;
+    if (thread != NULL) {
+        thread->server = srv;
+        thread->first = client;
+        rc = pthread_create(&thread->id, &srv->thread_attr, session_thread_main, thread);
+    }
     if (rc != 0) {
-        log_error("%s: pthread_create: %s", client->peer_text, strerror(rc));
+        log_error("%s: no thread for the session: %s", client->peer_text, strerror(rc));
+        free(thread);
         pthread_mutex_lock(&srv->lock);
         registry_remove(srv, client);
+        srv->threads--;
         pthread_mutex_unlock(&srv->lock);
         client_free(client);
     }
@@ -706,7 +776,7 @@ static void listen_loop(struct server *srv)
             return;
         if (fds[1].revents) {
             drain_wake_pipe(srv);
-            reap_finished(srv);
+            reap_exited(srv);
             drain_forwarded(srv);
         }
         /* A batch at a time, so finished threads and forwarded datagrams get a turn. */
@@ -724,38 +794,40 @@ static void listen_loop(struct server *srv)
 }
 
 /* Closes every session and joins the threads: a thread in a handshake sees stop_fd, one
- * waiting in recvmsg is woken by shutdown(SHUT_RD); each sends close_notify. Returns how
- * many threads were joined. */
+ * waiting in recvmsg is woken by shutdown(SHUT_RD), a parked one by the condition; each
+ * session sends close_notify. Returns how many sessions were open. */
 static unsigned stop_clients(struct server *srv)
 {
-    unsigned active, joined = 0, i;
+    unsigned open_sessions, threads, i;
     struct client *c;
 
     atomic_store(&srv->stopping, 1);
     pthread_mutex_lock(&srv->lock);
+    open_sessions = srv->active;
     for (i = 0; i < REGISTRY_BUCKETS; i++)
         for (c = srv->registry[i]; c != NULL; c = c->next)
             shutdown(c->fd, SHUT_RD);
+    pthread_cond_broadcast(&srv->handoff_cond);
     pthread_mutex_unlock(&srv->lock);
 
     for (;;) {
+        reap_exited(srv);
         pthread_mutex_lock(&srv->lock);
-        active = srv->active;
+        threads = srv->threads;
         pthread_mutex_unlock(&srv->lock);
-        joined += reap_finished(srv);
-        if (active == 0)
+        if (threads == 0)
             break;
         struct pollfd pfd = {.fd = srv->wake_fds[0], .events = POLLIN};
         poll(&pfd, 1, 100);
         drain_wake_pipe(srv);
     }
-    joined += reap_finished(srv);
+    reap_exited(srv);
     while (srv->forward_head != NULL) {
         struct forwarded *next = srv->forward_head->next;
         free(srv->forward_head);
         srv->forward_head = next;
     }
-    return joined;
+    return open_sessions;
 }
 
 /* Enough descriptors for --max-clients sockets: the soft limit is often 1024. */
@@ -774,6 +846,7 @@ static void raise_fd_limit(unsigned max_clients)
 
 int server_run(const struct config *cfg, int stop_fd)
 {
+    pthread_condattr_t condattr;
     struct server *srv;
     char err[512];
     int ret = EXIT_RUNTIME;
@@ -787,6 +860,10 @@ int server_run(const struct config *cfg, int stop_fd)
     srv->stop_fd = stop_fd;
     srv->listen_fd = srv->wake_fds[0] = srv->wake_fds[1] = -1;
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_condattr_init(&condattr);
+    pthread_condattr_setclock(&condattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->handoff_cond, &condattr);
+    pthread_condattr_destroy(&condattr);
     pthread_attr_init(&srv->thread_attr);
     pthread_attr_setstacksize(&srv->thread_attr, CLIENT_STACK_SIZE);
 
@@ -829,6 +906,7 @@ cleanup:
     cookie_keys_destroy(&srv->cookies);
     dtls_credentials_free(&srv->creds);
     pthread_attr_destroy(&srv->thread_attr);
+    pthread_cond_destroy(&srv->handoff_cond);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
     return ret;
