@@ -78,6 +78,7 @@ struct server {
     pthread_cond_t handoff_cond; /* parked threads wait here for a new client */
     struct client *handoff; /* new clients handed to parked threads */
     unsigned parked;        /* threads waiting for a client, minus clients in handoff */
+    unsigned stopped_sessions; /* sessions ended by the stop signal */
     struct forwarded *forward_head, *forward_tail;
     unsigned forward_len;
 
@@ -104,7 +105,7 @@ struct client {
     int restart;             /* the peer began a new handshake (valid cookie) in hello */
 };
 
-enum session_end { SESSION_CLOSED, SESSION_RESTART };
+enum session_end { SESSION_CLOSED, SESSION_RESTART, SESSION_STOPPED };
 
 /* ---- registry ------------------------------------------------------------------- */
 
@@ -381,7 +382,8 @@ static int session_new(struct client *client, gnutls_session_t *out)
     return 0;
 }
 
-/* Runs the handshake under --handshake-timeout. Returns 0 when it completed. */
+/* Runs the handshake under --handshake-timeout. Returns 0 when it completed, 1 when the
+ * server is stopping, -1 when it failed. */
 static int client_handshake(struct client *client, gnutls_session_t session)
 {
     struct server *srv = client->server;
@@ -416,7 +418,7 @@ static int client_handshake(struct client *client, gnutls_session_t session)
         /* Shut down: stop_fd is readable, and so is the socket (shutdown(SHUT_RD)). */
         if (atomic_load(&srv->stopping) ||
             dtls_wait(session, client->fd, srv->stop_fd, deadline) == 2)
-            return -1;
+            return 1;
     }
 }
 
@@ -487,7 +489,7 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
                 return SESSION_RESTART;
             if (atomic_load(&srv->stopping)) {
                 dtls_close_notify(session, client->peer_text);
-                return SESSION_CLOSED;
+                return SESSION_STOPPED;
             }
             left = deadline - dtls_now_ms();
             if (left <= 0) {
@@ -518,7 +520,7 @@ static enum session_end client_echo(struct client *client, gnutls_session_t sess
  * datagram (one that reused the peer's port, or the peer itself restarting): the listener
  * gets them. All under the lock, so the listener sees the peer gone only once its socket
  * is: until the close the peer's datagrams reach this socket, after it the listener. */
-static void retire_socket(struct client *client)
+static void retire_socket(struct client *client, int stopped)
 {
     struct server *srv = client->server;
     unsigned char buf[MAX_DATAGRAM_HANDBACK];
@@ -532,6 +534,7 @@ static void retire_socket(struct client *client)
     close(client->fd);
     client->fd = -1;
     registry_remove(srv, client);
+    srv->stopped_sessions += stopped;
     pthread_mutex_unlock(&srv->lock);
     wake_listener(srv);
 }
@@ -540,14 +543,18 @@ static void serve(struct client *client)
 {
     gnutls_session_t session;
     enum session_end end = SESSION_RESTART;
+    int rc;
 
     while (end == SESSION_RESTART) {
         client->restart = 0;
         client->handshake_done = 0;
-        if (session_new(client, &session) < 0)
+        if (session_new(client, &session) < 0) {
+            end = SESSION_CLOSED;
             break;
-        end = SESSION_CLOSED;
-        if (client_handshake(client, session) == 0) {
+        }
+        rc = client_handshake(client, session);
+        end = rc > 0 ? SESSION_STOPPED : SESSION_CLOSED;
+        if (rc == 0) {
             client->handshake_done = 1;
             client->gap_us = BUSY_GAP_US; /* not busy until two records say so */
             log_out("- Handshake was completed");
@@ -560,7 +567,7 @@ static void serve(struct client *client)
         gnutls_deinit(session);
     }
     log_debug("%s: session closed", client->peer_text);
-    retire_socket(client);
+    retire_socket(client, end == SESSION_STOPPED);
     client_free(client);
 }
 
@@ -795,15 +802,14 @@ static void listen_loop(struct server *srv)
 
 /* Closes every session and joins the threads: a thread in a handshake sees stop_fd, one
  * waiting in recvmsg is woken by shutdown(SHUT_RD), a parked one by the condition; each
- * session sends close_notify. Returns how many sessions were open. */
+ * session sends close_notify. Returns how many sessions the stop ended. */
 static unsigned stop_clients(struct server *srv)
 {
-    unsigned open_sessions, threads, i;
+    unsigned threads, i;
     struct client *c;
 
     atomic_store(&srv->stopping, 1);
     pthread_mutex_lock(&srv->lock);
-    open_sessions = srv->active;
     for (i = 0; i < REGISTRY_BUCKETS; i++)
         for (c = srv->registry[i]; c != NULL; c = c->next)
             shutdown(c->fd, SHUT_RD);
@@ -827,7 +833,7 @@ static unsigned stop_clients(struct server *srv)
         free(srv->forward_head);
         srv->forward_head = next;
     }
-    return open_sessions;
+    return srv->stopped_sessions; /* every thread is joined: no lock needed */
 }
 
 /* Enough descriptors for --max-clients sockets: the soft limit is often 1024. */
