@@ -248,8 +248,7 @@ static int send_echo(struct worker *w, struct session *s, int64_t now)
     } else {
         rc = send(s->transport.fd, out, size, MSG_DONTWAIT);
         if (rc < 0 && errno == EMSGSIZE) {
-            log_error("--size %zu does not fit in one datagram at --mtu %u", size,
-                      load->cfg->mtu);
+            log_error("--size %zu does not fit in one datagram on this path", size);
             stop_run(load, EXIT_USAGE);
             return -1;
         }
