@@ -382,6 +382,9 @@ def write_markdown(results, out):
             ours, theirs = by_server["dtls_echo"][key]["per_s"], r[key]["per_s"]
             versus = f"{ours / theirs:.2f}" if kind != "dtls_echo" and theirs else ""
             failed = ", ".join(f"{k} {v}" for k, v in r["failures"].items() if v and k != "total")
+            if r["unfinished_handshakes"]:
+                failed = ", ".join(filter(None, [failed, f"{r['unfinished_handshakes']} "
+                                                         f"handshakes unfinished at the cap"]))
             lines.append(
                 f"| {name} | {kind} | {fmt(h['per_s']) if h['count'] else '-'} | "
                 f"{h['p50_ms']:.2f} / {h['p99_ms']:.2f} / {h['max_ms']:.2f} | "

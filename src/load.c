@@ -95,6 +95,7 @@ struct worker {
     struct histogram handshake_us, rtt_us;
     unsigned long failures[FAILURE_KINDS];
     unsigned long late;      /* echoes of an echo already counted lost, or duplicates */
+    unsigned long unfinished; /* handshakes under way when the run ended */
     unsigned long handshakes;
     unsigned long long echoes, bytes;
     int64_t first_handshake_us, last_handshake_us, first_echo_us, last_echo_us;
@@ -563,9 +564,12 @@ static void *worker_main(void *arg)
             next_tick = now + TIMER_TICK_US;
         }
     }
-    for (i = 0; i < w->count; i++)
+    for (i = 0; i < w->count; i++) {
+        if (w->sessions[i].phase == PHASE_HANDSHAKE)
+            w->unfinished++;
         if (w->sessions[i].phase != PHASE_DONE && w->sessions[i].phase != PHASE_WAITING)
             finish(w, &w->sessions[i]);
+    }
     if (write(load->done_fds[1], "x", 1) < 0)
         log_debug("worker done: %s", strerror(errno));
     return NULL;
@@ -647,7 +651,7 @@ static void progress_line(const struct load *load, int64_t now)
 /* Everything the workers counted, merged. */
 struct totals {
     struct histogram handshake_us, rtt_us;
-    unsigned long failures[FAILURE_KINDS], failed, late, handshakes;
+    unsigned long failures[FAILURE_KINDS], failed, late, unfinished, handshakes;
     unsigned long long echoes, bytes;
     int64_t first_handshake_us, last_handshake_us, first_echo_us, last_echo_us;
 };
@@ -678,6 +682,7 @@ static void merge(const struct load *load, struct totals *t)
             t->failed += w->failures[f];
         }
         t->late += w->late;
+        t->unfinished += w->unfinished;
         t->handshakes += w->handshakes;
         t->echoes += w->echoes;
         t->bytes += w->bytes;
@@ -713,13 +718,14 @@ static void print_summary(const struct load *load, const struct totals *t, doubl
                "\"p99_ms\": %.3f, \"max_ms\": %.3f}, "
                "\"echoes\": {\"count\": %llu, \"per_s\": %.1f, \"mb_per_s\": %.3f, "
                "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}, \"late_echoes\": %lu, "
-               "\"failures\": {",
+               "\"unfinished_handshakes\": %lu, \"failures\": {",
                load->server_text, cfg->plain ? "plain" : "dtls", cfg->clients, load->nworkers,
                cfg->size, cfg->window, elapsed_s, t->handshakes, hs_rate,
                ms(histogram_percentile(&t->handshake_us, 50)),
                ms(histogram_percentile(&t->handshake_us, 99)), ms(t->handshake_us.max),
                t->echoes, echo_rate, mb_rate, ms(histogram_percentile(&t->rtt_us, 50)),
-               ms(histogram_percentile(&t->rtt_us, 99)), ms(t->rtt_us.max), t->late);
+               ms(histogram_percentile(&t->rtt_us, 99)), ms(t->rtt_us.max), t->late,
+               t->unfinished);
         for (f = 0; f < FAILURE_KINDS; f++)
             printf("\"%s\": %lu, ", failure_key[f], t->failures[f]);
         printf("\"total\": %lu}}\n", t->failed);
@@ -738,6 +744,8 @@ static void print_summary(const struct load *load, const struct totals *t, doubl
                ms(histogram_percentile(&t->rtt_us, 99)), ms(t->rtt_us.max));
     if (t->late > 0)
         printf("late or duplicate echoes (not counted): %lu\n", t->late);
+    if (t->unfinished > 0)
+        printf("handshakes still under way when the run ended: %lu\n", t->unfinished);
     if (t->failed == 0) {
         printf("failures: none\n");
         return;
@@ -760,6 +768,8 @@ static int outcome(const struct totals *t)
         return t->failures[FAIL_CLOSED] > 0 && t->failed == t->failures[FAIL_CLOSED]
                    ? EXIT_RUNTIME
                    : EXIT_TIMEOUT;
+    if (t->handshakes == 0 && t->unfinished > 0)
+        return EXIT_TIMEOUT; /* --duration ended before any handshake did */
     return EXIT_OK;
 }
 

@@ -143,6 +143,18 @@ def test_duration_ends_an_unbounded_run(port, start_server):
     assert s["echoes"]["count"] > 10 and s["failures"]["total"] == 0
 
 
+def test_handshakes_cut_by_the_duration_are_reported_unfinished():
+    """A server that never answers (a UDP socket that reads nothing): the run ends at
+    --duration with every handshake still under way, and says so."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        code, s, _ = load(silent.getsockname()[1], "--clients", "3", "-n", "1", "--insecure",
+                          "--duration", "1")
+    assert code == 4
+    assert s["unfinished_handshakes"] == 3 and s["handshakes"]["count"] == 0
+
+
 def test_rate_spaces_the_session_starts(port, start_server):
     start_server(port, "-q", ready="")
     code, s, err = load(port, "--clients", "10", "--rate", "20", "-n", "1", "--insecure")
