@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "dtls_helper.h"
@@ -585,20 +584,6 @@ static unsigned worker_count(const struct config *cfg)
     return n < cfg->clients ? n : cfg->clients;
 }
 
-/* Each session needs a descriptor: raise the soft limit as far as the hard one allows. */
-static void raise_fd_limit(unsigned sessions)
-{
-    struct rlimit limit;
-    rlim_t wanted = (rlim_t)sessions + 64;
-
-    if (getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur >= wanted)
-        return;
-    limit.rlim_cur = wanted < limit.rlim_max ? wanted : limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur < wanted)
-        log_warn("open-file limit %lu is below what --clients %u needs",
-                 (unsigned long)limit.rlim_cur, sessions);
-}
-
 static int workers_setup(struct load *load)
 {
     const struct config *cfg = load->cfg;
@@ -856,7 +841,8 @@ int load_run(const struct config *cfg, int stop_fd)
     memcpy(&load->server_addr.ss, load->server->ai_addr, load->server->ai_addrlen);
     load->server_addr.len = load->server->ai_addrlen;
     udp_addr_to_text(&load->server_addr, load->server_text, sizeof(load->server_text));
-    raise_fd_limit(cfg->clients);
+    if (udp_raise_fd_limit(cfg->clients + 64UL) < cfg->clients + 64UL)
+        log_warn("the open-file limit is below what --clients %u needs", cfg->clients);
     if (pipe2(load->done_fds, O_CLOEXEC) < 0) {
         log_error("pipe: %s", strerror(errno));
         goto cleanup;

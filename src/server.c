@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -836,20 +835,6 @@ static unsigned stop_clients(struct server *srv)
     return srv->stopped_sessions; /* every thread is joined: no lock needed */
 }
 
-/* Enough descriptors for --max-clients sockets: the soft limit is often 1024. */
-static void raise_fd_limit(unsigned max_clients)
-{
-    struct rlimit limit;
-    rlim_t wanted = (rlim_t)max_clients + 64;
-
-    if (getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur >= wanted)
-        return;
-    limit.rlim_cur = wanted < limit.rlim_max ? wanted : limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur < wanted)
-        log_warn("open-file limit %lu is below what --max-clients %u needs",
-                 (unsigned long)limit.rlim_cur, max_clients);
-}
-
 int server_run(const struct config *cfg, int stop_fd)
 {
     pthread_condattr_t condattr;
@@ -889,7 +874,8 @@ int server_run(const struct config *cfg, int stop_fd)
         log_error("pipe: %s", strerror(errno));
         goto cleanup;
     }
-    raise_fd_limit(cfg->max_clients);
+    if (udp_raise_fd_limit(cfg->max_clients + 64UL) < cfg->max_clients + 64UL)
+        log_warn("the open-file limit is below what --max-clients %u needs", cfg->max_clients);
     srv->listen_fd = udp_listen(cfg->address, cfg->port, LISTEN_RCVBUF, &srv->bound, err,
                                 sizeof(err));
     if (srv->listen_fd < 0) {

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -428,4 +429,18 @@ int udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b)
 unsigned udp_header_size(const struct udp_addr *addr)
 {
     return ipv4_of(addr) != NULL ? 20 + 8 : 40 + 8;
+}
+
+unsigned long udp_raise_fd_limit(unsigned long wanted)
+{
+    struct rlimit limit;
+
+    if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+        return 0;
+    if (limit.rlim_cur < wanted) {
+        limit.rlim_cur = wanted < limit.rlim_max ? wanted : limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) < 0 && getrlimit(RLIMIT_NOFILE, &limit) < 0)
+            return 0;
+    }
+    return (unsigned long)limit.rlim_cur;
 }

@@ -68,6 +68,10 @@ ssize_t udp_sendv(int fd, const struct iovec *iov, int iovcnt);
  * Returns 1 if fd is readable, 2 if only wake_fd is, 0 on timeout, -1 on error. */
 int udp_wait(int fd, int wake_fd, int timeout_ms);
 
+/* Raises the soft limit on open descriptors towards wanted, as far as the hard limit
+ * allows (the soft one is often 1024). Returns the limit in force, 0 if unknown. */
+unsigned long udp_raise_fd_limit(unsigned long wanted);
+
 /* Writes "IPv4 127.0.0.1 port 61006" (v4-mapped IPv6 addresses print as IPv4). */
 void udp_addr_to_text(const struct udp_addr *addr, char *out, size_t out_size);
 
