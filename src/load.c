@@ -45,7 +45,7 @@ enum failure {
 };
 
 static const char *const failure_text[FAILURE_KINDS] = {
-    "handshake timeout", "handshake failed", "refused (no server)",
+    "handshake timeout", "handshake failed", "connection refused",
     "lost echo", "wrong echo", "closed by the server",
 };
 static const char *const failure_key[FAILURE_KINDS] = {
@@ -695,6 +695,7 @@ static void print_summary(const struct load *load, const struct totals *t, doubl
     double echo_rate = per_second(t->echoes, t->first_echo_us, t->last_echo_us);
     double mb_rate = per_second(t->bytes, t->first_echo_us, t->last_echo_us) / 1e6;
     unsigned f;
+    int first;
 
     if (cfg->json) {
         printf("{\"server\": \"%s\", \"mode\": \"%s\", \"clients\": %u, \"threads\": %u, "
@@ -735,11 +736,13 @@ static void print_summary(const struct load *load, const struct totals *t, doubl
         printf("failures: none\n");
         return;
     }
-    printf("failures: %lu:", t->failed);
-    for (f = 0; f < FAILURE_KINDS; f++)
-        if (t->failures[f] > 0)
-            printf(" %s %lu;", failure_text[f], t->failures[f]);
-    printf("\n");
+    printf("failures: %lu (", t->failed);
+    for (f = 0, first = 1; f < FAILURE_KINDS; f++)
+        if (t->failures[f] > 0) {
+            printf("%s%s: %lu", first ? "" : ", ", failure_text[f], t->failures[f]);
+            first = 0;
+        }
+    printf(")\n");
 }
 
 /* The exit code for what failed: the most telling kind wins. */
