@@ -397,72 +397,74 @@ static void read_echoes(struct worker *w, struct session *s, int64_t now)
 
 /* ---- handshakes ----------------------------------------------------------------- */
 
-static void handshake_ended(struct worker *w, struct session *s, int64_t now)
+/* After a handshake ended, done or failed: with --handshakes-only the session starts its
+ * next one, on a fresh socket, until --count or the run's end; else a failed session is
+ * over. Returns 1 when a new handshake is ready to send its ClientHello. */
+static int next_handshake(struct worker *w, struct session *s, int64_t now)
 {
     const struct config *cfg = w->load->cfg;
 
     if (!cfg->handshakes_only) {
         finish(w, s);
-        return;
+        return 0;
     }
-    /* --handshakes-only: the next handshake, on a fresh socket, until --count or time. */
     close_transport(s, 0);
     s->done++;
     if (!is_unlimited(cfg) && s->done >= cfg->count) {
         s->phase = PHASE_DONE;
         w->live--;
-    } else if (session_start(w, s, now) < 0) {
-        stop_run(w->load, EXIT_RUNTIME);
+        return 0;
     }
+    if (session_start(w, s, now) < 0) {
+        stop_run(w->load, EXIT_RUNTIME);
+        return 0;
+    }
+    return 1;
 }
 
+/* Moves the handshake on; with --handshakes-only, the next one starts at once (its
+ * ClientHello leaves now, not at the next timer tick). */
 static void handshake_step(struct worker *w, struct session *s, int64_t now)
 {
     const struct config *cfg = w->load->cfg;
-    int rc = dtls_handshake(s->tls, &s->transport.reads);
+    int rc;
 
-    if (rc == 0) {
-        now = dtls_now_us(); /* the call may have taken a while: CPU work, preemption */
-        histogram_add(&w->handshake_us, (uint64_t)(now - s->start_us));
-        w->handshakes++;
-        w->last_handshake_us = now;
-        atomic_fetch_add_explicit(&w->progress_handshakes, 1, memory_order_relaxed);
-        if (cfg->handshakes_only) {
+    do {
+        rc = dtls_handshake(s->tls, &s->transport.reads);
+        if (rc == 0) {
+            now = dtls_now_us(); /* the call may have taken a while: CPU work, preemption */
+            histogram_add(&w->handshake_us, (uint64_t)(now - s->start_us));
+            w->handshakes++;
+            w->last_handshake_us = now;
+            atomic_fetch_add_explicit(&w->progress_handshakes, 1, memory_order_relaxed);
+            if (!cfg->handshakes_only) {
+                s->phase = PHASE_ECHO;
+                s->next_send_us = 0;
+                fill_window(w, s, now);
+                return;
+            }
             gnutls_bye(s->tls, GNUTLS_SHUT_WR);
-            handshake_ended(w, s, now);
-            return;
-        }
-        s->phase = PHASE_ECHO;
-        s->next_send_us = 0;
-        fill_window(w, s, now);
-        return;
-    }
-    if (s->transport.last_errno == ECONNREFUSED) {
-        fail(w, FAIL_REFUSED);
-        handshake_ended(w, s, now);
-        return;
-    }
-    if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-        if (now - s->start_us >= (int64_t)cfg->timeout_ms * HANDSHAKE_ROUNDS * 1000) {
+        } else if (s->transport.last_errno == ECONNREFUSED) {
+            fail(w, FAIL_REFUSED);
+        } else if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+            if (now - s->start_us < (int64_t)cfg->timeout_ms * HANDSHAKE_ROUNDS * 1000) {
+                s->timer_us = now + (int64_t)gnutls_dtls_get_timeout(s->tls) * 1000;
+                return;
+            }
             fail(w, FAIL_HANDSHAKE_TIMEOUT);
-            handshake_ended(w, s, now);
-            return;
+        } else if (rc == GNUTLS_E_TIMEDOUT) {
+            fail(w, FAIL_HANDSHAKE_TIMEOUT);
+        } else if (gnutls_error_is_fatal(rc)) {
+            /* Every session fails alike (a wrong CA, a wrong key): say why once per worker. */
+            if (w->failures[FAIL_HANDSHAKE] == 0)
+                dtls_log_failure(LOG_ERROR, s->tls, w->load->server_text, "handshake failed",
+                                 rc);
+            gnutls_alert_send_appropriate(s->tls, rc);
+            fail(w, FAIL_HANDSHAKE);
+        } else {
+            return; /* a warning alert: go on when the socket is readable */
         }
-        s->timer_us = now + (int64_t)gnutls_dtls_get_timeout(s->tls) * 1000;
-        return;
-    }
-    if (rc == GNUTLS_E_TIMEDOUT) {
-        fail(w, FAIL_HANDSHAKE_TIMEOUT);
-    } else if (gnutls_error_is_fatal(rc)) {
-        /* Every session fails alike (a wrong CA, a wrong key): say why once per worker. */
-        if (w->failures[FAIL_HANDSHAKE] == 0)
-            dtls_log_failure(LOG_ERROR, s->tls, w->load->server_text, "handshake failed", rc);
-        gnutls_alert_send_appropriate(s->tls, rc);
-        fail(w, FAIL_HANDSHAKE);
-    } else {
-        return; /* a warning alert: go on */
-    }
-    handshake_ended(w, s, now);
+    } while (next_handshake(w, s, now));
 }
 
 /* ---- the worker loop ------------------------------------------------------------ */
