@@ -595,6 +595,8 @@ static int workers_setup(struct load *load)
     if (load->workers == NULL)
         return -1;
     load->nworkers = n;
+    for (k = 0; k < n; k++)
+        load->workers[k].epfd = -1; /* load_free closes only what was opened */
     for (k = 0; k < n; k++) {
         struct worker *w = &load->workers[k];
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
