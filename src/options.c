@@ -559,6 +559,8 @@ void options_print_help(FILE *out)
         "      --plain              plain UDP, no DTLS: the baseline, against a UDP echo\n"
         "                           server\n"
         "      --json               print the summary as one JSON object\n"
+        "  With --clients, an echo not back within --timeout counts as lost, and a\n"
+        "  handshake not done within 8 times --timeout as a handshake timeout.\n"
         "\n"
         "Server options:\n"
         "      --require-client-cert  ask every client for a certificate, verified\n"
