@@ -16,9 +16,6 @@
 #include "udp.h"
 
 #define RECORD_BUFFER 16384
-/* An attempt lasts this many --timeout periods: GnuTLS retransmits after 1, 3 and 7 of
- * them (its timer doubles), which rides out loss; only a stalled session needs a new one. */
-#define HANDSHAKE_ROUNDS 8
 #define STDIN_BUFFER 16384
 #define HEARTBEAT_SIZE 64
 
@@ -132,7 +129,7 @@ static int handshake_once(struct connection *conn, int64_t deadline)
  * would ignore a new ClientHello from the same address and port. */
 static int handshake_with(struct connection *conn, const struct addrinfo *ai)
 {
-    unsigned attempt_ms = conn->cfg->timeout_ms * HANDSHAKE_ROUNDS;
+    unsigned attempt_ms = conn->cfg->timeout_ms * DTLS_HANDSHAKE_ROUNDS;
     const char *hint = NULL;
     char err[256];
     unsigned attempt;
@@ -192,7 +189,7 @@ static int connect_server(struct connection *conn, const char *host)
         if (rc != EXIT_TIMEOUT)
             break;
         log_info("%s: no answer within %u ms x %u attempts", conn->server_text,
-                 conn->cfg->timeout_ms * HANDSHAKE_ROUNDS, conn->cfg->retries + 1);
+                 conn->cfg->timeout_ms * DTLS_HANDSHAKE_ROUNDS, conn->cfg->retries + 1);
     }
     freeaddrinfo(list);
     if (rc == REFUSED || rc == EXIT_TIMEOUT) {

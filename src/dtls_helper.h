@@ -65,6 +65,11 @@ int dtls_credentials_load(const struct config *cfg, const char *verify_name,
 int dtls_session_new(const struct dtls_credentials *creds, unsigned flags,
                      gnutls_session_t *session);
 
+/* A client's handshake attempt lasts this many --timeout periods: GnuTLS retransmits after
+ * 1, 3 and 7 of them (its timer doubles), which rides out loss; only a stalled session
+ * needs a new one. */
+#define DTLS_HANDSHAKE_ROUNDS 8
+
 /* A client session's transport: its connected socket, and the errno of the last failed
  * send or receive (ECONNREFUSED: nothing listens there). */
 struct dtls_transport {

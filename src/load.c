@@ -26,8 +26,6 @@
 #include "log.h"
 #include "udp.h"
 
-/* As client.c: GnuTLS retransmits after 1, 3 and 7 --timeout periods within one attempt. */
-#define HANDSHAKE_ROUNDS 8
 #define TIMER_TICK_US 2000      /* how often a worker checks its sessions' timers */
 #define EVENTS_PER_WAIT 256
 #define PATTERN_PERIOD 251      /* a prime: consecutive echoes start at different offsets */
@@ -202,7 +200,7 @@ static int session_start(struct worker *w, struct session *s, int64_t now)
         return 0;
     }
     rc = dtls_client_session_new(&load->creds, load->verify_name, cfg->mtu, &load->server_addr,
-                                 cfg->timeout_ms, cfg->timeout_ms * HANDSHAKE_ROUNDS,
+                                 cfg->timeout_ms, cfg->timeout_ms * DTLS_HANDSHAKE_ROUNDS,
                                  &s->transport, &s->tls);
     if (rc < 0) {
         log_error("session setup: %s", gnutls_strerror(rc));
@@ -447,7 +445,7 @@ static void handshake_step(struct worker *w, struct session *s, int64_t now)
         } else if (s->transport.last_errno == ECONNREFUSED) {
             fail(w, FAIL_REFUSED);
         } else if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-            if (now - s->start_us < (int64_t)cfg->timeout_ms * HANDSHAKE_ROUNDS * 1000) {
+            if (now - s->start_us < (int64_t)cfg->timeout_ms * DTLS_HANDSHAKE_ROUNDS * 1000) {
                 s->timer_us = now + (int64_t)gnutls_dtls_get_timeout(s->tls) * 1000;
                 return;
             }
