@@ -78,17 +78,17 @@ run: dtls_echo certs
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-e2e: dtls_echo certs $(RELAY) $(NODE_PEER)
+e2e: dtls_echo certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER)
 	$(PYTHON) -m pytest -q tests/e2e
 
 # The sanitizer, valgrind and fuzzing runs (tests/checks/): slower, all in `make test`.
-checks: all certs $(RELAY) $(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo
+checks: all certs $(RELAY) $(UDP_ECHO) $(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo
 	$(PYTHON) -m pytest -q -rs tests/checks
 
 # Installs what is missing, builds, and runs everything; pytest runs the cmocka unit
 # programs too (tests/e2e/test_unit.py), so its summary is the last line.
 test: deps
-	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(NODE_PEER) \
+	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER) \
 		build/asan/dtls_echo build/tsan/dtls_echo
 	$(PYTHON) -m pytest -q -rs tests/e2e tests/checks
 
