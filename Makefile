@@ -61,7 +61,8 @@ fuzz:
 # The benchmark: bench/RESULTS.md, bench/results.json, bench/scaling.png (several minutes);
 # BENCH_FLAGS=--quick for the short run CI makes.
 BENCH_FLAGS ?=
-bench: all certs $(UDP_ECHO)
+bench: deps
+	$(MAKE) --no-print-directory all certs $(UDP_ECHO)
 	scripts/bench.sh $(BENCH_FLAGS)
 
 certs: certs/ca.pem
