@@ -77,16 +77,7 @@ static int refused(const struct connection *conn)
 /* Closes the session (with close_notify when it was established) and its socket. */
 static void disconnect(struct connection *conn, int established)
 {
-    if (conn->session != NULL) {
-        if (established)
-            dtls_close_notify(conn->session, conn->server_text);
-        gnutls_deinit(conn->session);
-        conn->session = NULL;
-    }
-    if (conn->transport.fd >= 0) {
-        close(conn->transport.fd);
-        conn->transport.fd = -1;
-    }
+    dtls_client_close(&conn->session, &conn->transport, established, conn->server_text);
 }
 
 /* One handshake attempt under a hard deadline: a GnuTLS client handshake can stall with

@@ -824,6 +824,21 @@ void dtls_close_notify(gnutls_session_t session, const char *who)
                   gnutls_strerror(rc));
 }
 
+void dtls_client_close(gnutls_session_t *session, struct dtls_transport *transport,
+                       int established, const char *who)
+{
+    if (*session != NULL) {
+        if (established)
+            dtls_close_notify(*session, who);
+        gnutls_deinit(*session);
+        *session = NULL;
+    }
+    if (transport->fd >= 0) {
+        close(transport->fd);
+        transport->fd = -1;
+    }
+}
+
 void dtls_log_session(gnutls_session_t session, const char *who)
 {
     char *desc;

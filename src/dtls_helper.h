@@ -171,6 +171,12 @@ const char *dtls_stall_hint(gnutls_session_t session, int server);
  * retrying a full socket buffer for a few milliseconds. Logs a failure for who. */
 void dtls_close_notify(gnutls_session_t session, const char *who);
 
+/* Ends a client session: close_notify first when its handshake was done (as
+ * dtls_close_notify), then the session and the transport's socket; either may be gone
+ * already. who names the peer in a log line. */
+void dtls_client_close(gnutls_session_t *session, struct dtls_transport *transport,
+                       int established, const char *who);
+
 /* Logs "- Session: (DTLS1.2)-(ECDHE-SECP256R1)-(ECDSA-SHA256)-(AES-256-GCM)" at -v. */
 void dtls_log_session(gnutls_session_t session, const char *who);
 

@@ -150,24 +150,9 @@ static int is_unlimited(const struct config *cfg)
     return cfg->duration_s > 0 && !cfg->count_set;
 }
 
-static void close_transport(struct session *s, int send_close_notify)
-{
-    if (s->tls != NULL) {
-        /* One try: a benchmark does not wait for a full socket buffer to drain. */
-        if (send_close_notify)
-            gnutls_bye(s->tls, GNUTLS_SHUT_WR);
-        gnutls_deinit(s->tls);
-        s->tls = NULL;
-    }
-    if (s->transport.fd >= 0) {
-        close(s->transport.fd);
-        s->transport.fd = -1;
-    }
-}
-
 static void finish(struct worker *w, struct session *s)
 {
-    close_transport(s, s->phase == PHASE_ECHO);
+    dtls_client_close(&s->tls, &s->transport, s->phase == PHASE_ECHO, w->load->server_text);
     s->phase = PHASE_DONE;
     w->live--;
 }
@@ -297,14 +282,13 @@ static void check_echo(struct worker *w, struct session *s, const unsigned char 
 {
     struct load *load = w->load;
     size_t size = load->cfg->size;
-    uint32_t seq = len >= HEADER_SIZE ? get_be32(data + 4) : UINT32_MAX;
-    int64_t sent_us;
-    struct slot *slot = len >= HEADER_SIZE && get_be32(data) == s->id
-                            ? slot_of(s, load->cfg->window, seq)
-                            : NULL;
-    int right = len == size && seq < s->next_seq && get_be32(data) == s->id &&
+    int ours = len >= HEADER_SIZE && get_be32(data) == s->id;
+    uint32_t seq = ours ? get_be32(data + 4) : UINT32_MAX;
+    struct slot *slot = ours ? slot_of(s, load->cfg->window, seq) : NULL;
+    int right = ours && len == size && seq < s->next_seq &&
                 memcmp(data + HEADER_SIZE, expected_body(load, s->id, seq),
                        size - HEADER_SIZE) == 0;
+    int64_t sent_us;
 
     if (!right)
         fail(w, FAIL_WRONG_ECHO);
@@ -406,7 +390,7 @@ static int next_handshake(struct worker *w, struct session *s, int64_t now)
         finish(w, s);
         return 0;
     }
-    close_transport(s, 0);
+    dtls_client_close(&s->tls, &s->transport, 0, w->load->server_text); /* if it failed */
     s->done++;
     if (!is_unlimited(cfg) && s->done >= cfg->count) {
         s->phase = PHASE_DONE;
@@ -441,7 +425,7 @@ static void handshake_step(struct worker *w, struct session *s, int64_t now)
                 fill_window(w, s, now);
                 return;
             }
-            gnutls_bye(s->tls, GNUTLS_SHUT_WR);
+            dtls_client_close(&s->tls, &s->transport, 1, w->load->server_text);
         } else if (s->transport.last_errno == ECONNREFUSED) {
             fail(w, FAIL_REFUSED);
         } else if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
@@ -790,7 +774,7 @@ static void load_free(struct load *load)
     for (k = 0; load->workers != NULL && k < load->nworkers; k++) {
         struct worker *w = &load->workers[k];
         for (i = 0; w->sessions != NULL && i < w->count; i++) {
-            close_transport(&w->sessions[i], 0);
+            dtls_client_close(&w->sessions[i].tls, &w->sessions[i].transport, 0, NULL);
             free(w->sessions[i].slots);
             free(w->sessions[i].partial);
         }
