@@ -1,30 +1,36 @@
 # dtls_echo - build, run, test, certs. See README.md.
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PYTHON ?= /usr/bin/python3
+# The first python3 on PATH that has pytest (deps.sh installs Debian's python3-pytest):
+# a python3 of pyenv or a virtualenv may come first and lack it. Looked up when used.
+PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
+	"$$p" -c 'import pytest' 2>/dev/null && { echo "$$p"; break; }; done)
 GNUTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags gnutls 2>/dev/null)
 GNUTLS_LIBS := $(shell $(PKG_CONFIG) --libs gnutls 2>/dev/null)
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread $(GNUTLS_CFLAGS)
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP $(GNUTLS_CFLAGS)
 LDLIBS += $(GNUTLS_LIBS) -pthread -lm
 
-SRCS := src/log.c src/options.c src/udp.c src/dtls_helper.c src/server.c src/client.c \
-	src/histogram.c src/load.c
+SRCS := src/log.c src/clock.c src/options.c src/udp.c src/credentials.c src/cookie.c \
+	src/session.c src/rto.c src/registry.c src/pool.c src/server_session.c src/listener.c \
+	src/client.c src/histogram.c src/load.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
-	tests/unit/test_histogram
+	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto
 RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
-.PHONY: all run test unit e2e checks asan tsan fuzz bench certs deps clean
+.PHONY: all run test check unit e2e checks asan tsan fuzz bench certs deps clean
 all: dtls_echo
 
 dtls_echo: $(OBJS) src/main.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-src/%.o: src/%.c src/*.h
+src/%.o: src/%.c
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+-include $(OBJS:.o=.d) src/main.d
 
 tests/unit/test_%: tests/unit/test_%.c $(OBJS)
 	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS) -lcmocka
@@ -82,6 +88,12 @@ unit: $(UNIT_TESTS)
 e2e: dtls_echo certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER)
 	$(PYTHON) -m pytest -q tests/e2e
 
+# The fast loop: build, the unit programs, and the functional end-to-end tests (not the
+# interop matrix, the load tests or the sanitizer runs): about a minute.
+check: all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO)
+	$(PYTHON) -m pytest -q -x tests/e2e --deselect tests/e2e/test_matrix.py \
+		--deselect tests/e2e/test_load.py --deselect tests/e2e/test_interop.py
+
 # The sanitizer, valgrind and fuzzing runs (tests/checks/): slower, all in `make test`.
 checks: all certs $(RELAY) $(UDP_ECHO) $(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo
 	$(PYTHON) -m pytest -q -rs tests/checks
@@ -94,4 +106,4 @@ test: deps
 	$(PYTHON) -m pytest -q -rs tests/e2e tests/checks
 
 clean:
-	rm -rf dtls_echo src/*.o $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) build
+	rm -rf dtls_echo src/*.o src/*.d tests/unit/*.d $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) build

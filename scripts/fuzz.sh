@@ -48,7 +48,7 @@ fi
 compile() { # source object [extra flags]
     "$clang" $cflags ${3:-} -Wall -Wextra -c -o "$2" "$1" || die "cannot compile $1" 1
 }
-for source in src/log.c src/options.c src/udp.c src/dtls_helper.c; do
+for source in src/log.c src/options.c src/udp.c src/clock.c src/cookie.c; do
     compile "$source" "$out/obj/$(basename "$source" .c).o"
 done
 for harness in fuzz_options fuzz_datagram; do
@@ -60,7 +60,7 @@ link() { # harness objects...
     "$clang" $cflags -o "$out/$name" "$out/obj/$name.o" "$@" $libs || die "cannot link $name" 1
 }
 link fuzz_options "$out/obj/options.o" "$out/obj/log.o"
-link fuzz_datagram "$out/obj/dtls_helper.o" "$out/obj/udp.o" "$out/obj/log.o" "$out/obj/options.o"
+link fuzz_datagram "$out/obj/cookie.o" "$out/obj/clock.o" "$out/obj/udp.o" "$out/obj/log.o"
 
 # Runs harness $1 on a copy of corpus $2 with at most $3-byte inputs; prints its line.
 failed=0

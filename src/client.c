@@ -1,6 +1,7 @@
 /* client.c - one client session: resolve, connect, handshake (with a hard deadline and
  * fresh sessions when it passes), then send --message --count times and check each echo,
- * or relay stdin lines like netcat. Ends with close_notify. */
+ * or relay stdin lines like netcat. Ends with close_notify. Every outcome is an enum
+ * client_outcome until client_run maps it to the exit code. */
 #define _GNU_SOURCE
 #include "client.h"
 
@@ -11,364 +12,362 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dtls_helper.h"
+#include "clock.h"
 #include "log.h"
+#include "rto.h"
+#include "session.h"
 #include "udp.h"
 
 #define RECORD_BUFFER 16384
 #define STDIN_BUFFER 16384
 #define HEARTBEAT_SIZE 64
+#define RECENT_SENT 8         /* sent messages remembered, to spot their late duplicates */
+#define SILENT_ATTEMPTS_MAX 4 /* handshake attempts when the server never answers */
 
-/* Outcomes besides the exit codes. */
-enum { PEER_CLOSED = -1, STOPPED = -2, REFUSED = -3, HEARTBEAT_PONG = -4 };
-
-struct connection;
-static int heartbeat(struct connection *conn);
+/* How a client run ends, before it is an exit code. */
+enum client_outcome {
+    OUTCOME_OK,
+    OUTCOME_USAGE,        /* a setting that cannot work */
+    OUTCOME_RUNTIME,      /* a file, a socket, stdout, the peer closed early */
+    OUTCOME_HANDSHAKE,    /* the handshake or the verification failed */
+    OUTCOME_TIMEOUT,      /* no answer */
+    OUTCOME_MISMATCH,     /* an echo differed */
+};
 
 struct connection {
     const struct config *cfg;
-    struct dtls_transport transport; /* the socket, and the errno of its last failure */
-    int stop_fd;
+    struct session session;
+    int fd;
     struct udp_addr server;
     char server_text[UDP_ADDR_TEXT_MAX];
     const char *verify_name;  /* --hostname, else -a */
-    struct dtls_credentials creds;
-    gnutls_session_t session;
+    struct credentials creds;
     gnutls_datum_t resume_data; /* --resume: the first session, to resume */
     size_t data_mtu;
-    unsigned char *previous;  /* the last message sent, to spot a late duplicate echo */
-    size_t previous_len;
+    struct rto rto;           /* when to resend an unanswered message */
+    unsigned char *recent[RECENT_SENT]; /* the last messages echoed, to spot late twins */
+    size_t recent_len[RECENT_SENT];
+    unsigned recent_next;
 };
 
-/* In stdin mode stdout carries only the echoes, so status lines go to stderr. */
-static void announce(const struct connection *conn, const char *line)
+/* The transcript (-m mode) goes to stdout; in stdin mode stdout carries only the echoes,
+ * so the same lines go to stderr. Returns -1 when stdout failed. */
+static int announce(const struct connection *conn, const char *line)
 {
     if (conn->cfg->message != NULL)
-        log_out("%s", line);
-    else
-        log_info("%s", line);
-}
-
-static int session_new(struct connection *conn, unsigned attempt_ms)
-{
-    int rc;
-
-    rc = dtls_client_session_new(&conn->creds, conn->verify_name, conn->cfg->mtu,
-                                 &conn->server, conn->cfg->timeout_ms, attempt_ms,
-                                 &conn->transport, &conn->session);
-    if (rc == 0 && conn->resume_data.data != NULL &&
-        (rc = gnutls_session_set_data(conn->session, conn->resume_data.data,
-                                      conn->resume_data.size)) < 0) {
-        gnutls_deinit(conn->session);
-        conn->session = NULL;
-    }
-    if (rc < 0) {
-        log_error("session setup: %s", gnutls_strerror(rc));
-        return -1;
-    }
+        return log_out("%s", line);
+    log_info("%s", line);
     return 0;
 }
 
-static int refused(const struct connection *conn)
+/* The outcome when stdout took no more: said once (nothing for a closed pipe). */
+static enum client_outcome stdout_failed(void)
 {
-    return conn->transport.last_errno == ECONNREFUSED;
+    (void)log_stdout_flush();
+    return OUTCOME_RUNTIME;
 }
 
-/* Closes the session (with close_notify when it was established) and its socket. */
-static void disconnect(struct connection *conn, int established)
+/* Closes the session (close_notify when it was established) and its socket. */
+static void disconnect(struct connection *conn)
 {
-    dtls_client_close(&conn->session, &conn->transport, established, conn->server_text);
-}
-
-/* One handshake attempt under a hard deadline: a GnuTLS client handshake can stall with
- * every flight sent, so we never wait on GnuTLS alone. Returns EXIT_OK, EXIT_TIMEOUT,
- * EXIT_HANDSHAKE, REFUSED or STOPPED. */
-static int handshake_once(struct connection *conn, int64_t deadline)
-{
-    int rc;
-
-    for (;;) {
-        rc = dtls_handshake(conn->session, &conn->transport.reads);
-        if (rc == 0)
-            return EXIT_OK;
-        if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-            if (refused(conn))
-                return REFUSED;
-            if (dtls_now_ms() >= deadline)
-                return EXIT_TIMEOUT;
-            if (dtls_wait(conn->session, conn->transport.fd, conn->stop_fd, deadline) == 2)
-                return STOPPED;
-            continue;
-        }
-        if (refused(conn))
-            return REFUSED;
-        if (rc == GNUTLS_E_TIMEDOUT)
-            return EXIT_TIMEOUT;
-        if (gnutls_error_is_fatal(rc)) {
-            dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "handshake failed",
-                             rc);
-            if (gnutls_alert_send_appropriate(conn->session, rc) < 0) /* tell the server why */
-                log_debug("no alert sent");
-            return EXIT_HANDSHAKE;
-        }
-        log_debug("handshake: %s", gnutls_strerror(rc));
+    session_close(&conn->session);
+    if (conn->fd >= 0) {
+        close(conn->fd);
+        conn->fd = -1;
     }
 }
 
-/* Handshakes with one resolved address, starting fresh sessions up to --retries times.
- * Each fresh session gets a fresh socket: a server still waiting in the stalled handshake
+/* Handshakes with one resolved address, starting fresh sessions when one stalls. Each
+ * fresh session gets a fresh socket: a server still waiting in the stalled handshake
  * would ignore a new ClientHello from the same address and port. */
-static int handshake_with(struct connection *conn, const struct addrinfo *ai)
+static enum session_status handshake_with(struct connection *conn, const struct addrinfo *ai,
+                                          int stop_fd)
 {
-    unsigned attempt_ms = conn->cfg->timeout_ms * DTLS_HANDSHAKE_ROUNDS;
+    const struct config *cfg = conn->cfg;
+    unsigned attempt_ms = cfg->timeout_ms * SESSION_HANDSHAKE_ROUNDS;
+    unsigned attempts = 1 + (cfg->retries < SILENT_ATTEMPTS_MAX - 1 ? cfg->retries
+                                                                  : SILENT_ATTEMPTS_MAX - 1);
+    struct session *s = &conn->session;
+    struct session_params params = {
+        .creds = &conn->creds,
+        .path_mtu = cfg->mtu,
+        .peer = &conn->server,
+        .retransmit_ms = cfg->timeout_ms,
+        .total_ms = attempt_ms + cfg->timeout_ms,
+        .server_name = conn->verify_name,
+    };
+    enum session_status status = SESSION_TIMEOUT;
     const char *hint = NULL;
     char err[256];
     unsigned attempt;
-    int rc = EXIT_TIMEOUT;
+    int rc;
 
     memcpy(&conn->server.ss, ai->ai_addr, ai->ai_addrlen);
     conn->server.len = ai->ai_addrlen;
     udp_addr_to_text(&conn->server, conn->server_text, sizeof(conn->server_text));
-    for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
-        conn->transport.fd = udp_open_client_socket(ai, err, sizeof(err));
-        if (conn->transport.fd < 0) {
+    s->peer = conn->server_text;
+    s->stop_fd = stop_fd;
+    for (attempt = 0; attempt < attempts; attempt++) {
+        /* A stall in which the server answered deserves every retry (loss); silence, a
+         * few (nothing may listen there): no answer at all is a timeout, not a hang. */
+        if (attempt > 0 && s->transport.reads > 0)
+            attempts = 1 + cfg->retries;
+        conn->fd = udp_open_client_socket(ai, err, sizeof(err));
+        if (conn->fd < 0) {
             log_error("%s: %s", conn->server_text, err);
-            return EXIT_RUNTIME;
+            s->error = 0;
+            return SESSION_FATAL;
         }
-        conn->transport.last_errno = 0;
-        if (session_new(conn, attempt_ms + conn->cfg->timeout_ms) < 0)
-            return EXIT_RUNTIME;
-        rc = handshake_once(conn, dtls_now_ms() + attempt_ms);
-        if (rc == EXIT_OK)
-            return EXIT_OK;
+        if ((rc = session_open(s, &params, conn->fd)) < 0 ||
+            (conn->resume_data.data != NULL &&
+             (rc = gnutls_session_set_data(s->tls, conn->resume_data.data,
+                                           conn->resume_data.size)) < 0)) {
+            log_error("session setup: %s", gnutls_strerror(rc));
+            s->error = 0;
+            return SESSION_FATAL;
+        }
+        status = session_handshake(s, clock_now_ms() + attempt_ms);
+        if (status == SESSION_OK)
+            return SESSION_OK;
+        if (status == SESSION_FATAL)
+            session_log_failure(LOG_ERROR, s, "handshake failed", s->error);
         /* Loss can stall one attempt after our Finished; a wrong key stalls them all. */
-        if (rc == EXIT_TIMEOUT)
-            hint = attempt == 0 || hint != NULL ? dtls_stall_hint(conn->session, 0) : NULL;
-        disconnect(conn, 0);
-        if (rc != EXIT_TIMEOUT)
+        if (status == SESSION_TIMEOUT)
+            hint = attempt == 0 || hint != NULL ? session_failure_hint(s, 0) : NULL;
+        disconnect(conn);
+        if (status != SESSION_TIMEOUT)
             break;
-        if (attempt < conn->cfg->retries)
+        if (attempt + 1 < attempts)
             log_info("%s: no handshake after %u ms, starting a fresh session (%u of %u)",
-                     conn->server_text, attempt_ms, attempt + 1, conn->cfg->retries);
+                     conn->server_text, attempt_ms, attempt + 1, attempts - 1);
     }
-    if (rc == EXIT_TIMEOUT && hint != NULL) {
+    if (status == SESSION_TIMEOUT && hint != NULL) {
         /* The server answered every flight but the last: not a timeout. */
         log_error("%s: handshake failed: %s", conn->server_text, hint);
-        return EXIT_HANDSHAKE;
+        s->error = GNUTLS_E_TIMEDOUT;
+        return SESSION_FATAL;
     }
-    return rc;
+    return status;
+}
+
+/* Whether --message fits one record on the path to ai with the lightest cipher the
+ * priority allows; says why not. Checked before the handshake, which cannot help it. */
+static int message_fits(const struct connection *conn, const struct addrinfo *ai)
+{
+    const struct config *cfg = conn->cfg;
+    struct udp_addr to;
+    size_t fit;
+
+    if (cfg->message == NULL)
+        return 1;
+    memcpy(&to.ss, ai->ai_addr, ai->ai_addrlen);
+    to.len = ai->ai_addrlen;
+    fit = credentials_max_record(&conn->creds, cfg->mtu - udp_header_size(&to));
+    if (strlen(cfg->message) <= fit)
+        return 1;
+    log_error("--message is %zu bytes, but at --mtu %u a record holds at most %zu",
+              strlen(cfg->message), cfg->mtu, fit);
+    return 0;
 }
 
 /* Tries each address the name resolves to until one completes a handshake. */
-static int connect_server(struct connection *conn, const char *host)
+static enum client_outcome connect_server(struct connection *conn, const char *host,
+                                          int stop_fd)
 {
+    const struct config *cfg = conn->cfg;
     struct addrinfo *list, *ai;
+    enum session_status status = SESSION_TIMEOUT;
     char err[256];
-    int rc = EXIT_TIMEOUT;
 
-    if (udp_resolve(host, conn->cfg->port, 0, &list, err, sizeof(err)) < 0) {
+    if (udp_resolve(host, cfg->port, 0, &list, err, sizeof(err)) < 0) {
         log_error("%s", err);
-        return EXIT_RUNTIME;
+        return OUTCOME_RUNTIME;
     }
     for (ai = list; ai != NULL; ai = ai->ai_next) {
-        rc = handshake_with(conn, ai);
-        if (rc == REFUSED) {
+        if (!message_fits(conn, ai)) {
+            freeaddrinfo(list);
+            return OUTCOME_USAGE;
+        }
+        status = handshake_with(conn, ai, stop_fd);
+        if (status == SESSION_REFUSED)
             log_info("%s: connection refused (is a DTLS server listening there?)",
                      conn->server_text);
-            continue;
-        }
-        if (rc != EXIT_TIMEOUT)
+        else if (status == SESSION_TIMEOUT)
+            log_info("%s: no answer within %u ms", conn->server_text,
+                     cfg->timeout_ms * SESSION_HANDSHAKE_ROUNDS);
+        else
             break;
-        log_info("%s: no answer within %u ms x %u attempts", conn->server_text,
-                 conn->cfg->timeout_ms * DTLS_HANDSHAKE_ROUNDS, conn->cfg->retries + 1);
     }
     freeaddrinfo(list);
-    if (rc == REFUSED || rc == EXIT_TIMEOUT) {
-        log_error("no DTLS server answered at %s port %u", host, conn->cfg->port);
-        return EXIT_TIMEOUT;
-    }
-    return rc;
-}
-
-/* Receives one record until deadline. Returns its length, or 0 on timeout, PEER_CLOSED,
- * STOPPED, REFUSED, HEARTBEAT_PONG, or -EXIT_RUNTIME on a fatal error. */
-static ssize_t receive_record(struct connection *conn, unsigned char *buf, size_t size,
-                              int64_t deadline)
-{
-    ssize_t rc;
-
-    for (;;) {
-        rc = gnutls_record_recv(conn->session, buf, size);
-        if (rc > 0)
-            return rc;
-        if (rc == 0)
-            return PEER_CLOSED;
-        if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-            int64_t left = deadline - dtls_now_ms();
-            if (refused(conn))
-                return REFUSED;
-            if (left <= 0)
-                return 0;
-            if (udp_wait(conn->transport.fd, conn->stop_fd, (int)left) == 2)
-                return STOPPED;
-            continue;
-        }
-        if (refused(conn))
-            return REFUSED;
-        if (rc == GNUTLS_E_HEARTBEAT_PONG_RECEIVED)
-            return HEARTBEAT_PONG;
-        if (rc == GNUTLS_E_HEARTBEAT_PING_RECEIVED) {
-            if (gnutls_heartbeat_pong(conn->session, 0) < 0)
-                log_debug("heartbeat pong not sent");
-            continue;
-        }
-        if (gnutls_error_is_fatal((int)rc)) {
-            dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "receive", (int)rc);
-            return -EXIT_RUNTIME;
-        }
-        log_debug("receive: %s", gnutls_strerror((int)rc));
+    switch (status) {
+    case SESSION_OK:
+        return OUTCOME_OK;
+    case SESSION_STOPPED:
+        log_error("interrupted");
+        return OUTCOME_RUNTIME;
+    case SESSION_REFUSED:
+    case SESSION_TIMEOUT:
+        log_error("no DTLS server answered at %s port %u", host, cfg->port);
+        return OUTCOME_TIMEOUT;
+    default: /* FATAL: logged; error 0 means a local failure, not the handshake's */
+        return conn->session.error != 0 ? OUTCOME_HANDSHAKE : OUTCOME_RUNTIME;
     }
 }
 
-static int send_record(struct connection *conn, const void *data, size_t len)
-{
-    int64_t deadline = dtls_now_ms() + conn->cfg->timeout_ms;
-    ssize_t rc;
+/* ---- echoes ---------------------------------------------------------------------- */
 
-    for (;;) {
-        rc = gnutls_record_send(conn->session, data, len);
-        if (rc >= 0)
-            return 0;
-        if (refused(conn))
-            return REFUSED;
-        if ((rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) || dtls_now_ms() >= deadline) {
-            dtls_log_failure(LOG_ERROR, conn->session, conn->server_text, "send", (int)rc);
-            return -1;
-        }
-        struct pollfd pfd = {.fd = conn->transport.fd, .events = POLLOUT};
-        poll(&pfd, 1, 10);
-    }
-}
-
+/* Remembers a message whose echo came, so that a late twin of it is known. */
 static void remember_sent(struct connection *conn, const void *data, size_t len)
 {
-    unsigned char *copy = realloc(conn->previous, len);
+    unsigned i = conn->recent_next;
+    unsigned char *copy = realloc(conn->recent[i], len);
 
     if (copy == NULL)
         return;
     memcpy(copy, data, len);
-    conn->previous = copy;
-    conn->previous_len = len;
+    conn->recent[i] = copy;
+    conn->recent_len[i] = len;
+    conn->recent_next = (i + 1) % RECENT_SENT;
+}
+
+/* Whether buf is the late twin of an earlier message's echo (a resend's second echo). */
+static int is_late_twin(const struct connection *conn, const unsigned char *buf, size_t len)
+{
+    unsigned i;
+
+    for (i = 0; i < RECENT_SENT; i++)
+        if (conn->recent[i] != NULL && conn->recent_len[i] == len &&
+            memcmp(conn->recent[i], buf, len) == 0)
+            return 1;
+    return 0;
 }
 
 /* Receives the echo of data (len bytes) into echo until deadline. Some servers
  * (gnutls-serv --echo) send an echo back in several records: pieces are gathered, each
- * checked against what was sent, until the whole length came. Returns the bytes received
- * (fewer than len on a timeout after a partial echo, or at the first differing piece), 0
- * when nothing came, or a negative outcome. */
-static ssize_t receive_echo(struct connection *conn, const unsigned char *data, size_t len,
-                            unsigned char *echo, size_t echo_size, int64_t deadline)
+ * checked against what was sent, until the whole length came. Returns OK with *got
+ * bytes (fewer than len, or different, at the first differing piece), TIMEOUT (with a
+ * partial *got), or what ended the session. */
+static enum session_status receive_echo(struct connection *conn, const unsigned char *data,
+                                        size_t len, unsigned char *echo, size_t echo_size,
+                                        size_t *got, int64_t deadline)
 {
-    size_t got = 0;
-    ssize_t n;
+    enum session_status status;
+    size_t n;
 
+    *got = 0;
     for (;;) {
-        n = receive_record(conn, echo + got, echo_size - got, deadline);
-        if (n == HEARTBEAT_PONG)
+        status = session_recv_until(&conn->session, echo + *got, echo_size - *got, &n,
+                                    deadline);
+        if (status == SESSION_PONG || status == SESSION_PING)
             continue;
-        if (n <= 0)
-            return got > 0 && n == 0 ? (ssize_t)got : n;
-        /* The late twin of the previous message's echo, after a resend: not ours. */
-        if (got == 0 && conn->previous != NULL && (size_t)n == conn->previous_len &&
-            memcmp(echo, conn->previous, (size_t)n) == 0 &&
-            ((size_t)n != len || memcmp(echo, data, len) != 0)) {
-            log_debug("ignored a late duplicate echo of the previous message");
+        if (status != SESSION_OK)
+            return status;
+        if (*got == 0 && is_late_twin(conn, echo, n) && (n != len || memcmp(echo, data, len))) {
+            log_debug("ignored a late duplicate echo of an earlier message");
             continue;
         }
-        if (got + (size_t)n > len || memcmp(echo + got, data + got, (size_t)n) != 0)
-            return (ssize_t)(got + (size_t)n);
-        got += (size_t)n;
-        if (got == len)
-            return (ssize_t)got;
+        *got += n;
+        if (*got >= len || memcmp(echo + *got - n, data + *got - n, n) != 0)
+            return SESSION_OK;
     }
 }
 
-/* Sends data and waits for its echo, resending it up to --retries times after --timeout.
- * Returns the echo's length in echo, or 0 when none came, or a negative outcome. */
-static ssize_t exchange(struct connection *conn, const void *data, size_t len,
-                        unsigned char *echo, size_t echo_size)
+/* Sends data and waits for its echo, resending it up to --retries times, each after the
+ * retransmission timeout (from the measured round trip, doubling on every resend up to
+ * --timeout). Returns OK with *got bytes in echo, TIMEOUT, or what ended the session. */
+static enum session_status exchange(struct connection *conn, const void *data, size_t len,
+                                    unsigned char *echo, size_t echo_size, size_t *got)
 {
-    unsigned attempt;
-    ssize_t n;
+    enum session_status status = SESSION_TIMEOUT;
+    int64_t sent_us = 0;
+    unsigned attempt, wait_ms;
 
     for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
+        wait_ms = rto_backoff_ms(&conn->rto, attempt);
         if (attempt > 0)
-            log_info("no echo after %u ms, sending again (%u of %u)", conn->cfg->timeout_ms,
-                     attempt, conn->cfg->retries);
-        n = send_record(conn, data, len);
-        if (n < 0)
-            return n == REFUSED ? REFUSED : -EXIT_RUNTIME;
-        n = receive_echo(conn, data, len, echo, echo_size,
-                         dtls_now_ms() + conn->cfg->timeout_ms);
-        if (n > 0) {
+            log_info("no echo after %u ms, sending again (%u of %u)",
+                     rto_backoff_ms(&conn->rto, attempt - 1), attempt, conn->cfg->retries);
+        sent_us = clock_now_us();
+        status = session_send(&conn->session, data, len,
+                              clock_now_ms() + conn->cfg->timeout_ms);
+        if (status != SESSION_OK)
+            return status;
+        status = receive_echo(conn, data, len, echo, echo_size, got,
+                              clock_now_ms() + wait_ms);
+        if (status == SESSION_OK || (status == SESSION_TIMEOUT && *got > 0)) {
+            /* Karn's rule: a resent message's round trip says nothing certain. */
+            if (attempt == 0)
+                rto_sample(&conn->rto, clock_now_us() - sent_us);
             remember_sent(conn, data, len);
-            return n;
+            return SESSION_OK;
         }
-        if (n < 0)
-            return n;
+        if (status != SESSION_TIMEOUT)
+            return status;
     }
-    return 0;
+    return status;
 }
 
-/* Maps a negative outcome of exchange() to an exit code, with its message. */
-static int exchange_failure(struct connection *conn, ssize_t outcome, unsigned long done,
-                            unsigned long total)
+/* The outcome of an exchange that did not succeed, with its message. */
+static enum client_outcome exchange_failure(struct connection *conn,
+                                            enum session_status status, unsigned long done,
+                                            unsigned long total)
 {
-    switch (outcome) {
-    case 0:
-        log_error("%s: no echo after %u tries of %u ms", conn->server_text,
-                  conn->cfg->retries + 1, conn->cfg->timeout_ms);
-        return EXIT_TIMEOUT;
-    case PEER_CLOSED:
+    switch (status) {
+    case SESSION_TIMEOUT:
+        log_error("%s: no echo after %u tries", conn->server_text, conn->cfg->retries + 1);
+        return OUTCOME_TIMEOUT;
+    case SESSION_CLOSED:
         log_error("%s closed the connection after %lu of %lu echoes", conn->server_text, done,
                   total);
-        return EXIT_RUNTIME;
-    case STOPPED:
+        return OUTCOME_RUNTIME;
+    case SESSION_STOPPED:
         log_error("interrupted");
-        return EXIT_RUNTIME;
-    case REFUSED:
+        return OUTCOME_RUNTIME;
+    case SESSION_REFUSED:
         log_error("%s: connection refused: the server went away", conn->server_text);
-        return EXIT_TIMEOUT;
+        return OUTCOME_TIMEOUT;
+    case SESSION_TOO_LARGE:
+        log_error("%s: a record does not fit the data MTU of %zu bytes", conn->server_text,
+                  conn->data_mtu);
+        return OUTCOME_USAGE;
+    case SESSION_FATAL:
+        session_log_failure(LOG_ERROR, &conn->session, "session failed",
+                            conn->session.error);
+        return OUTCOME_RUNTIME;
     default:
-        return EXIT_RUNTIME;
+        log_error("%s: %s", conn->server_text, session_status_name(status));
+        return OUTCOME_RUNTIME;
     }
 }
 
-static int send_messages(struct connection *conn)
+static enum client_outcome send_messages(struct connection *conn)
 {
     const char *message = conn->cfg->message;
-    size_t len = strlen(message);
+    size_t len = strlen(message), got;
     unsigned char echo[RECORD_BUFFER];
+    enum session_status status;
+    char prefix[48];
     unsigned long i;
-    ssize_t n;
 
-    if (len > conn->data_mtu) {
+    if (len > conn->data_mtu) { /* the cipher picked has more overhead than the lightest */
         log_error("--message is %zu bytes, but at --mtu %u a record holds at most %zu",
                   len, conn->cfg->mtu, conn->data_mtu);
-        return EXIT_USAGE;
+        return OUTCOME_USAGE;
     }
     for (i = 0; i < conn->cfg->count; i++) {
-        n = exchange(conn, message, len, echo, sizeof(echo));
-        if (n <= 0)
-            return exchange_failure(conn, n, i, conn->cfg->count);
-        log_out("- Received %zd bytes: %.*s", n, (int)n, (const char *)echo);
-        if ((size_t)n != len || memcmp(echo, message, len) != 0) {
-            log_error("echo %lu differs from the message sent (%zu bytes sent, %zd received)",
-                      i + 1, len, n);
-            return EXIT_MISMATCH;
+        status = exchange(conn, message, len, echo, sizeof(echo), &got);
+        if (status != SESSION_OK)
+            return exchange_failure(conn, status, i, conn->cfg->count);
+        snprintf(prefix, sizeof(prefix), "- Received %zu bytes: ", got);
+        if (log_out_data(prefix, echo, got) < 0)
+            return stdout_failed();
+        if (got != len || memcmp(echo, message, len) != 0) {
+            log_error("echo %lu differs from the message sent (%zu bytes sent, %zu received)",
+                      i + 1, len, got);
+            return OUTCOME_MISMATCH;
         }
     }
-    return EXIT_OK;
+    return OUTCOME_OK;
 }
 
 /* Length of the next record to send from buf: a line, or as much as a record holds;
@@ -384,70 +383,83 @@ static size_t next_chunk(const unsigned char *buf, size_t have, size_t limit, in
     return 0;
 }
 
+/* Writes an echo to stdout, raw: the data channel. Returns 0, or -1 when stdout failed. */
+static int write_echo(const unsigned char *echo, size_t len)
+{
+    /* A short write leaves stdout's error flag set: the flush then reports it. */
+    (void)fwrite(echo, 1, len, stdout);
+    return log_stdout_flush();
+}
+
+static enum client_outcome heartbeat(struct connection *conn);
+
 /* Sends each line of stdin as one record and writes each echo to stdout, raw. */
-static int relay_stdin(struct connection *conn)
+static enum client_outcome relay_stdin(struct connection *conn, int stop_fd)
 {
     unsigned char input[STDIN_BUFFER], echo[RECORD_BUFFER];
-    size_t have = 0, chunk, limit = conn->data_mtu < sizeof(input) ? conn->data_mtu
-                                                                     : sizeof(input);
+    size_t have = 0, chunk, got, limit = conn->data_mtu < sizeof(input) ? conn->data_mtu
+                                                                           : sizeof(input);
     unsigned long lines = 0;
     int eof = 0, heartbeat_ms = conn->cfg->heartbeat_s ? (int)conn->cfg->heartbeat_s * 1000 : -1;
+    enum session_status status;
+    enum client_outcome outcome;
     ssize_t n;
 
     for (;;) {
         while ((chunk = next_chunk(input, have, limit, eof)) > 0) {
-            n = exchange(conn, input, chunk, echo, sizeof(echo));
-            if (n <= 0)
-                return exchange_failure(conn, n, lines, lines + 1);
-            if ((size_t)n != chunk || memcmp(echo, input, chunk) != 0) {
+            status = exchange(conn, input, chunk, echo, sizeof(echo), &got);
+            if (status != SESSION_OK)
+                return exchange_failure(conn, status, lines, lines + 1);
+            if (got != chunk || memcmp(echo, input, chunk) != 0) {
                 log_error("echo of line %lu differs from what was sent", lines + 1);
-                return EXIT_MISMATCH;
+                return OUTCOME_MISMATCH;
             }
-            fwrite(echo, 1, (size_t)n, stdout);
-            fflush(stdout);
+            if (write_echo(echo, got) < 0)
+                return OUTCOME_RUNTIME; /* stop sending at once: nobody reads the echoes */
             lines++;
             have -= chunk;
             memmove(input, input + chunk, have);
         }
         if (eof)
-            return EXIT_OK;
+            return OUTCOME_OK;
 
         struct pollfd fds[3] = {
             {.fd = STDIN_FILENO, .events = POLLIN},
-            {.fd = conn->transport.fd, .events = POLLIN},
-            {.fd = conn->stop_fd, .events = POLLIN},
+            {.fd = conn->fd, .events = POLLIN},
+            {.fd = stop_fd, .events = POLLIN},
         };
         int ready = poll(fds, 3, heartbeat_ms);
         if (ready < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
-            return EXIT_RUNTIME;
+            return OUTCOME_RUNTIME;
         }
         if (ready == 0) {
             /* Idle for --heartbeat seconds: check that the server is still there. */
-            int rc = heartbeat(conn);
-            if (rc != EXIT_OK)
-                return rc;
+            outcome = heartbeat(conn);
+            if (outcome != OUTCOME_OK)
+                return outcome;
             continue;
         }
         if (fds[2].revents)
-            return exchange_failure(conn, STOPPED, lines, lines);
+            return exchange_failure(conn, SESSION_STOPPED, lines, lines);
         if (fds[1].revents) {
             /* Between lines: the server closing, or a stray late echo. */
-            n = receive_record(conn, echo, sizeof(echo), dtls_now_ms());
-            if (n == PEER_CLOSED) {
+            status = session_recv(&conn->session, echo, sizeof(echo), &got, NULL);
+            if (status == SESSION_CLOSED) {
                 log_info("- Peer has closed the DTLS connection");
-                return EXIT_OK;
+                return OUTCOME_OK;
             }
-            if (n > 0)
-                log_debug("ignored a stray record of %zd bytes", n);
-            else if (n < 0)
-                return exchange_failure(conn, n, lines, lines);
+            if (status == SESSION_OK)
+                log_debug("ignored a stray record of %zu bytes", got);
+            else if (status != SESSION_AGAIN && status != SESSION_PING &&
+                     status != SESSION_PONG)
+                return exchange_failure(conn, status, lines, lines);
         }
         if (fds[0].revents) {
             n = read(STDIN_FILENO, input + have, sizeof(input) - have);
             if (n < 0 && errno != EINTR && errno != EAGAIN) {
                 log_error("read stdin: %s", strerror(errno));
-                return EXIT_RUNTIME;
+                return OUTCOME_RUNTIME;
             }
             if (n == 0)
                 eof = 1;
@@ -457,96 +469,105 @@ static int relay_stdin(struct connection *conn)
     }
 }
 
-static void announce_handshake(struct connection *conn)
-{
-    if (conn->creds.have_pin)
-        announce(conn, "The server's public key matches --pin-pubkey.");
-    else if (conn->creds.verify_ca)
-        announce(conn, "The certificate is trusted.");
-    announce(conn, "- Handshake was completed");
-    dtls_log_session(conn->session, NULL);
-}
-
-/* --resume: keeps the session just made, closes it, and resumes it on a new connection. */
-static int resume_session(struct connection *conn, const char *host)
-{
-    int rc = gnutls_session_get_data2(conn->session, &conn->resume_data);
-
-    if (rc < 0) {
-        log_error("--resume: no session to resume: %s", gnutls_strerror(rc));
-        return EXIT_HANDSHAKE;
-    }
-    disconnect(conn, 1);
-    rc = connect_server(conn, host);
-    if (rc != EXIT_OK)
-        return rc;
-    if (!gnutls_session_is_resumed(conn->session)) {
-        log_error("--resume: the server did a full handshake instead of resuming");
-        return EXIT_HANDSHAKE;
-    }
-    announce(conn, "- Session was resumed");
-    return EXIT_OK;
-}
-
 /* --heartbeat: one ping, answered by a pong, resent up to --retries times. */
-static int heartbeat(struct connection *conn)
+static enum client_outcome heartbeat(struct connection *conn)
 {
     unsigned char record[RECORD_BUFFER];
+    enum session_status status = SESSION_TIMEOUT;
+    int64_t started = clock_now_ms();
+    char line[80];
     unsigned attempt;
-    int64_t started = dtls_now_ms();
-    ssize_t n = 0;
+    size_t len;
 
     /* This reflects our own request, not the server's answer (libgnutls does not say);
      * it is 0 only in a libgnutls built without heartbeat support. */
-    if (!gnutls_heartbeat_allowed(conn->session, GNUTLS_HB_LOCAL_ALLOWED_TO_SEND)) {
+    if (!gnutls_heartbeat_allowed(conn->session.tls, GNUTLS_HB_LOCAL_ALLOWED_TO_SEND)) {
         log_error("--heartbeat: the libgnutls here was built without heartbeat support "
                   "(RFC 6520)");
-        return EXIT_RUNTIME;
+        return OUTCOME_RUNTIME;
     }
     for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
-        int64_t deadline = dtls_now_ms() + conn->cfg->timeout_ms;
+        int64_t deadline = clock_now_ms() + rto_backoff_ms(&conn->rto, attempt);
         /* GnuTLS takes its 16 bytes of padding out of this size, and asserts on an
          * empty payload (libgnutls 3.7.9, str.c:164): ask for more than the padding. */
-        int rc = gnutls_heartbeat_ping(conn->session, HEARTBEAT_SIZE, 0, 0);
+        int rc = gnutls_heartbeat_ping(conn->session.tls, HEARTBEAT_SIZE, 0, 0);
         if (rc < 0 && rc != GNUTLS_E_AGAIN) {
             log_error("--heartbeat: ping: %s", gnutls_strerror(rc));
-            return EXIT_RUNTIME;
+            return OUTCOME_RUNTIME;
         }
         do
-            n = receive_record(conn, record, sizeof(record), deadline);
-        while (n > 0); /* a stray late echo */
-        if (n == HEARTBEAT_PONG) {
-            log_info("- Heartbeat pong received after %lld ms",
-                     (long long)(dtls_now_ms() - started));
-            return EXIT_OK;
+            status = session_recv_until(&conn->session, record, sizeof(record), &len,
+                                        deadline);
+        while (status == SESSION_OK || status == SESSION_PING); /* a stray late echo */
+        if (status == SESSION_PONG) {
+            snprintf(line, sizeof(line), "- Heartbeat pong received after %lld ms",
+                     (long long)(clock_now_ms() - started));
+            return announce(conn, line) < 0 ? stdout_failed() : OUTCOME_OK;
         }
-        if (n < 0)
+        if (status != SESSION_TIMEOUT)
             break;
     }
-    if (n == 0)
-        log_error("%s: no heartbeat pong after %u pings of %u ms: the server does not "
-                  "answer heartbeats, or is gone", conn->server_text, conn->cfg->retries + 1,
-                  conn->cfg->timeout_ms);
-    return n == 0 ? EXIT_TIMEOUT : exchange_failure(conn, n, 0, 0);
+    if (status == SESSION_TIMEOUT) {
+        log_error("%s: no heartbeat pong after %u pings: the server does not answer "
+                  "heartbeats, or is gone", conn->server_text, conn->cfg->retries + 1);
+        return OUTCOME_TIMEOUT;
+    }
+    return exchange_failure(conn, status, 0, 0);
 }
 
-int client_run(const struct config *cfg, int stop_fd)
+static int announce_handshake(struct connection *conn)
 {
-    struct connection conn;
-    const char *host = cfg->address ? cfg->address : "localhost";
+    if (conn->creds.have_pin && announce(conn, "The server's public key matches --pin-pubkey.") < 0)
+        return -1;
+    if (!conn->creds.have_pin && conn->creds.verify_ca &&
+        announce(conn, "The certificate is trusted.") < 0)
+        return -1;
+    if (announce(conn, "- Handshake was completed") < 0)
+        return -1;
+    session_log_description(&conn->session, conn->cfg->message != NULL);
+    return 0;
+}
+
+/* --resume: keeps the session just made, closes it, and resumes it on a new connection. */
+static enum client_outcome resume_session(struct connection *conn, const char *host,
+                                          int stop_fd)
+{
+    enum client_outcome outcome;
+    int rc = gnutls_session_get_data2(conn->session.tls, &conn->resume_data);
+
+    if (rc < 0) {
+        log_error("--resume: no session to resume: %s", gnutls_strerror(rc));
+        return OUTCOME_HANDSHAKE;
+    }
+    disconnect(conn);
+    outcome = connect_server(conn, host, stop_fd);
+    if (outcome != OUTCOME_OK)
+        return outcome;
+    if (!gnutls_session_is_resumed(conn->session.tls)) {
+        log_error("--resume: the server did a full handshake instead of resuming");
+        return OUTCOME_HANDSHAKE;
+    }
+    return announce(conn, "- Session was resumed") < 0 ? stdout_failed() : OUTCOME_OK;
+}
+
+static enum client_outcome client_session(struct connection *conn, const char *host,
+                                          int stop_fd)
+{
+    const struct config *cfg = conn->cfg;
+    struct tls_settings tls;
+    enum client_outcome outcome;
     char err[512];
-    int ret;
 
-    memset(&conn, 0, sizeof(conn));
-    conn.cfg = cfg;
-    conn.transport.fd = -1;
-    conn.stop_fd = stop_fd;
-    conn.verify_name = cfg->hostname ? cfg->hostname : host;
-
-    ret = dtls_credentials_load(cfg, conn.verify_name, &conn.creds, err, sizeof(err));
-    if (ret != EXIT_OK) {
+    options_tls_settings(cfg, &tls);
+    switch (credentials_load(&tls, &conn->creds, err, sizeof(err))) {
+    case CREDENTIALS_OK:
+        break;
+    case CREDENTIALS_BAD_SETTING:
         log_error("%s", err);
-        goto cleanup;
+        return OUTCOME_USAGE;
+    case CREDENTIALS_BAD_FILE:
+        log_error("%s", err);
+        return OUTCOME_RUNTIME;
     }
     if (cfg->insecure)
         log_warn("--insecure: the server's certificate is not verified; anyone on the path "
@@ -554,24 +575,42 @@ int client_run(const struct config *cfg, int stop_fd)
     if (cfg->anon)
         log_warn("--anon: nothing is authenticated; anyone on the path can read and change "
                  "the echoes");
+    if ((outcome = connect_server(conn, host, stop_fd)) != OUTCOME_OK)
+        return outcome;
+    if (announce_handshake(conn) < 0)
+        return stdout_failed();
+    if (cfg->resume && (outcome = resume_session(conn, host, stop_fd)) != OUTCOME_OK)
+        return outcome;
+    if (cfg->heartbeat_s > 0 && cfg->message != NULL &&
+        (outcome = heartbeat(conn)) != OUTCOME_OK)
+        return outcome;
+    conn->data_mtu = session_data_mtu(&conn->session);
+    return cfg->message != NULL ? send_messages(conn) : relay_stdin(conn, stop_fd);
+}
 
-    ret = connect_server(&conn, host);
-    if (ret != EXIT_OK)
-        goto cleanup;
-    announce_handshake(&conn);
-    if (cfg->resume && (ret = resume_session(&conn, host)) != EXIT_OK)
-        goto cleanup;
-    if (cfg->heartbeat_s > 0 && cfg->message != NULL && (ret = heartbeat(&conn)) != EXIT_OK)
-        goto cleanup;
-    conn.data_mtu = gnutls_dtls_get_data_mtu(conn.session);
+int client_run(const struct config *cfg, int stop_fd)
+{
+    static const int exit_code[] = {
+        [OUTCOME_OK] = EXIT_OK,           [OUTCOME_USAGE] = EXIT_USAGE,
+        [OUTCOME_RUNTIME] = EXIT_RUNTIME, [OUTCOME_HANDSHAKE] = EXIT_HANDSHAKE,
+        [OUTCOME_TIMEOUT] = EXIT_TIMEOUT, [OUTCOME_MISMATCH] = EXIT_MISMATCH,
+    };
+    struct connection conn;
+    const char *host = cfg->address ? cfg->address : "localhost";
+    enum client_outcome outcome;
+    unsigned i;
 
-    ret = cfg->message != NULL ? send_messages(&conn) : relay_stdin(&conn);
-    disconnect(&conn, 1);
+    memset(&conn, 0, sizeof(conn));
+    conn.cfg = cfg;
+    conn.fd = -1;
+    conn.verify_name = cfg->hostname ? cfg->hostname : host;
+    rto_init(&conn.rto, cfg->timeout_ms);
 
-cleanup:
-    disconnect(&conn, 0);
-    dtls_credentials_free(&conn.creds);
+    outcome = client_session(&conn, host, stop_fd);
+    disconnect(&conn);
+    credentials_free(&conn.creds);
     gnutls_free(conn.resume_data.data);
-    free(conn.previous);
-    return ret;
+    for (i = 0; i < RECENT_SENT; i++)
+        free(conn.recent[i]);
+    return exit_code[outcome];
 }

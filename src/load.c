@@ -21,9 +21,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "dtls_helper.h"
+#include "clock.h"
 #include "histogram.h"
 #include "log.h"
+#include "session.h"
 #include "udp.h"
 
 #define TIMER_TICK_US 2000      /* how often a worker checks its sessions' timers */
@@ -62,9 +63,9 @@ struct slot {
     int64_t sent_us;         /* 0: free */
 };
 
-struct session {
-    struct dtls_transport transport;
-    gnutls_session_t tls;    /* NULL with --plain */
+struct load_session {
+    int fd;                  /* its socket */
+    struct session session;  /* session.tls NULL with --plain */
     enum phase phase;
     uint32_t id;
     unsigned long done;      /* echoes answered or lost; handshakes with --handshakes-only */
@@ -84,7 +85,7 @@ struct worker {
     struct load *load;
     pthread_t thread;
     int epfd;
-    struct session *sessions;
+    struct load_session *sessions;
     unsigned count;
     unsigned next_start;     /* sessions start in index order */
     unsigned live;           /* sessions not done */
@@ -101,7 +102,7 @@ struct worker {
 
 struct load {
     const struct config *cfg;
-    struct dtls_credentials creds;
+    struct credentials creds;
     struct addrinfo *servers;
     const struct addrinfo *server; /* the first address the name resolved to */
     struct udp_addr server_addr;
@@ -150,16 +151,26 @@ static int is_unlimited(const struct config *cfg)
     return cfg->duration_s > 0 && !cfg->count_set;
 }
 
-static void finish(struct worker *w, struct session *s)
+/* Closes the session (close_notify when its handshake was done) and its socket. */
+static void end_session(struct load_session *s)
 {
-    dtls_client_close(&s->tls, &s->transport, s->phase == PHASE_ECHO, w->load->server_text);
+    session_close(&s->session);
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+}
+
+static void finish(struct worker *w, struct load_session *s)
+{
+    end_session(s);
     s->phase = PHASE_DONE;
     w->live--;
 }
 
 /* Opens the socket and the session and sends the first ClientHello. Returns 0 or -1
  * (a local failure: logged, and the whole run stops). */
-static int session_start(struct worker *w, struct session *s, int64_t now)
+static int session_start(struct worker *w, struct load_session *s, int64_t now)
 {
     struct load *load = w->load;
     const struct config *cfg = load->cfg;
@@ -167,13 +178,12 @@ static int session_start(struct worker *w, struct session *s, int64_t now)
     char err[256];
     int rc;
 
-    s->transport.fd = udp_open_client_socket(load->server, err, sizeof(err));
-    if (s->transport.fd < 0) {
+    s->fd = udp_open_client_socket(load->server, err, sizeof(err));
+    if (s->fd < 0) {
         log_error("%s: %s", load->server_text, err);
         return -1;
     }
-    s->transport.last_errno = 0;
-    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->transport.fd, &ev) < 0) {
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
         log_error("epoll_ctl: %s", strerror(errno));
         return -1;
     }
@@ -184,9 +194,17 @@ static int session_start(struct worker *w, struct session *s, int64_t now)
         s->phase = PHASE_ECHO;
         return 0;
     }
-    rc = dtls_client_session_new(&load->creds, load->verify_name, cfg->mtu, &load->server_addr,
-                                 cfg->timeout_ms, cfg->timeout_ms * DTLS_HANDSHAKE_ROUNDS,
-                                 &s->transport, &s->tls);
+    struct session_params params = {
+        .creds = &load->creds,
+        .path_mtu = cfg->mtu,
+        .peer = &load->server_addr,
+        .retransmit_ms = cfg->timeout_ms,
+        .total_ms = cfg->timeout_ms * SESSION_HANDSHAKE_ROUNDS,
+        .server_name = load->verify_name,
+    };
+    s->session.peer = load->server_text;
+    s->session.stop_fd = -1;
+    rc = session_open(&s->session, &params, s->fd);
     if (rc < 0) {
         log_error("session setup: %s", gnutls_strerror(rc));
         return -1;
@@ -207,7 +225,7 @@ static void stop_run(struct load *load, int code)
 
 /* ---- echoes --------------------------------------------------------------------- */
 
-static int send_echo(struct worker *w, struct session *s, int64_t now)
+static int send_echo(struct worker *w, struct load_session *s, int64_t now)
 {
     struct load *load = w->load;
     size_t size = load->cfg->size;
@@ -220,16 +238,18 @@ static int send_echo(struct worker *w, struct session *s, int64_t now)
     put_be32(out, s->id);
     put_be32(out + 4, s->next_seq);
     memcpy(out + HEADER_SIZE, expected_body(load, s->id, s->next_seq), size - HEADER_SIZE);
-    if (s->tls != NULL) {
-        rc = gnutls_record_send(s->tls, out, size);
-        if (rc == GNUTLS_E_LARGE_PACKET) {
-            log_error("--size %zu does not fit in a record at --mtu %u (at most %u bytes)",
-                      size, load->cfg->mtu, gnutls_dtls_get_data_mtu(s->tls));
+    if (s->session.tls != NULL) {
+        /* A past deadline: one try. A full buffer is retried by the timer tick. */
+        enum session_status status = session_send(&s->session, out, size, 0);
+        if (status == SESSION_TOO_LARGE) {
+            log_error("--size %zu does not fit in a record at --mtu %u (at most %zu bytes)",
+                      size, load->cfg->mtu, session_data_mtu(&s->session));
             stop_run(load, EXIT_USAGE);
             return -1;
         }
+        rc = status == SESSION_OK ? (ssize_t)size : -1;
     } else {
-        rc = send(s->transport.fd, out, size, MSG_DONTWAIT);
+        rc = send(s->fd, out, size, MSG_DONTWAIT);
         if (rc < 0 && errno == EMSGSIZE) {
             log_error("--size %zu does not fit in one datagram on this path", size);
             stop_run(load, EXIT_USAGE);
@@ -247,7 +267,7 @@ static int send_echo(struct worker *w, struct session *s, int64_t now)
 }
 
 /* Sends echoes until --window are in flight or the session has sent its share. */
-static void fill_window(struct worker *w, struct session *s, int64_t now)
+static void fill_window(struct worker *w, struct load_session *s, int64_t now)
 {
     const struct config *cfg = w->load->cfg;
 
@@ -264,7 +284,7 @@ static void fill_window(struct worker *w, struct session *s, int64_t now)
 }
 
 /* The window slot of the echo numbered seq, or NULL when it is not in flight. */
-static struct slot *slot_of(struct session *s, unsigned window, uint32_t seq)
+static struct slot *slot_of(struct load_session *s, unsigned window, uint32_t seq)
 {
     unsigned i;
 
@@ -277,7 +297,7 @@ static struct slot *slot_of(struct session *s, unsigned window, uint32_t seq)
 /* One whole echo (len bytes in data): right, wrong, or late (its slot was counted lost,
  * or it is a duplicate). A wrong one whose numbers still name an echo in flight ends
  * that echo, so it is not counted lost as well. */
-static void check_echo(struct worker *w, struct session *s, const unsigned char *data,
+static void check_echo(struct worker *w, struct load_session *s, const unsigned char *data,
                        size_t len, int64_t now)
 {
     struct load *load = w->load;
@@ -311,7 +331,7 @@ static void check_echo(struct worker *w, struct session *s, const unsigned char 
 }
 
 /* A record (or plain datagram) of len bytes: an echo, or a piece of one. */
-static void on_record(struct worker *w, struct session *s, const unsigned char *data,
+static void on_record(struct worker *w, struct load_session *s, const unsigned char *data,
                       size_t len, int64_t now)
 {
     size_t size = w->load->cfg->size;
@@ -339,12 +359,14 @@ static void on_record(struct worker *w, struct session *s, const unsigned char *
 
 /* Reads what the socket has: one datagram, and any records GnuTLS still holds from it.
  * The epoll loop is level-triggered, so more datagrams bring it back here. */
-static void read_echoes(struct worker *w, struct session *s, int64_t now)
+static void read_echoes(struct worker *w, struct load_session *s, int64_t now)
 {
+    enum session_status status;
+    size_t len;
     ssize_t n;
 
-    if (s->tls == NULL) {
-        n = recv(s->transport.fd, w->buf, sizeof(w->buf), MSG_DONTWAIT);
+    if (s->session.tls == NULL) {
+        n = recv(s->fd, w->buf, sizeof(w->buf), MSG_DONTWAIT);
         if (n >= 0 && s->phase == PHASE_ECHO)
             on_record(w, s, w->buf, (size_t)n, now);
         else if (n < 0 && errno == ECONNREFUSED) {
@@ -354,27 +376,25 @@ static void read_echoes(struct worker *w, struct session *s, int64_t now)
         return;
     }
     do {
-        n = gnutls_record_recv(s->tls, w->buf, sizeof(w->buf));
-        if (n > 0) {
+        status = session_recv(&s->session, w->buf, sizeof(w->buf), &len, NULL);
+        switch (status) {
+        case SESSION_OK:
             if (s->phase == PHASE_ECHO)
-                on_record(w, s, w->buf, (size_t)n, now);
-            continue;
-        }
-        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-            if (s->transport.last_errno == ECONNREFUSED) {
-                fail(w, FAIL_CLOSED);
-                finish(w, s);
-            }
+                on_record(w, s, w->buf, len, now);
+            break;
+        case SESSION_AGAIN:
             return;
-        }
-        if (n == 0 || gnutls_error_is_fatal((int)n)) {
-            if (n != 0)
-                dtls_log_failure(LOG_DEBUG, s->tls, w->load->server_text, "receive", (int)n);
+        case SESSION_PING:
+        case SESSION_PONG:
+            break;
+        default: /* closed by the server, refused, or a fatal error */
+            if (status == SESSION_FATAL)
+                session_log_failure(LOG_DEBUG, &s->session, "receive", s->session.error);
             fail(w, FAIL_CLOSED);
             finish(w, s);
             return;
         }
-    } while (gnutls_record_check_pending(s->tls) > 0);
+    } while (session_pending(&s->session) > 0);
 }
 
 /* ---- handshakes ----------------------------------------------------------------- */
@@ -382,7 +402,7 @@ static void read_echoes(struct worker *w, struct session *s, int64_t now)
 /* After a handshake ended, done or failed: with --handshakes-only the session starts its
  * next one, on a fresh socket, until --count or the run's end; else a failed session is
  * over. Returns 1 when a new handshake is ready to send its ClientHello. */
-static int next_handshake(struct worker *w, struct session *s, int64_t now)
+static int next_handshake(struct worker *w, struct load_session *s, int64_t now)
 {
     const struct config *cfg = w->load->cfg;
 
@@ -390,7 +410,7 @@ static int next_handshake(struct worker *w, struct session *s, int64_t now)
         finish(w, s);
         return 0;
     }
-    dtls_client_close(&s->tls, &s->transport, 0, w->load->server_text); /* if it failed */
+    end_session(s); /* if it failed */
     s->done++;
     if (!is_unlimited(cfg) && s->done >= cfg->count) {
         s->phase = PHASE_DONE;
@@ -406,15 +426,15 @@ static int next_handshake(struct worker *w, struct session *s, int64_t now)
 
 /* Moves the handshake on; with --handshakes-only, the next one starts at once (its
  * ClientHello leaves now, not at the next timer tick). */
-static void handshake_step(struct worker *w, struct session *s, int64_t now)
+static void handshake_step(struct worker *w, struct load_session *s, int64_t now)
 {
     const struct config *cfg = w->load->cfg;
-    int rc;
+    int64_t limit_us = (int64_t)cfg->timeout_ms * SESSION_HANDSHAKE_ROUNDS * 1000;
 
     do {
-        rc = dtls_handshake(s->tls, &s->transport.reads);
-        if (rc == 0) {
-            now = dtls_now_us(); /* the call may have taken a while: CPU work, preemption */
+        switch (session_handshake_step(&s->session)) {
+        case SESSION_OK:
+            now = clock_now_us(); /* the call may have taken a while: CPU work, preemption */
             histogram_add(&w->handshake_us, (uint64_t)(now - s->start_us));
             w->handshakes++;
             w->last_handshake_us = now;
@@ -425,33 +445,35 @@ static void handshake_step(struct worker *w, struct session *s, int64_t now)
                 fill_window(w, s, now);
                 return;
             }
-            dtls_client_close(&s->tls, &s->transport, 1, w->load->server_text);
-        } else if (s->transport.last_errno == ECONNREFUSED) {
-            fail(w, FAIL_REFUSED);
-        } else if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-            if (now - s->start_us < (int64_t)cfg->timeout_ms * DTLS_HANDSHAKE_ROUNDS * 1000) {
-                s->timer_us = now + (int64_t)gnutls_dtls_get_timeout(s->tls) * 1000;
+            end_session(s);
+            break;
+        case SESSION_AGAIN:
+            if (now - s->start_us < limit_us) {
+                s->timer_us = now + (int64_t)session_timeout_ms(&s->session) * 1000;
                 return;
             }
             fail(w, FAIL_HANDSHAKE_TIMEOUT);
-        } else if (rc == GNUTLS_E_TIMEDOUT) {
-            fail(w, FAIL_HANDSHAKE_TIMEOUT);
-        } else if (gnutls_error_is_fatal(rc)) {
+            break;
+        case SESSION_REFUSED:
+            fail(w, FAIL_REFUSED);
+            break;
+        case SESSION_FATAL:
             /* Every session fails alike (a wrong CA, a wrong key): say why once per worker. */
             if (w->failures[FAIL_HANDSHAKE] == 0)
-                dtls_log_failure(LOG_ERROR, s->tls, w->load->server_text, "handshake failed",
-                                 rc);
-            gnutls_alert_send_appropriate(s->tls, rc);
+                session_log_failure(LOG_ERROR, &s->session, "handshake failed",
+                                    s->session.error);
             fail(w, FAIL_HANDSHAKE);
-        } else {
-            return; /* a warning alert: go on when the socket is readable */
+            break;
+        default: /* GnuTLS's own handshake limit */
+            fail(w, FAIL_HANDSHAKE_TIMEOUT);
+            break;
         }
     } while (next_handshake(w, s, now));
 }
 
 /* ---- the worker loop ------------------------------------------------------------ */
 
-static void on_readable(struct worker *w, struct session *s, int64_t now)
+static void on_readable(struct worker *w, struct load_session *s, int64_t now)
 {
     switch (s->phase) {
     case PHASE_HANDSHAKE:
@@ -474,7 +496,7 @@ static void check_timers(struct worker *w, int64_t now)
     unsigned i, k;
 
     for (i = 0; i < w->next_start; i++) {
-        struct session *s = &w->sessions[i];
+        struct load_session *s = &w->sessions[i];
         if (s->phase == PHASE_HANDSHAKE && now >= s->timer_us) {
             handshake_step(w, s, now);
         } else if (s->phase == PHASE_ECHO) {
@@ -496,7 +518,7 @@ static void check_timers(struct worker *w, int64_t now)
 static int64_t start_due(struct worker *w, int64_t now)
 {
     while (w->next_start < w->count) {
-        struct session *s = &w->sessions[w->next_start];
+        struct load_session *s = &w->sessions[w->next_start];
         if (s->start_us > now)
             return s->start_us - now;
         w->next_start++;
@@ -517,7 +539,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct load *load = w->load;
     struct epoll_event events[EVENTS_PER_WAIT];
-    int64_t now = dtls_now_us(), next_tick = now + TIMER_TICK_US;
+    int64_t now = clock_now_us(), next_tick = now + TIMER_TICK_US;
     unsigned i;
     int n;
 
@@ -534,13 +556,13 @@ static void *worker_main(void *arg)
             stop_run(load, EXIT_RUNTIME);
             break;
         }
-        now = dtls_now_us();
+        now = clock_now_us();
         for (i = 0; i < (unsigned)(n > 0 ? n : 0); i++) {
             if (events[i].data.ptr == NULL) { /* the stop pipe: a signal */
                 atomic_store(&load->stopped, 1);
                 break;
             }
-            on_readable(w, events[i].data.ptr, dtls_now_us());
+            on_readable(w, events[i].data.ptr, clock_now_us());
         }
         if (now >= next_tick) {
             check_timers(w, now);
@@ -590,10 +612,10 @@ static int workers_setup(struct load *load)
             epoll_ctl(w->epfd, EPOLL_CTL_ADD, load->stop_fd, &ev) < 0)
             return -1;
         for (i = 0; i < w->count; i++) {
-            struct session *s = &w->sessions[i];
+            struct load_session *s = &w->sessions[i];
             unsigned id = i * n + k; /* round-robin: session id's start is id / --rate */
             s->id = id;
-            s->transport.fd = -1;
+            s->fd = -1;
             s->start_us = cfg->rate ? load->start_us + (int64_t)id * 1000000 / cfg->rate
                                     : load->start_us;
             if ((s->slots = calloc(cfg->window, sizeof(*s->slots))) == NULL)
@@ -703,8 +725,9 @@ static void print_summary(const struct load *load, const struct totals *t, doubl
         printf("\"total\": %lu}}\n", t->failed);
         return;
     }
-    printf("%u %s sessions to %s over %u threads, %.3f s\n", cfg->clients,
-           cfg->plain ? "plain UDP" : "DTLS", load->server_text, load->nworkers, elapsed_s);
+    printf("%u %s session%s to %s over %u thread%s, %.3f s\n", cfg->clients,
+           cfg->plain ? "plain UDP" : "DTLS", cfg->clients == 1 ? "" : "s", load->server_text,
+           load->nworkers, load->nworkers == 1 ? "" : "s", elapsed_s);
     if (!cfg->plain)
         printf("handshakes: %lu, %.1f/s; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
                t->handshakes, hs_rate, ms(histogram_percentile(&t->handshake_us, 50)),
@@ -761,7 +784,7 @@ static void wait_workers(struct load *load, unsigned started)
         if (poll(&pfd, 1, 1000) > 0 && (n = read(load->done_fds[0], bytes, sizeof(bytes))) > 0)
             ended += (unsigned)n;
         if (progress)
-            progress_line(load, dtls_now_us());
+            progress_line(load, clock_now_us());
     }
     if (progress)
         fprintf(stderr, "\n");
@@ -774,7 +797,7 @@ static void load_free(struct load *load)
     for (k = 0; load->workers != NULL && k < load->nworkers; k++) {
         struct worker *w = &load->workers[k];
         for (i = 0; w->sessions != NULL && i < w->count; i++) {
-            dtls_client_close(&w->sessions[i].tls, &w->sessions[i].transport, 0, NULL);
+            end_session(&w->sessions[i]);
             free(w->sessions[i].slots);
             free(w->sessions[i].partial);
         }
@@ -789,7 +812,7 @@ static void load_free(struct load *load)
         close(load->done_fds[0]);
         close(load->done_fds[1]);
     }
-    dtls_credentials_free(&load->creds);
+    credentials_free(&load->creds);
 }
 
 int load_run(const struct config *cfg, int stop_fd)
@@ -815,13 +838,20 @@ int load_run(const struct config *cfg, int stop_fd)
     for (i = 0; i < sizeof(load->pattern); i++)
         load->pattern[i] = (unsigned char)((i * 2654435761u) >> 13);
 
-    if (!cfg->plain &&
-        (ret = dtls_credentials_load(cfg, load->verify_name, &load->creds, err,
-                                     sizeof(err))) != EXIT_OK) {
-        log_error("%s", err);
-        goto cleanup;
+    if (!cfg->plain) {
+        struct tls_settings tls;
+        options_tls_settings(cfg, &tls);
+        switch (credentials_load(&tls, &load->creds, err, sizeof(err))) {
+        case CREDENTIALS_OK:
+            break;
+        case CREDENTIALS_BAD_SETTING:
+            ret = EXIT_USAGE;
+            /* fall through */
+        case CREDENTIALS_BAD_FILE:
+            log_error("%s", err);
+            goto cleanup;
+        }
     }
-    ret = EXIT_RUNTIME;
     if (udp_resolve(host, cfg->port, 0, &load->servers, err, sizeof(err)) < 0) {
         log_error("%s", err);
         goto cleanup;
@@ -830,13 +860,23 @@ int load_run(const struct config *cfg, int stop_fd)
     memcpy(&load->server_addr.ss, load->server->ai_addr, load->server->ai_addrlen);
     load->server_addr.len = load->server->ai_addrlen;
     udp_addr_to_text(&load->server_addr, load->server_text, sizeof(load->server_text));
+    if (!cfg->plain && !cfg->handshakes_only) {
+        size_t fit = credentials_max_record(&load->creds,
+                                            cfg->mtu - udp_header_size(&load->server_addr));
+        if (cfg->size > fit) {
+            log_error("--size %u does not fit in a record at --mtu %u (at most %zu bytes)",
+                      cfg->size, cfg->mtu, fit);
+            ret = EXIT_USAGE;
+            goto cleanup;
+        }
+    }
     if (udp_raise_fd_limit(cfg->clients + 64UL) < cfg->clients + 64UL)
         log_warn("the open-file limit is below what --clients %u needs", cfg->clients);
     if (pipe2(load->done_fds, O_CLOEXEC) < 0) {
         log_error("pipe: %s", strerror(errno));
         goto cleanup;
     }
-    load->start_us = dtls_now_us();
+    load->start_us = clock_now_us();
     if (cfg->duration_s > 0)
         load->end_us = load->start_us + (int64_t)cfg->duration_s * 1000000;
     if (workers_setup(load) < 0) {
@@ -856,10 +896,12 @@ int load_run(const struct config *cfg, int stop_fd)
         pthread_join(load->workers[k].thread, NULL);
 
     merge(load, &totals);
-    print_summary(load, &totals, (double)(dtls_now_us() - load->start_us) / 1e6);
+    print_summary(load, &totals, (double)(clock_now_us() - load->start_us) / 1e6);
     ret = atomic_load(&load->abort_code);
     if (ret == 0)
         ret = outcome(&totals);
+    if (log_stdout_flush() < 0 && ret == EXIT_OK)
+        ret = EXIT_RUNTIME; /* the summary is the run's result: not written, not a success */
 
 cleanup:
     load_free(load);

@@ -6,7 +6,9 @@
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 static atomic_int current_level = LOG_INFO;
 
@@ -47,18 +49,62 @@ void log_msg(int level, const char *fmt, ...)
     funlockfile(stderr);
 }
 
-void log_out(const char *fmt, ...)
+/* A line's end, and whether stdout took it all. Caller holds the stdout lock. */
+static int end_line(void)
+{
+    int ok = fputc('\n', stdout) != EOF && fflush(stdout) == 0 && !ferror(stdout);
+
+    funlockfile(stdout);
+    return ok ? 0 : -1;
+}
+
+int log_out(const char *fmt, ...)
 {
     va_list ap;
 
     if (!log_enabled(LOG_INFO))
-        return;
+        return 0;
     flockfile(stdout);
     va_start(ap, fmt);
     vfprintf(stdout, fmt, ap);
     va_end(ap);
-    fputc('\n', stdout);
-    funlockfile(stdout);
+    return end_line();
+}
+
+int log_out_data(const char *prefix, const void *data, size_t len)
+{
+    const unsigned char *byte = data;
+    size_t i;
+
+    if (!log_enabled(LOG_INFO))
+        return 0;
+    flockfile(stdout);
+    fputs(prefix, stdout);
+    for (i = 0; i < len; i++) {
+        unsigned char c = byte[i];
+        if (c == '\\')
+            fputs("\\\\", stdout);
+        else if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c == '\r')
+            fputs("\\r", stdout);
+        else if (c == '\t')
+            fputs("\\t", stdout);
+        else if (c < 0x20 || c >= 0x7f)
+            fprintf(stdout, "\\x%02x", c);
+        else
+            putc_unlocked(c, stdout);
+    }
+    return end_line();
+}
+
+int log_stdout_flush(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    if (errno != EPIPE)
+        log_error("cannot write to stdout: %s", strerror(errno));
+    return -1;
 }
 
 int errorf(char *err, size_t err_size, const char *fmt, ...)

@@ -25,8 +25,18 @@ int log_enabled(int level);
 /* Prints "dtls_echo: <level prefix>message" as one line to stderr. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Prints one line to stdout at LOG_INFO (hidden by -q). */
-void log_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints one line to stdout at LOG_INFO (hidden by -q). Returns 0, or -1 when stdout
+ * cannot be written (errno set: EPIPE for a closed pipe, ENOSPC for /dev/full). */
+int log_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints prefix and then data as one line to stdout at LOG_INFO, with every byte that is
+ * not printable ASCII escaped (\n, \t, \\, \xNN): a peer's bytes never reach the terminal
+ * raw. Returns like log_out. */
+int log_out_data(const char *prefix, const void *data, size_t len);
+
+/* Flushes stdout. Returns 0, or -1 after logging why it failed (nothing for a closed
+ * pipe: whoever closed it knows, as with cat). */
+int log_stdout_flush(void);
 
 /* Writes a one-line reason into err (control characters replaced, since reasons quote
  * user input) and returns -1: the error-buffer convention of options.c, udp.c and

@@ -6,26 +6,34 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
-#include "dtls_helper.h"
 #include "load.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "session.h"
 
-/* Self-pipe: the first SIGINT/SIGTERM makes its read end readable for every thread that
- * polls it; a second signal exits at once. */
+/* Self-pipe: the first SIGINT, SIGTERM or SIGHUP makes its read end readable for every
+ * thread that polls it. A second signal within the same second is the same stop
+ * (`timeout` signals the child and then its group); a later one exits at once. */
 static int stop_pipe[2] = {-1, -1};
-static volatile sig_atomic_t signals_seen;
+static volatile sig_atomic_t first_signal_s; /* 0: no signal yet */
 
 static void on_stop_signal(int signo)
 {
     int saved_errno = errno;
+    struct timespec now;
 
-    if (signals_seen++ > 0)
-        _exit(128 + signo);
+    clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+    if (first_signal_s != 0) {
+        if (now.tv_sec - first_signal_s >= 1)
+            _exit(128 + signo);
+        return;
+    }
+    first_signal_s = now.tv_sec > 0 ? now.tv_sec : 1;
     if (write(stop_pipe[1], "x", 1) < 0) {
         /* nothing to do in a signal handler; the pipe is empty, so this cannot fail */
     }
@@ -42,9 +50,10 @@ static int install_signals(void)
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
-    if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0)
+    if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0 ||
+        sigaction(SIGHUP, &action, NULL) < 0)
         return -1;
-    signal(SIGPIPE, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE, reported where written */
     return 0;
 }
 
@@ -59,12 +68,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (cfg.action == ACTION_HELP) {
+        signal(SIGPIPE, SIG_IGN);
         options_print_help(stdout);
-        return EXIT_OK;
+        return log_stdout_flush() < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
     if (cfg.action == ACTION_VERSION) {
+        signal(SIGPIPE, SIG_IGN);
         printf("dtls_echo %s (GnuTLS %s)\n", DTLS_ECHO_VERSION, gnutls_check_version(NULL));
-        return EXIT_OK;
+        return log_stdout_flush() < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
     log_set_level(cfg.log_level);
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines appear as they happen, even in a pipe */
@@ -72,7 +83,7 @@ int main(int argc, char **argv)
         log_error("signal setup: %s", strerror(errno));
         return EXIT_RUNTIME;
     }
-    if (dtls_global_init(cfg.log_level, err, sizeof(err)) < 0) {
+    if (session_global_init(cfg.log_level, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return EXIT_RUNTIME;
     }
@@ -82,7 +93,7 @@ int main(int argc, char **argv)
         ret = client_run(&cfg, stop_pipe[0]);
     else
         ret = server_run(&cfg, stop_pipe[0]);
-    dtls_global_deinit();
+    session_global_deinit();
     close(stop_pipe[0]);
     close(stop_pipe[1]);
     return ret;

@@ -145,6 +145,7 @@ static const struct load_option single_client_options[] = {
 };
 
 #define SEEN_SLOTS (OPT_JSON + 1)
+#define MAX_HOSTNAME 253 /* RFC 1035: the longest DNS name, as text */
 
 /* Parses text as a decimal in [min, max] into *out. Returns 0, or -1 with a reason. */
 static int parse_number(const char *name, const char *text, unsigned long min,
@@ -163,6 +164,30 @@ static int parse_number(const char *name, const char *text, unsigned long min,
         return errorf(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
                       min, max);
     *out = value;
+    return 0;
+}
+
+/* Checks a --priority string: GnuTLS must parse it, and it must enable a DTLS version
+ * (a TLS-only string starts a server that can never complete a handshake). */
+static int check_priority(const char *text, char *err, size_t err_size)
+{
+    gnutls_priority_t priority;
+    const unsigned *versions;
+    const char *where = NULL;
+    int rc, i, n, dtls = 0;
+
+    rc = gnutls_priority_init2(&priority, text, &where, 0);
+    if (rc < 0)
+        return errorf(err, err_size, "--priority '%s': %s (at '%s')", text, gnutls_strerror(rc),
+                      where ? where : "");
+    n = gnutls_priority_protocol_list(priority, &versions);
+    for (i = 0; i < n; i++)
+        dtls |= versions[i] == GNUTLS_DTLS1_2 || versions[i] == GNUTLS_DTLS1_0 ||
+                versions[i] == GNUTLS_DTLS0_9;
+    gnutls_priority_deinit(priority);
+    if (!dtls)
+        return errorf(err, err_size, "--priority '%s' enables no DTLS version: add "
+                                     "+VERS-DTLS1.2", text);
     return 0;
 }
 
@@ -246,6 +271,9 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
         return errorf(err, err_size, "cannot use --insecure with --cafile or --crlfile");
     if (cfg->hostname && cfg->hostname[0] == '\0')
         return errorf(err, err_size, "--hostname: the name must not be empty");
+    if (cfg->hostname && strlen(cfg->hostname) > MAX_HOSTNAME)
+        return errorf(err, err_size, "--hostname: %zu characters; a DNS name has at most %d",
+                      strlen(cfg->hostname), MAX_HOSTNAME);
 
     if (seen[OPT_CERT] != seen[OPT_KEY])
         return errorf(err, err_size, "--cert and --key go together: give both or neither");
@@ -375,6 +403,8 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
             cfg->handshake_timeout_s = (unsigned)number;
             break;
         case OPT_PRIORITY:
+            if (check_priority(optarg, err, err_size) < 0)
+                return -1;
             cfg->priority = optarg;
             break;
         case OPT_PSK_IDENTITY:
@@ -528,15 +558,18 @@ void options_print_help(FILE *out)
         "      --hostname NAME      name to verify in the server certificate and send as\n"
         "                           SNI (default: the -a address)\n"
         "      --insecure           do not verify the server certificate (warns every run)\n"
-        "      --timeout MS         wait for each reply, 10-3600000 ms (default %d); also\n"
+        "      --timeout MS         the longest wait for one reply, 10-3600000 ms (default\n"
+        "                           %d); resends come sooner, after a timeout measured\n"
+        "                           from the round trip and doubled on each resend; also\n"
         "                           the first handshake retransmission timeout\n"
-        "      --retries N          resends of an unanswered message, and fresh handshakes\n"
-        "                           after a failed one, 0-100 (default %d)\n"
+        "      --retries N          resends of an unanswered message or heartbeat, 0-100\n"
+        "                           (default %d); fresh handshakes after a stalled one\n"
+        "                           (at most 3 when the server never answered)\n"
         "      --pin-pubkey PIN     trust exactly this server key instead of a CA: a PEM\n"
         "                           public key or certificate file, or sha256:HEX of the\n"
         "                           key (works with X.509 and raw public keys)\n"
         "      --heartbeat S        send a DTLS heartbeat ping (RFC 6520) after the\n"
-        "                           handshake and every S seconds of idle stdin\n"
+        "                           handshake and every S seconds of idle stdin, 1-3600\n"
         "      --resume             full handshake, close, then resume the session\n"
         "                           (prints \"- Session was resumed\"); needs -m\n"
         "\n"
@@ -548,11 +581,12 @@ void options_print_help(FILE *out)
         "                           or no limit with --duration\n"
         "      --size BYTES         bytes per echo, %d-%d (default %d)\n"
         "      --window W           echoes in flight per session, 1-256 (default 1)\n"
-        "      --rate R             start R new sessions per second (default: all at once)\n"
-        "      --duration S         stop after S seconds at the latest (echoes then in\n"
-        "                           flight are not counted)\n"
-        "      --interval MS        send each session's echoes at least MS apart (many\n"
-        "                           mostly idle sessions)\n"
+        "      --rate R             start R new sessions per second, 1-1000000 (default:\n"
+        "                           all at once)\n"
+        "      --duration S         stop after S seconds at the latest, 1-86400 (echoes\n"
+        "                           then in flight are not counted)\n"
+        "      --interval MS        send each session's echoes at least MS apart,\n"
+        "                           1-3600000 (many mostly idle sessions)\n"
         "      --handshakes-only    each session does -n handshakes one after another and\n"
         "                           sends no echoes\n"
         "      --threads T          worker threads, 1-256 (default: one per CPU)\n"
@@ -577,8 +611,32 @@ void options_print_help(FILE *out)
         "3 handshake or certificate verification failed; 4 timeout, no answer from the\n"
         "peer; 5 an echo did not match what was sent.\n",
         DEFAULT_PORT, DEFAULT_CAFILE, DEFAULT_SERVER_CERT, DEFAULT_SERVER_KEY, DEFAULT_MTU,
-        DEFAULT_PRIORITY, DEFAULT_COUNT, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DEFAULT_COUNT,
+        TLS_DEFAULT_PRIORITY, DEFAULT_COUNT, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DEFAULT_COUNT,
         LOAD_MIN_SIZE, LOAD_MAX_SIZE, DEFAULT_LOAD_SIZE,
         DEFAULT_MAX_CLIENTS, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_HANDSHAKE_TIMEOUT_S,
         DEFAULT_COOKIE_ROTATE_S);
+}
+
+void options_tls_settings(const struct config *cfg, struct tls_settings *tls)
+{
+    memset(tls, 0, sizeof(*tls));
+    tls->server = !cfg->client_mode;
+    tls->cafile = cfg->cafile;
+    tls->crlfile = cfg->crlfile;
+    tls->certfile = cfg->certfile;
+    tls->keyfile = cfg->keyfile;
+    tls->rawpk_pub = cfg->rawpk_pub;
+    tls->rawpk_key = cfg->rawpk_key;
+    tls->pin = cfg->pin_pubkey;
+    tls->pin_name = "--pin-pubkey";
+    tls->psk_identity = cfg->psk_identity;
+    tls->psk_key = cfg->psk_key;
+    tls->pskfile = cfg->pskfile;
+    tls->anon = cfg->anon;
+    tls->require_client_cert = cfg->require_client_cert;
+    tls->heartbeat = cfg->heartbeat_s > 0;
+    tls->priority = cfg->priority;
+    if (cfg->client_mode)
+        tls->verify_name = cfg->hostname ? cfg->hostname
+                                         : cfg->address ? cfg->address : "localhost";
 }

@@ -7,13 +7,15 @@
 
 #include <stdio.h>
 
+#include "credentials.h"
+
 #define DTLS_ECHO_VERSION "0.1.0"
 
 #define DEFAULT_PORT 5556
 #define DEFAULT_COUNT 5
 #define DEFAULT_MTU 1500
 #define DEFAULT_TIMEOUT_MS 1000
-#define DEFAULT_RETRIES 3
+#define DEFAULT_RETRIES 12
 #define DEFAULT_MAX_CLIENTS 1000
 #define DEFAULT_IDLE_TIMEOUT_S 60
 #define DEFAULT_HANDSHAKE_TIMEOUT_S 10
@@ -24,11 +26,6 @@
 #define DEFAULT_CAFILE "certs/ca.pem"
 #define DEFAULT_SERVER_CERT "certs/server.pem"
 #define DEFAULT_SERVER_KEY "certs/server-key.pem"
-#define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2"
-/* What each mode adds to DEFAULT_PRIORITY (with no --priority). */
-#define PRIORITY_PSK ":+ECDHE-PSK:+DHE-PSK:+PSK:+AES-128-CCM:+AES-128-CCM-8"
-#define PRIORITY_ANON ":+ANON-ECDH:+ANON-DH"
-#define PRIORITY_RAWPK ":+CTYPE-SRV-RAWPK:+CTYPE-SRV-X509"
 
 enum run_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION };
 
@@ -83,6 +80,9 @@ struct config {
 
 /* Fills cfg from argv. Returns 0, or -1 with a one-line reason in err (a usage error). */
 int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t err_size);
+
+/* Fills tls with what the TLS layer needs of cfg (paths, keys, flags, priority). */
+void options_tls_settings(const struct config *cfg, struct tls_settings *tls);
 
 /* Writes the --help text to out. */
 void options_print_help(FILE *out);

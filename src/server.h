@@ -1,12 +1,72 @@
-/* server.h - the DTLS echo server: listener, client registry, one thread per client. */
+/* server.h - the DTLS echo server: the listener (listener.c) reads the listening socket
+ * and hands each client with a valid cookie to a session thread (pool.c) that runs its
+ * session (server_session.c); registry.c knows who is served. This header is the state
+ * those parts share, and the one entry point. */
 #ifndef DTLS_ECHO_SERVER_H
 #define DTLS_ECHO_SERVER_H
 
-#include "options.h"
+#include <pthread.h>
+#include <stdatomic.h>
 
-/* Serves until stop_fd becomes readable (SIGINT/SIGTERM), then closes every session and
- * joins every thread. Returns an enum exit_code: 0, 2 for a bad --priority, 1 when it
- * could not start otherwise. */
+#include "cookie.h"
+#include "credentials.h"
+#include "options.h"
+#include "pool.h"
+#include "registry.h"
+#include "udp.h"
+
+/* A datagram a session read on its socket that came from another peer (it arrived in
+ * the window between bind() and connect()), or that was still queued when a session
+ * ended; the listener handles it as its own. */
+struct forwarded {
+    struct forwarded *next;
+    struct udp_addr peer, local;
+    size_t len;
+    unsigned char data[];
+};
+
+struct server {
+    const struct config *cfg;
+    int listen_fd;
+    struct udp_addr bound;
+    int stop_fd;            /* readable once a stop signal came; never drained */
+    atomic_int stopping;    /* set before the sessions' sockets are shut down */
+    int wake_fds[2];        /* sessions and threads -> listener: forwarded, or exited */
+    struct credentials creds;
+    struct cookie_keys cookies;
+    struct pool pool;
+
+    pthread_mutex_t lock;   /* guards what follows */
+    struct registry registry;
+    unsigned stopped_sessions; /* sessions ended by the stop */
+    struct forwarded *forward_head, *forward_tail;
+    unsigned forward_len;
+};
+
+/* Serves until stop_fd becomes readable (SIGINT/SIGTERM/SIGHUP), then closes every
+ * session and joins every thread. Returns an enum exit_code: 0; 2 for a setting that
+ * cannot work; 1 when it could not start otherwise. */
 int server_run(const struct config *cfg, int stop_fd);
+
+/* Queues a datagram from peer, received at local, for the listener. Caller holds
+ * srv->lock and then calls server_wake_listener. */
+void server_forward_locked(struct server *srv, const void *buf, size_t len,
+                           const struct udp_addr *peer, const struct udp_addr *local);
+
+/* Makes the listener look at its queue and at exited threads. */
+void server_wake_listener(struct server *srv);
+
+/* server_session.c: starts serving a client whose ClientHello (hello, len) from peer,
+ * sent to local, carried a valid cookie: its own socket, registration, a thread. */
+void server_session_start(struct server *srv, const unsigned char *hello, size_t len,
+                          const struct udp_addr *peer, const struct udp_addr *local,
+                          const gnutls_dtls_prestate_st *prestate);
+
+/* server_session.c: runs a pool job (one client) to its end. */
+void server_session_serve(struct pool_job *job);
+
+/* server_session.c: wakes every session that waits on its socket (the stop). Caller
+ * holds srv->lock. */
+void server_session_wake_all_locked(struct server *srv);
 
 #endif

@@ -173,6 +173,9 @@ def test_interval_paces_echoes(port, start_server):
 
 def test_size_beyond_the_mtu_is_a_clear_usage_error(port, start_server):
     start_server(port, "-q", ready="")
-    code, s, err = load(port, "--clients", "1", "-n", "1", "--size", "2000", "--insecure")
-    assert code == 2
-    assert "--size 2000 does not fit" in err
+    # Refused before the run: no summary, only the reason.
+    result = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "--json",
+                             "--clients", "1", "-n", "1", "--size", "2000", "--insecure"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--size 2000 does not fit" in result.stderr

@@ -6,7 +6,8 @@ import pytest
 
 from conftest import ROOT
 
-UNIT = ["test_options", "test_udp", "test_cookie", "test_histogram"]
+UNIT = ["test_options", "test_udp", "test_cookie", "test_histogram", "test_registry",
+        "test_rto"]
 
 
 @pytest.mark.parametrize("name", UNIT)

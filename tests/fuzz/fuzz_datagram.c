@@ -1,6 +1,6 @@
 /* fuzz_datagram.c - libFuzzer harness for the listener's datagram path: one datagram from
- * anyone, classified by dtls_classify_datagram() and, when it is a ClientHello without a
- * valid cookie, answered with the HelloVerifyRequest dtls_cookie_reply_current() sends.
+ * anyone, classified by cookie_classify() and, when it is a ClientHello without a
+ * valid cookie, answered with the HelloVerifyRequest cookie_reply_current() sends.
  *
  * Input: a peer address, then the datagram.
  *   byte 0, bits 0-1: 0 IPv4 (4 address bytes, 2 port bytes follow)
@@ -18,7 +18,7 @@
  *
  * Asserts: udp_addr_to_text() prints the address back exactly and udp_addr_key() gives
  * the same key for an IPv4 peer and its v4-mapped form; DATAGRAM_IGNORE whenever
- * dtls_is_client_hello() is false; never DATAGRAM_CLIENT_HELLO (the cookie key is random
+ * cookie_is_client_hello() is false; never DATAGRAM_CLIENT_HELLO (the cookie key is random
  * and never leaves this process, so no input can carry a valid cookie: one that passes is
  * a forged cookie); and on DATAGRAM_SEND_COOKIE, that the HelloVerifyRequest is one
  * well-formed record no longer than the datagram that asked for it (anti-amplification).
@@ -43,7 +43,7 @@
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
 
-#include "dtls_helper.h"
+#include "cookie.h"
 #include "udp.h"
 
 #define RECORD_HEADER_SIZE 13
@@ -362,9 +362,9 @@ static void check_cookie_reply(const struct reply_route *route, size_t hello_len
     int sent;
 
     drain_receiver(route);
-    sent = dtls_cookie_reply_current(&cookie_keys, route->send_fd, &route->to,
+    sent = cookie_reply_current(&cookie_keys, route->send_fd, &route->to,
                                      from_local ? &route->from : NULL);
-    CHECK(sent > 0, "%s route: dtls_cookie_reply_current returned %d (%s)", route->name,
+    CHECK(sent > 0, "%s route: cookie_reply_current returned %d (%s)", route->name,
           sent, sent < 0 ? gnutls_strerror(sent) : "nothing sent");
     CHECK(poll(&pfd, 1, REPLY_WAIT_MS) == 1, "%s route: no HelloVerifyRequest arrived",
           route->name);
@@ -417,10 +417,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_address_text(&peer);
     check_address_key(&peer);
 
-    is_hello = dtls_is_client_hello(datagram, len);
-    CHECK(is_hello == 0 || is_hello == 1, "dtls_is_client_hello returned %d", is_hello);
-    CHECK(!is_hello || len >= DTLS_MIN_CLIENT_HELLO, "a %zu-byte ClientHello", len);
-    verdict = dtls_classify_datagram(&cookie_keys, &peer, datagram, len, &prestate);
+    is_hello = cookie_is_client_hello(datagram, len);
+    CHECK(is_hello == 0 || is_hello == 1, "cookie_is_client_hello returned %d", is_hello);
+    CHECK(!is_hello || len >= COOKIE_MIN_CLIENT_HELLO, "a %zu-byte ClientHello", len);
+    verdict = cookie_classify(&cookie_keys, &peer, datagram, len, &prestate);
     if (!is_hello)
         CHECK(verdict == DATAGRAM_IGNORE, "verdict %d for a datagram that is no ClientHello",
               (int)verdict);

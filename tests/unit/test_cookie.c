@@ -2,7 +2,7 @@
  *
  * A real GnuTLS DTLS client session writes its datagrams into a buffer instead of a
  * socket, so the tests hold the exact bytes a client sends: the first ClientHello (no
- * cookie), and, after it is fed the HelloVerifyRequest that dtls_cookie_reply() sent over
+ * cookie), and, after it is fed the HelloVerifyRequest that cookie_reply() sent over
  * a real UDP socket on 127.0.0.1, the second ClientHello that carries the cookie. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
 
-#include "dtls_helper.h"
+#include "cookie.h"
 #include "udp.h"
 
 #define DATAGRAM_MAX 4096
@@ -202,15 +202,15 @@ static void make_first_hello(struct cookie_fixture *fx)
     fx->first_hello_len = fx->client.sent_len;
 }
 
-/* dtls_cookie_reply from the server socket to the client socket, as key; keeps the HVR. */
+/* cookie_reply from the server socket to the client socket, as key; keeps the HVR. */
 static void send_hello_verify_request(struct cookie_fixture *fx, gnutls_datum_t *key,
                                       const struct udp_addr *local)
 {
     struct udp_addr from;
-    int sent = dtls_cookie_reply(key, fx->server_fd, &fx->client_addr, local);
+    int sent = cookie_reply(key, fx->server_fd, &fx->client_addr, local);
 
     if (sent <= 0)
-        fail_msg("dtls_cookie_reply returned %d (%s)", sent,
+        fail_msg("cookie_reply returned %d (%s)", sent,
                  sent < 0 ? gnutls_strerror(sent) : "nothing sent");
     fx->hvr_len = receive_datagram(fx->client_fd, fx->hvr, sizeof(fx->hvr), &from);
     assert_int_equal(fx->hvr_len, (size_t)sent);
@@ -264,7 +264,7 @@ static int exchange_setup(void **state)
         return -1;
     fx->server_fd = fx->client_fd = -1;
     *state = fx;
-    if (dtls_cookie_key_new(&fx->cookie_key, err, sizeof(err)) < 0)
+    if (cookie_key_new(&fx->cookie_key, err, sizeof(err)) < 0)
         fail_msg("%s", err);
     fx->server_fd = open_loopback_socket(&fx->server_addr);
     fx->client_fd = open_loopback_socket(&fx->client_addr);
@@ -289,7 +289,7 @@ static int exchange_teardown(void **state)
     return 0;
 }
 
-/* --- dtls_is_client_hello --- */
+/* --- cookie_is_client_hello --- */
 
 static void test_real_client_hello_is_recognised(void **state)
 {
@@ -298,8 +298,8 @@ static void test_real_client_hello_is_recognised(void **state)
     make_first_hello(fx);
     assert_int_equal(fx->first_hello[0], CONTENT_HANDSHAKE);
     assert_int_equal(fx->first_hello[RECORD_HEADER_SIZE], HANDSHAKE_CLIENT_HELLO);
-    assert_true(fx->first_hello_len >= DTLS_MIN_CLIENT_HELLO);
-    assert_true(dtls_is_client_hello(fx->first_hello, fx->first_hello_len));
+    assert_true(fx->first_hello_len >= COOKIE_MIN_CLIENT_HELLO);
+    assert_true(cookie_is_client_hello(fx->first_hello, fx->first_hello_len));
 }
 
 static void test_garbage_is_not_a_client_hello(void **state)
@@ -310,11 +310,11 @@ static void test_garbage_is_not_a_client_hello(void **state)
     (void)state;
     for (i = 0; i < sizeof(garbage); i++)
         garbage[i] = (unsigned char)(i * 37 + 11);
-    assert_false(dtls_is_client_hello(garbage, sizeof(garbage)));
+    assert_false(cookie_is_client_hello(garbage, sizeof(garbage)));
     memset(garbage, 0, sizeof(garbage));
-    assert_false(dtls_is_client_hello(garbage, sizeof(garbage)));
+    assert_false(cookie_is_client_hello(garbage, sizeof(garbage)));
     memset(garbage, 0xff, sizeof(garbage));
-    assert_false(dtls_is_client_hello(garbage, sizeof(garbage)));
+    assert_false(cookie_is_client_hello(garbage, sizeof(garbage)));
 }
 
 static void test_truncated_client_hello_is_not_a_client_hello(void **state)
@@ -323,8 +323,8 @@ static void test_truncated_client_hello_is_not_a_client_hello(void **state)
     size_t len;
 
     make_first_hello(fx);
-    for (len = 0; len < DTLS_MIN_CLIENT_HELLO; len++)
-        if (dtls_is_client_hello(fx->first_hello, len))
+    for (len = 0; len < COOKIE_MIN_CLIENT_HELLO; len++)
+        if (cookie_is_client_hello(fx->first_hello, len))
             fail_msg("the first %zu bytes of a ClientHello were taken for one", len);
 }
 
@@ -336,7 +336,7 @@ static void test_non_handshake_record_is_not_a_client_hello(void **state)
     make_first_hello(fx);
     memcpy(record, fx->first_hello, fx->first_hello_len);
     record[0] = CONTENT_APPLICATION_DATA;
-    assert_false(dtls_is_client_hello(record, fx->first_hello_len));
+    assert_false(cookie_is_client_hello(record, fx->first_hello_len));
 }
 
 static void test_encrypted_epoch_record_is_not_a_client_hello(void **state)
@@ -347,7 +347,7 @@ static void test_encrypted_epoch_record_is_not_a_client_hello(void **state)
     make_first_hello(fx);
     memcpy(record, fx->first_hello, fx->first_hello_len);
     record[4] = 1; /* epoch 1 */
-    assert_false(dtls_is_client_hello(record, fx->first_hello_len));
+    assert_false(cookie_is_client_hello(record, fx->first_hello_len));
 }
 
 static void test_other_handshake_message_is_not_a_client_hello(void **state)
@@ -358,7 +358,7 @@ static void test_other_handshake_message_is_not_a_client_hello(void **state)
     make_first_hello(fx);
     memcpy(record, fx->first_hello, fx->first_hello_len);
     record[RECORD_HEADER_SIZE] = 16; /* client_key_exchange */
-    assert_false(dtls_is_client_hello(record, fx->first_hello_len));
+    assert_false(cookie_is_client_hello(record, fx->first_hello_len));
 }
 
 static void test_hello_verify_request_is_not_a_client_hello(void **state)
@@ -367,10 +367,10 @@ static void test_hello_verify_request_is_not_a_client_hello(void **state)
 
     make_first_hello(fx);
     send_hello_verify_request(fx, &fx->cookie_key, NULL);
-    assert_false(dtls_is_client_hello(fx->hvr, fx->hvr_len));
+    assert_false(cookie_is_client_hello(fx->hvr, fx->hvr_len));
 }
 
-/* --- dtls_cookie_check and dtls_cookie_reply --- */
+/* --- cookie_check and cookie_reply --- */
 
 static void test_first_client_hello_without_cookie_is_rejected(void **state)
 {
@@ -380,7 +380,7 @@ static void test_first_client_hello_without_cookie_is_rejected(void **state)
     make_first_hello(fx);
     assert_int_equal(fx->first_hello[cookie_length_offset(fx->first_hello,
                                                           fx->first_hello_len)], 0);
-    assert_true(dtls_cookie_check(&fx->cookie_key, &fx->client_addr, fx->first_hello,
+    assert_true(cookie_check(&fx->cookie_key, &fx->client_addr, fx->first_hello,
                                   fx->first_hello_len, &prestate) < 0);
 }
 
@@ -393,7 +393,7 @@ static void test_hello_verify_request_is_smaller_than_the_client_hello(void **st
     assert_int_equal(fx->hvr[0], CONTENT_HANDSHAKE);
     assert_int_equal(fx->hvr[RECORD_HEADER_SIZE], HANDSHAKE_HELLO_VERIFY_REQUEST);
     assert_true(fx->hvr_len < fx->first_hello_len);
-    assert_true(fx->hvr_len < DTLS_MIN_CLIENT_HELLO);
+    assert_true(fx->hvr_len < COOKIE_MIN_CLIENT_HELLO);
 }
 
 static void test_hello_verify_request_is_sent_from_the_given_local_address(void **state)
@@ -412,7 +412,7 @@ static void test_client_answers_hello_verify_request_with_a_cookie(void **state)
     size_t offset;
 
     make_hello_with_cookie(fx);
-    assert_true(dtls_is_client_hello(fx->second_hello, fx->second_hello_len));
+    assert_true(cookie_is_client_hello(fx->second_hello, fx->second_hello_len));
     offset = cookie_length_offset(fx->second_hello, fx->second_hello_len);
     assert_true(fx->second_hello[offset] > 0);
     assert_true(offset + 1 + fx->second_hello[offset] <= fx->second_hello_len);
@@ -425,10 +425,10 @@ static void test_cookie_accepted_from_the_same_address(void **state)
     int rc;
 
     make_hello_with_cookie(fx);
-    rc = dtls_cookie_check(&fx->cookie_key, &fx->client_addr, fx->second_hello,
+    rc = cookie_check(&fx->cookie_key, &fx->client_addr, fx->second_hello,
                            fx->second_hello_len, &prestate);
     if (rc != 0)
-        fail_msg("dtls_cookie_check returned %d (%s)", rc, gnutls_strerror(rc));
+        fail_msg("cookie_check returned %d (%s)", rc, gnutls_strerror(rc));
     /* The server session continues the client's sequence: its second ClientHello is
      * record 1 and handshake message 1. */
     assert_int_equal(prestate.record_seq, 1);
@@ -452,7 +452,7 @@ static void test_cookie_accepted_from_the_v4_mapped_twin_address(void **state)
     sin6->sin6_addr.s6_addr[11] = 0xff;
     memcpy(&sin6->sin6_addr.s6_addr[12], &sin->sin_addr, 4);
     mapped.len = sizeof(*sin6);
-    assert_int_equal(dtls_cookie_check(&fx->cookie_key, &mapped, fx->second_hello,
+    assert_int_equal(cookie_check(&fx->cookie_key, &mapped, fx->second_hello,
                                        fx->second_hello_len, &prestate), 0);
 }
 
@@ -465,7 +465,7 @@ static void test_cookie_rejected_for_other_port(void **state)
 
     make_hello_with_cookie(fx);
     other = with_port(&fx->client_addr, (unsigned short)(ntohs(sin->sin_port) ^ 1));
-    assert_true(dtls_cookie_check(&fx->cookie_key, &other, fx->second_hello,
+    assert_true(cookie_check(&fx->cookie_key, &other, fx->second_hello,
                                   fx->second_hello_len, &prestate) < 0);
 }
 
@@ -477,7 +477,7 @@ static void test_cookie_rejected_for_other_address(void **state)
 
     make_hello_with_cookie(fx);
     other = with_ipv4(&fx->client_addr, "127.0.0.2");
-    assert_true(dtls_cookie_check(&fx->cookie_key, &other, fx->second_hello,
+    assert_true(cookie_check(&fx->cookie_key, &other, fx->second_hello,
                                   fx->second_hello_len, &prestate) < 0);
 }
 
@@ -495,7 +495,7 @@ static void test_cookie_rejected_after_one_byte_is_flipped(void **state)
     for (i = 0; i < cookie_len; i++) {
         memcpy(forged, fx->second_hello, fx->second_hello_len);
         forged[offset + 1 + i] ^= 0x01;
-        if (dtls_cookie_check(&fx->cookie_key, &fx->client_addr, forged,
+        if (cookie_check(&fx->cookie_key, &fx->client_addr, forged,
                               fx->second_hello_len, &prestate) >= 0)
             fail_msg("a cookie with byte %zu of %zu flipped was accepted", i, cookie_len);
     }
@@ -509,7 +509,7 @@ static void test_cookie_rejected_when_made_with_another_key(void **state)
     char err[256];
     int rc;
 
-    if (dtls_cookie_key_new(&other_key, err, sizeof(err)) < 0)
+    if (cookie_key_new(&other_key, err, sizeof(err)) < 0)
         fail_msg("%s", err);
     assert_int_equal(other_key.size, fx->cookie_key.size);
     assert_memory_not_equal(other_key.data, fx->cookie_key.data, other_key.size);
@@ -517,11 +517,11 @@ static void test_cookie_rejected_when_made_with_another_key(void **state)
     send_hello_verify_request(fx, &other_key, NULL);
     make_second_hello(fx);
     /* The same bytes pass with the key that made them, and fail with another. */
-    rc = dtls_cookie_check(&other_key, &fx->client_addr, fx->second_hello,
+    rc = cookie_check(&other_key, &fx->client_addr, fx->second_hello,
                            fx->second_hello_len, &prestate);
     gnutls_free(other_key.data);
     assert_int_equal(rc, 0);
-    assert_true(dtls_cookie_check(&fx->cookie_key, &fx->client_addr, fx->second_hello,
+    assert_true(cookie_check(&fx->cookie_key, &fx->client_addr, fx->second_hello,
                                   fx->second_hello_len, &prestate) < 0);
 }
 
@@ -535,7 +535,7 @@ static void test_client_hello_cut_inside_the_cookie_is_rejected(void **state)
     offset = cookie_length_offset(fx->second_hello, fx->second_hello_len);
     end = offset + 1 + fx->second_hello[offset];
     for (len = 0; len <= end; len++)
-        if (dtls_cookie_check(&fx->cookie_key, &fx->client_addr, fx->second_hello, len,
+        if (cookie_check(&fx->cookie_key, &fx->client_addr, fx->second_hello, len,
                               &prestate) >= 0)
             fail_msg("the first %zu of %zu bytes passed the cookie check", len,
                      fx->second_hello_len);

@@ -1,0 +1,150 @@
+/* cookie.c - cookie keys, their rotation, and classifying a datagram before any state. */
+#define _GNU_SOURCE
+#include "cookie.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+int cookie_key_new(gnutls_datum_t *key, char *err, size_t err_size)
+{
+    int rc = gnutls_key_generate(key, GNUTLS_COOKIE_KEY_SIZE);
+
+    if (rc < 0)
+        return errorf(err, err_size, "gnutls_key_generate: %s", gnutls_strerror(rc));
+    return 0;
+}
+
+int cookie_is_client_hello(const unsigned char *buf, size_t len)
+{
+    enum { CONTENT_HANDSHAKE = 22, HANDSHAKE_CLIENT_HELLO = 1, DTLS_MAJOR = 0xfe };
+
+    /* Record: type, version (2), epoch (2), sequence (6), length (2); then the handshake
+     * header starts with its type. Epoch 0: a ClientHello is never encrypted. */
+    return len >= COOKIE_MIN_CLIENT_HELLO && buf[0] == CONTENT_HANDSHAKE &&
+           buf[1] == DTLS_MAJOR && buf[3] == 0 && buf[4] == 0 &&
+           buf[13] == HANDSHAKE_CLIENT_HELLO;
+}
+
+int cookie_check(gnutls_datum_t *key, const struct udp_addr *peer, const void *buf,
+                 size_t len, gnutls_dtls_prestate_st *prestate)
+{
+    unsigned char peer_key[UDP_ADDR_KEY_MAX];
+    size_t peer_key_len = udp_addr_key(peer, peer_key);
+
+    memset(prestate, 0, sizeof(*prestate));
+    return gnutls_dtls_cookie_verify(key, peer_key, peer_key_len, (void *)buf, len, prestate);
+}
+
+struct cookie_destination {
+    int fd;
+    const struct udp_addr *peer;
+    const struct udp_addr *local;
+};
+
+static ssize_t cookie_push(gnutls_transport_ptr_t ptr, const void *buf, size_t size)
+{
+    const struct cookie_destination *dest = ptr;
+
+    return udp_send(dest->fd, buf, size, dest->peer, dest->local);
+}
+
+int cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
+                 const struct udp_addr *local)
+{
+    struct cookie_destination dest = {fd, peer, local};
+    gnutls_dtls_prestate_st prestate;
+    unsigned char peer_key[UDP_ADDR_KEY_MAX];
+    size_t peer_key_len = udp_addr_key(peer, peer_key);
+
+    memset(&prestate, 0, sizeof(prestate));
+    return gnutls_dtls_cookie_send(key, peer_key, peer_key_len, &prestate, &dest, cookie_push);
+}
+
+int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms, char *err, size_t err_size)
+{
+    memset(keys, 0, sizeof(*keys));
+    if (cookie_key_new(&keys->current, err, err_size) < 0)
+        return -1;
+    pthread_mutex_init(&keys->lock, NULL);
+    keys->period_ms = period_ms;
+    keys->next_rotation_ms = clock_now_ms() + period_ms;
+    return 0;
+}
+
+void cookie_keys_destroy(struct cookie_keys *keys)
+{
+    if (keys->current.data == NULL)
+        return;
+    gnutls_free(keys->current.data);
+    gnutls_free(keys->previous.data);
+    pthread_mutex_destroy(&keys->lock);
+    memset(keys, 0, sizeof(*keys));
+}
+
+int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms)
+{
+    gnutls_datum_t fresh;
+    char err[128];
+
+    if (now_ms < keys->next_rotation_ms)
+        return keys->next_rotation_ms - now_ms;
+    if (cookie_key_new(&fresh, err, sizeof(err)) == 0) {
+        pthread_mutex_lock(&keys->lock);
+        gnutls_free(keys->previous.data);
+        keys->previous = keys->current;
+        keys->current = fresh;
+        pthread_mutex_unlock(&keys->lock);
+        log_debug("cookie key rotated");
+    } else {
+        log_warn("cookie key not rotated: %s", err);
+    }
+    keys->next_rotation_ms = now_ms + keys->period_ms;
+    return keys->period_ms;
+}
+
+enum datagram_verdict cookie_classify(struct cookie_keys *keys, const struct udp_addr *peer,
+                                      const unsigned char *buf, size_t len,
+                                      gnutls_dtls_prestate_st *prestate)
+{
+    unsigned char current[GNUTLS_COOKIE_KEY_SIZE], previous[GNUTLS_COOKIE_KEY_SIZE];
+    gnutls_datum_t current_key = {current, sizeof(current)};
+    gnutls_datum_t previous_key = {previous, sizeof(previous)};
+    int has_previous;
+
+    if (!cookie_is_client_hello(buf, len))
+        return DATAGRAM_IGNORE;
+    /* A copy, so the lock is not held while GnuTLS computes the MAC. */
+    pthread_mutex_lock(&keys->lock);
+    memcpy(current, keys->current.data, sizeof(current));
+    has_previous = keys->previous.data != NULL;
+    if (has_previous)
+        memcpy(previous, keys->previous.data, sizeof(previous));
+    pthread_mutex_unlock(&keys->lock);
+    if (cookie_check(&current_key, peer, buf, len, prestate) == 0 ||
+        (has_previous && cookie_check(&previous_key, peer, buf, len, prestate) == 0))
+        return DATAGRAM_CLIENT_HELLO;
+    return DATAGRAM_SEND_COOKIE;
+}
+
+int cookie_reply_current(struct cookie_keys *keys, int fd, const struct udp_addr *peer,
+                         const struct udp_addr *local)
+{
+    unsigned char current[GNUTLS_COOKIE_KEY_SIZE];
+    gnutls_datum_t key = {current, sizeof(current)};
+    int rc;
+
+    pthread_mutex_lock(&keys->lock);
+    memcpy(current, keys->current.data, sizeof(current));
+    pthread_mutex_unlock(&keys->lock);
+    rc = cookie_reply(&key, fd, peer, local);
+    if (rc < 0 && log_enabled(LOG_DEBUG)) {
+        char text[UDP_ADDR_TEXT_MAX];
+        udp_addr_to_text(peer, text, sizeof(text));
+        log_debug("hello verify request to %s not sent: %s (%s)", text, gnutls_strerror(rc),
+                  strerror(errno));
+    }
+    return rc;
+}

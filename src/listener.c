@@ -1,0 +1,284 @@
+/* listener.c - the server's main thread: the listening socket and the forwarded-datagram
+ * queue, the cookie step, hand-off to a session, the stop.
+ *
+ * The listener alone reads the listening socket. A datagram is either a ClientHello with a
+ * valid cookie from a peer not served yet (it gets a session), or it is answered
+ * statelessly with a HelloVerifyRequest, or it is ignored. Before a valid cookie nothing
+ * is allocated and no reply is larger than the datagram that caused it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "server.h"
+
+#define LISTEN_RCVBUF (8 * 1024 * 1024) /* a burst of ~10,000 ClientHellos */
+#define SESSION_STACK_SIZE (256 * 1024)
+#define THREAD_LINGER_S 2  /* a thread whose session ended waits this long for the next */
+#define FORWARD_QUEUE_MAX 1024
+#define REFUSED_MEMORY 64
+#define MAX_DATAGRAM 65536
+#define LISTEN_BATCH 256
+
+/* Listener only: the last peers refused for --max-clients, to log each once. */
+struct refusals {
+    struct udp_addr peer[REFUSED_MEMORY];
+    unsigned next;
+};
+
+void server_wake_listener(struct server *srv)
+{
+    /* The pipe is non-blocking: when it is full the listener is awake anyway. */
+    if (write(srv->wake_fds[1], "x", 1) < 0 && errno != EAGAIN)
+        log_debug("wake listener: %s", strerror(errno));
+}
+
+void server_forward_locked(struct server *srv, const void *buf, size_t len,
+                           const struct udp_addr *peer, const struct udp_addr *local)
+{
+    struct forwarded *item;
+
+    if (srv->forward_len >= FORWARD_QUEUE_MAX) {
+        log_debug("forward queue full, datagram dropped");
+        return;
+    }
+    item = malloc(sizeof(*item) + len);
+    if (item == NULL)
+        return;
+    item->next = NULL;
+    item->peer = *peer;
+    item->local = *local;
+    item->len = len;
+    memcpy(item->data, buf, len);
+    if (srv->forward_tail != NULL)
+        srv->forward_tail->next = item;
+    else
+        srv->forward_head = item;
+    srv->forward_tail = item;
+    srv->forward_len++;
+}
+
+/* Logs a --max-clients refusal once per peer (as long as it is among the last few). */
+static void log_refusal(struct server *srv, struct refusals *refusals,
+                        const struct udp_addr *peer)
+{
+    char text[UDP_ADDR_TEXT_MAX];
+    unsigned i;
+
+    for (i = 0; i < REFUSED_MEMORY; i++)
+        if (udp_addr_equal(&refusals->peer[i], peer))
+            return;
+    refusals->peer[refusals->next] = *peer;
+    refusals->next = (refusals->next + 1) % REFUSED_MEMORY;
+    udp_addr_to_text(peer, text, sizeof(text));
+    log_warn("%s refused: %u clients already (--max-clients)", text, srv->cfg->max_clients);
+}
+
+/* One datagram that reached the listener (or was forwarded to it). */
+static void handle_datagram(struct server *srv, struct refusals *refusals,
+                            const unsigned char *buf, size_t len, const struct udp_addr *peer,
+                            const struct udp_addr *local)
+{
+    gnutls_dtls_prestate_st prestate;
+    char text[UDP_ADDR_TEXT_MAX];
+    enum hello_decision decision;
+
+    switch (cookie_classify(&srv->cookies, peer, buf, len, &prestate)) {
+    case DATAGRAM_IGNORE:
+        if (log_enabled(LOG_TRACE)) {
+            udp_addr_to_text(peer, text, sizeof(text));
+            log_trace("ignored %zu bytes from %s: not a ClientHello", len, text);
+        }
+        return;
+    case DATAGRAM_SEND_COOKIE:
+        if (log_enabled(LOG_DEBUG)) {
+            udp_addr_to_text(peer, text, sizeof(text));
+            log_debug("Sending hello verify request to %s", text);
+        }
+        cookie_reply_current(&srv->cookies, srv->listen_fd, peer, local);
+        return;
+    case DATAGRAM_CLIENT_HELLO:
+        break;
+    }
+    pthread_mutex_lock(&srv->lock);
+    decision = registry_decide_hello(&srv->registry, peer, srv->cfg->max_clients);
+    pthread_mutex_unlock(&srv->lock);
+    switch (decision) {
+    case HELLO_DUPLICATE: /* a retransmission: the client's thread answers it */
+        log_trace("duplicate ClientHello from a served peer dropped");
+        return;
+    case HELLO_REFUSE:
+        log_refusal(srv, refusals, peer);
+        return;
+    case HELLO_ACCEPT:
+        server_session_start(srv, buf, len, peer, local, &prestate);
+        return;
+    }
+}
+
+static void drain_forwarded(struct server *srv, struct refusals *refusals)
+{
+    struct forwarded *list, *next;
+
+    pthread_mutex_lock(&srv->lock);
+    list = srv->forward_head;
+    srv->forward_head = srv->forward_tail = NULL;
+    srv->forward_len = 0;
+    pthread_mutex_unlock(&srv->lock);
+    for (; list != NULL; list = next) {
+        next = list->next;
+        if (refusals != NULL)
+            handle_datagram(srv, refusals, list->data, list->len, &list->peer, &list->local);
+        free(list);
+    }
+}
+
+static void drain_wake_pipe(struct server *srv)
+{
+    char bytes[256];
+
+    while (read(srv->wake_fds[0], bytes, sizeof(bytes)) > 0)
+        ;
+}
+
+static void listen_loop(struct server *srv)
+{
+    static unsigned char buf[MAX_DATAGRAM]; /* the listener's alone */
+    struct refusals refusals = {0};
+    struct pollfd fds[3] = {
+        {.fd = srv->listen_fd, .events = POLLIN},
+        {.fd = srv->wake_fds[0], .events = POLLIN},
+        {.fd = srv->stop_fd, .events = POLLIN},
+    };
+    struct udp_addr peer, local;
+    ssize_t n;
+    int i;
+
+    for (;;) {
+        int64_t until_rotation = cookie_keys_rotate(&srv->cookies, clock_now_ms());
+        if (poll(fds, 3, (int)until_rotation) < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            return;
+        }
+        if (fds[2].revents)
+            return;
+        if (fds[1].revents) {
+            drain_wake_pipe(srv);
+            pool_reap(&srv->pool);
+            drain_forwarded(srv, &refusals);
+        }
+        /* A batch at a time, so exited threads and forwarded datagrams get a turn. */
+        for (i = 0; i < LISTEN_BATCH; i++) {
+            local = srv->bound;
+            n = udp_recv(srv->listen_fd, buf, sizeof(buf), &peer, &local);
+            if (n < 0) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                    log_debug("recvmsg: %s", strerror(errno));
+                break;
+            }
+            handle_datagram(srv, &refusals, buf, (size_t)n, &peer, &local);
+        }
+    }
+}
+
+/* Ends every session and joins the threads: the stop flag first, then every session's
+ * socket is shut down (a session waiting on it wakes and sees the flag; each sends
+ * close_notify), then the parked threads are woken. Returns the sessions it ended. */
+static unsigned stop_sessions(struct server *srv)
+{
+    atomic_store(&srv->stopping, 1);
+    pthread_mutex_lock(&srv->lock);
+    server_session_wake_all_locked(srv);
+    pthread_mutex_unlock(&srv->lock);
+    pool_stop(&srv->pool);
+    drain_forwarded(srv, NULL);
+    return srv->stopped_sessions; /* every thread is joined: no lock needed */
+}
+
+/* Loads what the server needs before it binds. Returns an exit code. */
+static int server_setup(struct server *srv, char *err, size_t err_size)
+{
+    const struct config *cfg = srv->cfg;
+    struct tls_settings tls;
+
+    options_tls_settings(cfg, &tls);
+    switch (credentials_load(&tls, &srv->creds, err, err_size)) {
+    case CREDENTIALS_OK:
+        break;
+    case CREDENTIALS_BAD_SETTING:
+        return EXIT_USAGE;
+    case CREDENTIALS_BAD_FILE:
+        return EXIT_RUNTIME;
+    }
+    if (cookie_keys_init(&srv->cookies, cfg->cookie_rotate_s * 1000, err, err_size) < 0)
+        return EXIT_RUNTIME;
+    if (pipe2(srv->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+        errorf(err, err_size, "pipe: %s", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if (pool_init(&srv->pool, server_session_serve, SESSION_STACK_SIZE, THREAD_LINGER_S,
+                  srv->wake_fds) < 0) {
+        errorf(err, err_size, "thread pool: out of resources");
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}
+
+int server_run(const struct config *cfg, int stop_fd)
+{
+    struct server *srv;
+    char err[512];
+    int ret;
+
+    srv = calloc(1, sizeof(*srv));
+    if (srv == NULL) {
+        log_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    srv->cfg = cfg;
+    srv->stop_fd = stop_fd;
+    srv->listen_fd = srv->wake_fds[0] = srv->wake_fds[1] = -1;
+    pthread_mutex_init(&srv->lock, NULL);
+
+    ret = server_setup(srv, err, sizeof(err));
+    if (ret != EXIT_OK) {
+        log_error("%s", err);
+        goto cleanup;
+    }
+    if (cfg->anon)
+        log_warn("--anon: nothing is authenticated; anyone on the path can read and change "
+                 "the echoes");
+    if (udp_raise_fd_limit(cfg->max_clients + 64UL) < cfg->max_clients + 64UL)
+        log_warn("the open-file limit is below what --max-clients %u needs", cfg->max_clients);
+    srv->listen_fd = udp_listen(cfg->address, cfg->port, LISTEN_RCVBUF, &srv->bound, err,
+                                sizeof(err));
+    if (srv->listen_fd < 0) {
+        log_error("%s", err);
+        ret = EXIT_RUNTIME;
+        goto cleanup;
+    }
+    log_out("UDP server ready. Listening to port '%u'.", cfg->port);
+
+    listen_loop(srv);
+    log_info("stopped: %u session(s) closed", stop_sessions(srv));
+
+cleanup:
+    if (srv->pool.serve != NULL)
+        pool_destroy(&srv->pool);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    if (srv->wake_fds[0] >= 0) {
+        close(srv->wake_fds[0]);
+        close(srv->wake_fds[1]);
+    }
+    cookie_keys_destroy(&srv->cookies);
+    credentials_free(&srv->creds);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+    return ret;
+}

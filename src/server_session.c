@@ -1,0 +1,351 @@
+/* server_session.c - one client of the server, on its session thread: its own connected
+ * socket, the handshake under --handshake-timeout, then every record echoed back until
+ * close_notify, --idle-timeout, a fatal error or the stop; then its socket is retired.
+ * A client that restarts on the same address and port gets a fresh session here. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+#define RECORD_BUFFER 16384 /* the largest DTLS record's plaintext */
+#define SEND_RETRY_MS 1000
+#define MAX_DATAGRAM_HANDBACK 2048 /* a ClientHello fits; the listener needs no more */
+#define RETIRE_DRAIN 64
+
+struct client {
+    struct registry_entry entry; /* entry.peer: the client's address */
+    struct pool_job job;
+    struct server *server;
+    int fd;                  /* connected to the peer; read by this client's thread only */
+    struct udp_addr local;
+    char peer_text[UDP_ADDR_TEXT_MAX];
+    gnutls_dtls_prestate_st prestate;
+    unsigned char *hello;    /* the ClientHello that carried the valid cookie */
+    size_t hello_len;
+    struct session session;
+};
+
+static struct client *client_of_entry(struct registry_entry *entry)
+{
+    return (struct client *)((char *)entry - offsetof(struct client, entry));
+}
+
+static void client_free(struct client *client)
+{
+    if (client->fd >= 0)
+        close(client->fd);
+    free(client->hello);
+    free(client);
+}
+
+/* ---- the session socket's screen ------------------------------------------------ */
+
+/* A new ClientHello from the peer: it restarted on the same address and port. With a
+ * valid cookie it gets a fresh session (SCREEN_HALT ends this one); without, a
+ * HelloVerifyRequest. */
+static enum screen_verdict peer_restarted(struct client *client, const unsigned char *buf,
+                                          size_t len)
+{
+    struct server *srv = client->server;
+    gnutls_dtls_prestate_st prestate;
+    unsigned char *copy;
+
+    if (cookie_classify(&srv->cookies, &client->entry.peer, buf, len, &prestate) !=
+        DATAGRAM_CLIENT_HELLO) {
+        log_debug("Sending hello verify request to %s", client->peer_text);
+        cookie_reply_current(&srv->cookies, client->fd, &client->entry.peer, NULL);
+        return SCREEN_SKIP;
+    }
+    copy = malloc(len);
+    if (copy == NULL)
+        return SCREEN_SKIP;
+    memcpy(copy, buf, len);
+    free(client->hello);
+    client->hello = copy;
+    client->hello_len = len;
+    client->prestate = prestate;
+    return SCREEN_HALT;
+}
+
+static enum screen_verdict screen(void *ctx, const unsigned char *buf, size_t len,
+                                  const struct udp_addr *from)
+{
+    struct client *client = ctx;
+    struct server *srv = client->server;
+
+    switch (registry_datagram_owner(&client->entry.peer, client->hello, client->hello_len,
+                                    client->session.established, from, buf, len)) {
+    case OWNER_FOREIGN:
+        if (log_enabled(LOG_DEBUG)) {
+            char text[UDP_ADDR_TEXT_MAX];
+            udp_addr_to_text(from, text, sizeof(text));
+            log_debug("%zu bytes from %s reached the socket of %s; handed to the listener",
+                      len, text, client->peer_text);
+        }
+        pthread_mutex_lock(&srv->lock);
+        server_forward_locked(srv, buf, len, from, &client->local);
+        pthread_mutex_unlock(&srv->lock);
+        server_wake_listener(srv);
+        return SCREEN_SKIP;
+    case OWNER_NEW_HANDSHAKE:
+        return peer_restarted(client, buf, len);
+    case OWNER_SESSION:
+        break;
+    }
+    return SCREEN_PASS;
+}
+
+/* ---- the session ----------------------------------------------------------------- */
+
+enum session_end { END_CLOSED, END_RESTART, END_STOPPED };
+
+static enum session_end handshake(struct client *client)
+{
+    struct session *s = &client->session;
+    unsigned limit_s = client->server->cfg->handshake_timeout_s;
+    enum session_status status;
+    const char *hint;
+
+    status = session_handshake(s, clock_now_ms() + (int64_t)limit_s * 1000);
+    switch (status) {
+    case SESSION_OK:
+        return END_CLOSED; /* not the end: the caller echoes */
+    case SESSION_HALTED:
+        return END_RESTART;
+    case SESSION_STOPPED:
+        return END_STOPPED;
+    case SESSION_FATAL:
+        session_log_failure(LOG_WARN, s, "handshake failed", s->error);
+        break;
+    case SESSION_REFUSED:
+        log_info("%s: went away during the handshake (port unreachable)", client->peer_text);
+        break;
+    default: /* GnuTLS's total timeout is ours too; whichever fires first, one message */
+        hint = session_failure_hint(s, 0);
+        if (hint != NULL)
+            log_warn("%s: handshake failed: %s", client->peer_text, hint);
+        else
+            log_info("%s: handshake not done after %u s, dropped", client->peer_text, limit_s);
+        break;
+    }
+    return END_CLOSED;
+}
+
+/* Sends the echo, waiting (bounded) while the socket buffer is full. */
+static void echo_record(struct client *client, const void *data, size_t len)
+{
+    struct session *s = &client->session;
+    enum session_status status = session_send(s, data, len, clock_now_ms() + SEND_RETRY_MS);
+
+    if (status == SESSION_TOO_LARGE)
+        log_warn("%s: a record of %zu bytes does not fit the data MTU of %zu bytes "
+                 "(--mtu %u); not echoed", client->peer_text, len, session_data_mtu(s),
+                 client->server->cfg->mtu);
+    else if (status == SESSION_FATAL)
+        session_log_failure(LOG_WARN, s, "echo not sent", s->error);
+    else if (status != SESSION_OK)
+        log_warn("%s: echo not sent: %s", client->peer_text, session_status_name(status));
+}
+
+/* The record's epoch and sequence number, as the GnuTLS example prints them, and the
+ * record with anything unprintable escaped: it is the client's data, not ours to send
+ * to the operator's terminal. */
+static void print_record(const unsigned char seq[8], const unsigned char *data, size_t len)
+{
+    char prefix[40];
+
+    if (len > 0 && data[len - 1] == '\n')
+        len--;
+    snprintf(prefix, sizeof(prefix), "received[%02x%02x%02x%02x%02x%02x%02x%02x]: ", seq[0],
+             seq[1], seq[2], seq[3], seq[4], seq[5], seq[6], seq[7]);
+    log_out_data(prefix, data, len);
+}
+
+/* Echoes every record until close_notify, --idle-timeout, a fatal error or the stop. The
+ * transport waits in recvmsg for at most the idle time left (SO_RCVTIMEO); the stop
+ * wakes it with shutdown(SHUT_RD) on the socket. */
+static enum session_end echo(struct client *client)
+{
+    struct session *s = &client->session;
+    int64_t idle_ms = (int64_t)client->server->cfg->idle_timeout_s * 1000;
+    int64_t deadline = clock_now_ms() + idle_ms, left;
+    unsigned char data[RECORD_BUFFER], seq[8];
+    size_t len;
+
+    s->transport.blocking = 1;
+    udp_set_recv_timeout(client->fd, idle_ms);
+    for (;;) {
+        switch (session_recv(s, data, sizeof(data), &len, seq)) {
+        case SESSION_OK:
+            if (log_enabled(LOG_INFO))
+                print_record(seq, data, len);
+            echo_record(client, data, len);
+            deadline = clock_now_ms() + idle_ms;
+            break;
+        case SESSION_PING:
+            log_debug("%s: heartbeat ping, answering", client->peer_text);
+            deadline = clock_now_ms() + idle_ms;
+            break;
+        case SESSION_PONG:
+            break;
+        case SESSION_CLOSED:
+            log_out("EOF");
+            return END_CLOSED;
+        case SESSION_HALTED:
+            return END_RESTART;
+        case SESSION_STOPPED:
+            return END_STOPPED;
+        case SESSION_REFUSED:
+            log_info("%s: went away (port unreachable)", client->peer_text);
+            return END_CLOSED;
+        case SESSION_FATAL:
+            session_log_failure(LOG_WARN, s, "session ended", s->error);
+            return END_CLOSED;
+        default: /* AGAIN: the idle time is up, or a wake-up came early */
+            left = deadline - clock_now_ms();
+            if (left <= 0) {
+                log_info("%s: idle for %u s, closing", client->peer_text,
+                         client->server->cfg->idle_timeout_s);
+                return END_CLOSED;
+            }
+            udp_set_recv_timeout(client->fd, left); /* woken early: wait out the rest */
+            break;
+        }
+    }
+}
+
+/* Ends the session's socket. Whatever is still queued on it may be a new client's first
+ * datagram (one that reused the peer's port, or the peer itself restarting): the listener
+ * gets them. All under the lock, so the listener sees the peer gone only once its socket
+ * is: until the close the peer's datagrams reach this socket, after it the listener. */
+static void retire_socket(struct client *client, int stopped)
+{
+    struct server *srv = client->server;
+    unsigned char buf[MAX_DATAGRAM_HANDBACK];
+    struct udp_addr from;
+    ssize_t n;
+    int i;
+
+    pthread_mutex_lock(&srv->lock);
+    for (i = 0; i < RETIRE_DRAIN &&
+                (n = udp_recv(client->fd, buf, sizeof(buf), &from, NULL)) >= 0; i++)
+        server_forward_locked(srv, buf, (size_t)n, &from, &client->local);
+    close(client->fd);
+    client->fd = -1;
+    registry_remove(&srv->registry, &client->entry);
+    srv->stopped_sessions += stopped;
+    pthread_mutex_unlock(&srv->lock);
+    server_wake_listener(srv);
+}
+
+void server_session_serve(struct pool_job *job)
+{
+    struct client *client = (struct client *)((char *)job - offsetof(struct client, job));
+    struct server *srv = client->server;
+    struct session *s = &client->session;
+    struct session_params params = {
+        .creds = &srv->creds,
+        .path_mtu = srv->cfg->mtu,
+        .peer = &client->entry.peer,
+        .retransmit_ms = 1000,
+        .total_ms = srv->cfg->handshake_timeout_s * 1000,
+        .prestate = &client->prestate,
+    };
+    enum session_end end = END_RESTART;
+    int rc;
+
+    s->peer = client->peer_text;
+    s->stop_fd = -1; /* one way to stop a session: the stop flag and shutdown(SHUT_RD) */
+    s->stop_flag = &srv->stopping;
+    while (end == END_RESTART) {
+        if ((rc = session_open(s, &params, client->fd)) < 0) {
+            log_error("%s: session setup: %s", client->peer_text, gnutls_strerror(rc));
+            end = END_CLOSED;
+            break;
+        }
+        s->transport.pending = client->hello;
+        s->transport.pending_len = client->hello_len;
+        s->transport.screen = screen;
+        s->transport.screen_ctx = client;
+        end = handshake(client);
+        if (end == END_CLOSED && s->established) {
+            log_out("- Handshake was completed");
+            session_log_description(s, 0);
+            end = echo(client);
+            if (end == END_RESTART)
+                log_info("%s: new handshake from the same address and port, new session",
+                         client->peer_text);
+        }
+        if (end == END_RESTART)
+            s->established = 0; /* no close_notify into the peer's new handshake */
+        session_close(s);
+    }
+    log_debug("%s: session closed", client->peer_text);
+    retire_socket(client, end == END_STOPPED);
+    client_free(client);
+}
+
+void server_session_start(struct server *srv, const unsigned char *hello, size_t len,
+                          const struct udp_addr *peer, const struct udp_addr *local,
+                          const gnutls_dtls_prestate_st *prestate)
+{
+    char err[256];
+    struct client *client;
+    int rc;
+
+    client = calloc(1, sizeof(*client));
+    if (client == NULL || (client->hello = malloc(len)) == NULL) {
+        log_error("out of memory for a new client");
+        free(client);
+        return;
+    }
+    client->server = srv;
+    client->entry.peer = *peer;
+    client->local = *local;
+    client->prestate = *prestate;
+    memcpy(client->hello, hello, len);
+    client->hello_len = len;
+    udp_addr_to_text(peer, client->peer_text, sizeof(client->peer_text));
+    /* The connected socket exists before anything is sent back, so the peer's next
+     * flight reaches it, not the listener. */
+    client->fd = udp_open_peer_socket(local, peer, err, sizeof(err));
+    if (client->fd < 0) {
+        log_error("%s: %s", client->peer_text, err);
+        client_free(client);
+        return;
+    }
+    log_out("Accepted connection from %s", client->peer_text);
+    pthread_mutex_lock(&srv->lock);
+    registry_add(&srv->registry, &client->entry);
+    pthread_mutex_unlock(&srv->lock);
+    rc = pool_submit(&srv->pool, &client->job);
+    if (rc != 0) {
+        log_error("%s: no thread for the session: %s", client->peer_text, strerror(rc));
+        pthread_mutex_lock(&srv->lock);
+        registry_remove(&srv->registry, &client->entry);
+        pthread_mutex_unlock(&srv->lock);
+        client_free(client);
+    }
+}
+
+static void wake_session(struct registry_entry *entry, void *ctx)
+{
+    (void)ctx;
+    /* A session waiting in recvmsg or poll on its socket returns at once; it then sees
+     * the stop flag. Harmless when it fails: the socket is then closed already. */
+    if (shutdown(client_of_entry(entry)->fd, SHUT_RD) < 0)
+        log_debug("shutdown: %s", strerror(errno));
+}
+
+void server_session_wake_all_locked(struct server *srv)
+{
+    registry_each(&srv->registry, wake_session, NULL);
+}

@@ -1,0 +1,158 @@
+/* session.h - THE session engine: every DTLS session of ours, the server's, the client's
+ * and the load generator's, is set up, handshaken, sent on, received on and closed here,
+ * and every step answers with one typed enum session_status.
+ *
+ * Nothing here blocks for longer than the caller allows: the handshake and the bounded
+ * send take a deadline, the receive a deadline or none (a non-blocking step), so a caller
+ * that waits on several descriptors (the load generator's epoll, a tunnel's socket and
+ * TUN device) drives the same steps with its own poll and session_timeout_ms(). */
+#ifndef DTLS_ECHO_SESSION_H
+#define DTLS_ECHO_SESSION_H
+
+#include <gnutls/dtls.h>
+#include <gnutls/gnutls.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "credentials.h"
+#include "udp.h"
+
+/* A client's handshake attempt lasts this many retransmission periods: GnuTLS
+ * retransmits after 1, 3 and 7 of them (its timer doubles), which rides out loss; only a
+ * stalled session (libgnutls 3.7.9 can stall with every flight sent) needs a fresh one. */
+#define SESSION_HANDSHAKE_ROUNDS 8
+
+/* What one step of a session came to. */
+enum session_status {
+    SESSION_OK,        /* done: handshake complete, record sent, record received */
+    SESSION_AGAIN,     /* nothing yet: wait for the socket, or session_timeout_ms() */
+    SESSION_CLOSED,    /* the peer sent close_notify */
+    SESSION_TIMEOUT,   /* the deadline passed first (or GnuTLS's own handshake limit) */
+    SESSION_STOPPED,   /* the stop descriptor became readable or the stop flag was set */
+    SESSION_HALTED,    /* the transport's screen halted the session (see below) */
+    SESSION_REFUSED,   /* nothing listens at the peer's port (ICMP port unreachable) */
+    SESSION_TOO_LARGE, /* the record does not fit the data MTU: not sent */
+    SESSION_PING,      /* a heartbeat ping came and was answered: the peer is alive */
+    SESSION_PONG,      /* a heartbeat pong came: the answer to our ping */
+    SESSION_FATAL,     /* a fatal TLS error; session->error holds the GnuTLS code */
+};
+
+/* Returns a short name of a status ("timeout"), for logs and tests. */
+const char *session_status_name(enum session_status status);
+
+/* What the transport does with a datagram it read, when a screen is set. */
+enum screen_verdict {
+    SCREEN_PASS, /* hand it to GnuTLS */
+    SCREEN_SKIP, /* the screen dealt with it: read the next one */
+    SCREEN_HALT, /* stop the session: every step now answers SESSION_HALTED */
+};
+
+/* The session's transport: a UDP socket connected to the peer. */
+struct session_transport {
+    int fd;
+    int last_errno;          /* of the last failed send or receive (ECONNREFUSED: refused) */
+    unsigned reads;          /* datagrams handed to GnuTLS */
+    const unsigned char *pending; /* a datagram read before the session (the server's
+                                     ClientHello): handed to GnuTLS first */
+    size_t pending_len;
+    /* NULL on a client socket. The server's session socket can receive other peers'
+     * datagrams (bind-to-connect window) and a restarting peer's ClientHello: its screen
+     * sees each datagram with its source first. */
+    enum screen_verdict (*screen)(void *ctx, const unsigned char *buf, size_t len,
+                                  const struct udp_addr *from);
+    void *screen_ctx;
+    int halted;
+    int blocking;            /* wait in recvmsg itself (SO_RCVTIMEO; see session_serve) */
+    int64_t last_record_us, gap_us; /* how busy the session is, for blocking waits */
+};
+
+struct session {
+    gnutls_session_t tls;
+    struct session_transport transport;
+    const char *peer;        /* the peer's name in log lines */
+    int stop_fd;             /* readable: stop waiting (-1: none) */
+    const atomic_int *stop_flag; /* set: stop (NULL: none) */
+    int established;         /* the handshake completed */
+    int error;               /* the GnuTLS code behind SESSION_FATAL */
+};
+
+/* How to set a session up. */
+struct session_params {
+    const struct credentials *creds;
+    unsigned path_mtu;       /* bytes, IP and UDP headers included */
+    const struct udp_addr *peer;
+    unsigned retransmit_ms;  /* first handshake retransmission */
+    unsigned total_ms;       /* GnuTLS's own limit on the whole handshake */
+    const char *server_name; /* client: SNI, when it is a DNS name (NULL: none) */
+    const gnutls_dtls_prestate_st *prestate; /* server: from the cookie exchange */
+};
+
+/* Initialises GnuTLS and, at LOG_TRACE + 1 (-vvv), routes its log to ours. Returns 0, or
+ * -1 with a reason. */
+int session_global_init(int log_level, char *err, size_t err_size);
+void session_global_deinit(void);
+
+/* Creates s->tls over fd (which the caller keeps owning), non-blocking, with the MTU set
+ * and the transport installed. s->peer, stop_fd and stop_flag are the caller's to set.
+ * Returns 0, or a negative GnuTLS code. */
+int session_open(struct session *s, const struct session_params *params, int fd);
+
+/* One handshake step: calls GnuTLS, and again while a call consumed datagrams (GnuTLS
+ * 3.7.9 can return GNUTLS_E_AGAIN with a record it read still unprocessed: a wait on the
+ * then empty socket would sleep a whole retransmission period). On a fatal error it tells
+ * the peer why with an alert. Returns OK, AGAIN, TIMEOUT, REFUSED, HALTED or FATAL. */
+enum session_status session_handshake_step(struct session *s);
+
+/* The handshake until it completes or deadline_ms (monotonic) passes, waiting for the
+ * socket, GnuTLS's retransmission timer and the stop signals in between. Returns OK,
+ * TIMEOUT, STOPPED, REFUSED, HALTED or FATAL. */
+enum session_status session_handshake(struct session *s, int64_t deadline_ms);
+
+/* Milliseconds until GnuTLS wants to be called again to retransmit (handshake). */
+unsigned session_timeout_ms(const struct session *s);
+
+/* Sends one record, waiting while the socket buffer is full until deadline_ms (a past
+ * deadline: one try). Returns OK, TOO_LARGE, TIMEOUT, REFUSED, HALTED or FATAL. */
+enum session_status session_send(struct session *s, const void *data, size_t len,
+                                 int64_t deadline_ms);
+
+/* Receives one record into buf: OK with *len (and seq, when not NULL, its epoch and
+ * sequence number), CLOSED, PING, PONG, AGAIN (nothing now, on a non-blocking transport;
+ * the idle time is up, on a blocking one), REFUSED, STOPPED, HALTED or FATAL. */
+enum session_status session_recv(struct session *s, void *buf, size_t size, size_t *len,
+                                 unsigned char seq[8]);
+
+/* session_recv, waiting for the socket and the stop descriptor until deadline_ms; returns
+ * TIMEOUT when it passes first. */
+enum session_status session_recv_until(struct session *s, void *buf, size_t size,
+                                       size_t *len, int64_t deadline_ms);
+
+/* Ends the session: close_notify first when the handshake was done (GNUTLS_SHUT_WR: the
+ * peer's answer is not awaited; a full socket buffer is retried for a few milliseconds),
+ * then frees it. The socket stays open. Safe on a session never opened. */
+void session_close(struct session *s);
+
+/* Bytes of records GnuTLS holds already decrypted, for session_recv without a read. */
+size_t session_pending(const struct session *s);
+
+/* The largest record that fits the MTU. */
+size_t session_data_mtu(const struct session *s);
+
+/* When a handshake fails or stalls, the likeliest cause in words a user can act on (a
+ * wrong PSK key, a missing client certificate, an unknown PSK identity, a mode the peer
+ * does not have), or NULL when there is nothing better to say than GnuTLS's error. code
+ * is the error (0: the handshake timed out). */
+const char *session_failure_hint(const struct session *s, int code);
+
+/* Logs "who: what: <gnutls_strerror(code)>" at level, adding the verification status
+ * for a certificate verification error, the alert's name for an alert, and the hint of
+ * session_failure_hint. */
+void session_log_failure(int level, const struct session *s, const char *what, int code);
+
+/* At -v, prints "- Session: (DTLS1.2)-(ECDHE-SECP256R1)-(ECDSA-SHA256)-(AES-256-GCM)": on
+ * stdout as a transcript line when on_stdout, else to stderr naming the peer. */
+void session_log_description(const struct session *s, int on_stdout);
+
+#endif
