@@ -71,8 +71,12 @@ bench: deps
 	$(MAKE) --no-print-directory all certs $(UDP_ECHO)
 	scripts/bench.sh $(BENCH_FLAGS)
 
-certs: certs/ca.pem
-certs/ca.pem: scripts/gen-certs.sh
+# Every file gen-certs.sh makes: a missing one (any of them) regenerates the set.
+CERT_FILES := $(addprefix certs/,ca.pem server.pem client.pem revoked.pem crl.pem \
+	other-ca.pem server-rsa.pem big-chain.pem other-server.pem rawpk-key.pem rawpk-pub.pem \
+	other-rawpk-pub.pem expired.pem psk.txt server-key.pem client-key.pem big-chain-key.pem)
+certs: $(CERT_FILES)
+$(CERT_FILES) &: scripts/gen-certs.sh
 	scripts/gen-certs.sh certs
 
 deps:

@@ -194,3 +194,33 @@ def test_garbage_key_file_says_what_the_files_must_hold():
                             timeout=10)
     assert result.returncode == 1
     assert "unencrypted PEM private key" in result.stderr
+
+
+# 7. make run and make certs.
+
+def test_make_run_moves_off_a_busy_port_and_checks_its_server(tmp_path):
+    import socket
+    busy = free_port()
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as holder:
+        holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        holder.bind(("::", busy))
+        result = subprocess.run(["make", "--no-print-directory", "run", f"PORT={busy}"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=60,
+                                env={**__import__("os").environ, "PORT": str(busy)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"port {busy} is busy" in result.stdout
+    assert result.stdout.count("- Received 11 bytes: hello, DTLS") == 3
+
+
+def test_make_certs_regenerates_any_missing_file(tmp_path):
+    import os
+    import shutil
+    shutil.copy(os.path.join(ROOT, "Makefile"), tmp_path)
+    shutil.copytree(os.path.join(ROOT, "scripts"), tmp_path / "scripts")
+    assert subprocess.run(["make", "-s", "certs"], cwd=tmp_path, capture_output=True,
+                          timeout=120).returncode == 0
+    (tmp_path / "certs" / "client-key.pem").unlink()
+    result = subprocess.run(["make", "-s", "certs"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "certs" / "client-key.pem").exists()
