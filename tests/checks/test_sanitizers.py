@@ -13,7 +13,7 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 E2E = os.path.join(ROOT, "tests", "e2e")
 sys.path.insert(0, E2E)
-from conftest import free_port  # noqa: E402
+from conftest import free_port, wait_bound  # noqa: E402
 
 
 def run_suite_with(binary, env_extra, tests, tmp_path, timeout):
@@ -39,7 +39,7 @@ def test_whole_suite_under_asan_and_ubsan_with_zero_reports(tmp_path):
     run_suite_with("build/asan/dtls_echo",
                    {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
                     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"},
-                   [E2E, "--deselect", f"{E2E}/test_unit.py"], tmp_path, timeout=900)
+                   [E2E, "--deselect", "tests/e2e/test_unit.py"], tmp_path, timeout=900)
 
 
 def test_concurrency_tests_under_tsan_with_zero_reports(tmp_path):
@@ -63,7 +63,7 @@ def test_valgrind_client_run_has_no_leak(tmp_path):
     server = subprocess.Popen([os.path.join(ROOT, "dtls_echo"), "-p", str(port), "-q"],
                               cwd=ROOT)
     try:
-        time.sleep(0.3)
+        wait_bound(port)
         result = subprocess.run(VALGRIND + [os.path.join(ROOT, "dtls_echo"), "-c", "-p", str(port),
                                             "-m", "under valgrind", "-n", "3"],
                                 cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -17,6 +17,17 @@ LOAD_CLIENT = os.environ.get("DTLS_ECHO_CLIENT_BINARY", BINARY)
 CERTS = os.path.join(ROOT, "certs")
 
 
+def _c_constant(header, name):
+    import re
+    with open(os.path.join(ROOT, "src", header)) as f:
+        return int(re.search(rf"#define {name} (\d+)", f.read()).group(1))
+
+
+# A client handshake attempt lasts this many --timeout periods (src/session.h): timing
+# bounds derive from it, so a change there moves them too.
+HANDSHAKE_ROUNDS = _c_constant("session.h", "SESSION_HANDSHAKE_ROUNDS")
+
+
 def cert(name):
     return os.path.join(CERTS, name)
 
@@ -80,13 +91,14 @@ class Process:
             self.err.close()
 
 
-def wait_bound(port, timeout=5.0):
-    """Waits until something holds UDP port (a bind of our own fails)."""
+def wait_bound(port, timeout=5.0, host="127.0.0.1"):
+    """Waits until something holds UDP port on host (a bind of our own fails)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                probe.bind(("127.0.0.1", port))
+            with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                probe.bind((host, port))
         except OSError:
             return
         time.sleep(0.02)
@@ -145,6 +157,16 @@ def start_relay(tmp_path):
     for relay in started:
         if relay.proc.poll() is None:
             relay.stop()
+
+
+def relay_counts(relay):
+    """The counters udp_relay prints when it stops: {"up": {"in": N, "out": N, "dropped": N,
+    "duplicated": N, "reordered": N}, "down": {...}}. Fails when the line is missing."""
+    import re
+    match = re.search(r"udp_relay: up (.*); down (.*)$", relay.stderr(), re.MULTILINE)
+    assert match, f"no counters from the relay: {relay.stderr()!r}"
+    return {direction: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", text)}
+            for direction, text in (("up", match.group(1)), ("down", match.group(2)))}
 
 
 def drain(sock):

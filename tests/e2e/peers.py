@@ -6,7 +6,7 @@ import subprocess
 import threading
 import time
 
-from conftest import BINARY, ROOT, cert
+from conftest import BINARY, ROOT, cert, wait_bound
 
 MODES = ["ecdsa", "rsa", "psk", "mutual"]
 NODE_DIR = os.path.join(ROOT, "tests", "interop", "node")
@@ -183,7 +183,7 @@ def start_openssl_server(mode, host, port, message):
         args += ["-Verify", "1", "-CAfile", cert("ca.pem")]
     proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
-    time.sleep(0.3)  # s_server prints nothing when ready with -quiet
+    wait_bound(port, host=host)  # s_server prints nothing when ready with -quiet
     EchoDriver(proc, message)
     return proc
 

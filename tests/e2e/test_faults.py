@@ -3,7 +3,7 @@ tests/relay/udp_relay between client and server. Every run is seeded, so a failu
 reproduces with the same seed."""
 import pytest
 
-from conftest import cert, free_port, run_client
+from conftest import cert, free_port, relay_counts, run_client
 
 
 def through_relay(start_server, start_relay, port, relay_args, server_args=()):
@@ -28,7 +28,8 @@ def test_handshake_and_every_echo_survive_loss_in_both_directions(
     assert result.returncode == 0, result.stderr
     assert echoes(result, "lossy") == 20  # each echo reported once
     relay.stop()
-    assert "dropped=0 " not in relay.stderr().split("down")[0]  # loss really happened
+    counts = relay_counts(relay)
+    assert counts["up"]["dropped"] > 0 and counts["down"]["dropped"] > 0  # loss happened
 
 
 def test_duplicated_datagrams_give_each_echo_once(port, start_server, start_relay):
@@ -41,7 +42,8 @@ def test_duplicated_datagrams_give_each_echo_once(port, start_server, start_rela
     server.wait_for("EOF")
     assert server.stdout().count(": twice?") == 30  # replays discarded by the server
     relay.stop()
-    assert "duplicated=0;" not in relay.stderr()
+    counts = relay_counts(relay)
+    assert counts["up"]["duplicated"] + counts["down"]["duplicated"] > 0
 
 
 def test_reordered_datagrams_still_complete(port, start_server, start_relay):
@@ -52,7 +54,8 @@ def test_reordered_datagrams_still_complete(port, start_server, start_relay):
     assert result.returncode == 0, result.stderr
     assert echoes(result, "shuffled") == 20
     relay.stop()
-    assert "reordered=0;" not in relay.stderr()
+    counts = relay_counts(relay)
+    assert counts["up"]["reordered"] + counts["down"]["reordered"] > 0
 
 
 def test_path_mtu_576_with_a_multi_datagram_chain_needs_a_matching_mtu(
@@ -70,7 +73,7 @@ def test_path_mtu_576_with_a_multi_datagram_chain_needs_a_matching_mtu(
     _, _, relay2 = through_relay(start_server, start_relay, port2, ["--mtu", "548"], chain)
     stuck = run_client(relay2, "-a", "127.0.0.1", "--hostname", "localhost", "-m", "x",
                        "--timeout", "100", "--retries", "1")
-    assert stuck.returncode != 0
+    assert stuck.returncode == 4, stuck.stderr  # no handshake: a timeout
 
 
 def test_stalled_handshake_recovers_with_a_fresh_session(port, start_server, start_relay):

@@ -81,7 +81,6 @@ def drain_bytes(sock):
 
 def test_resources_return_after_1000_clients_and_200_abandoned_handshakes(port, start_server):
     server = start_server(port, "--handshake-timeout", "1", "-q", ready="")
-    time.sleep(0.3)
     pid = server.proc.pid
 
     def one_client(i):

@@ -90,7 +90,6 @@ def test_gnutls_serv_echoes_split_records_are_reassembled(tmp_path):
                    tmp_path, "gnutls-serv")
     try:
         wait_bound(port)
-        time.sleep(0.2)
         code, s, err = load(port, "--clients", "1", "-n", "20", "--size", "1200", "--insecure")
     finally:
         serv.stop()
