@@ -172,7 +172,7 @@ def negotiated_session():
     try:
         out = subprocess.run([BINARY, "-c", "-v", "-a", HOST, "-p", str(server.port), "-m", "x",
                               "-n", "1", "--insecure"], capture_output=True, text=True,
-                             timeout=30).stderr
+                             timeout=30).stdout  # the -m transcript
     finally:
         server.stop()
     m = re.search(r"- Session: (\S+)", out)

@@ -1,8 +1,8 @@
 #!/bin/sh
 # fuzz.sh [SECONDS]
-# Builds the libFuzzer harnesses of tests/fuzz/ (fuzz_options: the command line parser;
-# fuzz_datagram: the listener's datagram path) into build/fuzz/ with clang,
-# AddressSanitizer and UndefinedBehaviorSanitizer, and runs each for SECONDS (default 60)
+# Builds (with `make fuzzers`) the libFuzzer harnesses of tests/fuzz/ (fuzz_options: the
+# command line parser; fuzz_datagram: the listener's datagram path) into build/fuzz/ with
+# clang, AddressSanitizer and UndefinedBehaviorSanitizer, and runs each for SECONDS (default 60)
 # on a fresh copy of its seed corpus in build/fuzz/work/, so the committed corpus never
 # grows. Prints one line per harness, "fuzz_X: N runs, no crash", or the crash, leak,
 # timeout or broken assertion with the saved input and how to replay it; exits 1 then.
@@ -29,8 +29,6 @@ if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists gnutls; then
 fi
 
 sanitize="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-cflags="-g -O1 $sanitize -std=gnu11 -pthread -Isrc $(pkg-config --cflags gnutls)"
-libs="$(pkg-config --libs gnutls) -pthread"
 mkdir -p "$out/obj" "$out/artifacts"
 
 # A fuzz target that does nothing: links only when the libFuzzer and sanitizer runtimes
@@ -43,24 +41,9 @@ if ! "$clang" $sanitize -o "$out/obj/probe" "$probe_src" >"$out/obj/probe.log" 2
     die "$clang cannot link a libFuzzer target (no libclang_rt.fuzzer${runtime_dir:+ in $runtime_dir}): install the Debian package libclang-rt-${major:-14}-dev (apt-get install libclang-rt-${major:-14}-dev); details in $out/obj/probe.log" 1
 fi
 
-# src/ is compiled without -Werror (the Makefile's gcc build enforces that); the
-# harnesses with it.
-compile() { # source object [extra flags]
-    "$clang" $cflags ${3:-} -Wall -Wextra -c -o "$2" "$1" || die "cannot compile $1" 1
-}
-for source in src/log.c src/options.c src/udp.c src/clock.c src/cookie.c; do
-    compile "$source" "$out/obj/$(basename "$source" .c).o"
-done
-for harness in fuzz_options fuzz_datagram; do
-    compile "tests/fuzz/$harness.c" "$out/obj/$harness.o" -Werror
-done
-link() { # harness objects...
-    name=$1
-    shift
-    "$clang" $cflags -o "$out/$name" "$out/obj/$name.o" "$@" $libs || die "cannot link $name" 1
-}
-link fuzz_options "$out/obj/options.o" "$out/obj/log.o"
-link fuzz_datagram "$out/obj/cookie.o" "$out/obj/clock.o" "$out/obj/udp.o" "$out/obj/log.o"
+# The Makefile builds the harnesses (same warnings as the rest) and the dictionary.
+make --no-print-directory -s CLANG="$clang" fuzzers >"$out/obj/build.log" 2>&1 ||
+    die "cannot build the harnesses: see $out/obj/build.log" 1
 
 # Runs harness $1 on a copy of corpus $2 with at most $3-byte inputs; prints its line.
 failed=0
@@ -70,7 +53,7 @@ run() {
     rm -rf "$work"
     mkdir -p "$work"
     cp -R "$corpus/." "$work/"
-    [ -f "tests/fuzz/$2.dict" ] && dict="-dict=tests/fuzz/$2.dict"
+    [ -f "$out/$2.dict" ] && dict="-dict=$out/$2.dict"
     if UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
         "$out/$name" -max_total_time="$seconds" -timeout=10 -max_len="$max_len" \
         -print_final_stats=1 -artifact_prefix="$out/artifacts/$name-" $dict "$work" \

@@ -213,13 +213,6 @@ static int pin_hex(const char *text, char hex[65])
     return *p == '\0' && n == 64 && strspn(hex, "0123456789abcdefABCDEF") == 64 ? 0 : -1;
 }
 
-int pin_is_digest(const char *text)
-{
-    char hex[65];
-
-    return pin_hex(text, hex) == 0;
-}
-
 /* A pin: "sha256:HEX", or a PEM public key or certificate file. */
 static enum credentials_result pin_load(const char *pin, unsigned char digest[32], char *err,
                                         size_t err_size)

@@ -93,7 +93,4 @@ size_t credentials_max_record(const struct credentials *creds, unsigned payload_
  * character that is not a hex digit. */
 int hex_decode(const char *hex, size_t len, unsigned char *out);
 
-/* Returns 1 when text is "sha256:" and 64 hex digits (colons between them allowed). */
-int pin_is_digest(const char *text);
-
 #endif

@@ -1,7 +1,8 @@
-/* options.c - getopt_long into struct config, range checks, conflicts, --help.
- *
- * Every value is range-checked with strtoul and an end pointer (never atoi), and every
- * conflict is named in the error, as OpenBSD nc does. Nothing here prints except --help. */
+/* options.c - the command line: one table of options, from which come getopt_long's
+ * table, the side and mode checks, the range checks, the defaults and --help (and the
+ * fuzzer's dictionary). Every value is range-checked with strtoul and an end pointer
+ * (never atoi), and every conflict is named in the error, as OpenBSD nc does. Nothing here
+ * prints except --help and the dictionary. */
 #define _GNU_SOURCE
 #include "options.h"
 
@@ -9,12 +10,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "session.h"
 
-enum long_only_option {
+enum option_id {
     OPT_CAFILE = 256,
     OPT_CRLFILE,
     OPT_CERT,
@@ -49,145 +52,36 @@ enum long_only_option {
     OPT_HANDSHAKES_ONLY,
     OPT_PLAIN,
     OPT_JSON,
+    OPT_ID_END,
 };
 
-static const struct option long_options[] = {
-    {"client", no_argument, NULL, 'c'},
-    {"address", required_argument, NULL, 'a'},
-    {"port", required_argument, NULL, 'p'},
-    {"message", required_argument, NULL, 'm'},
-    {"count", required_argument, NULL, 'n'},
-    {"cafile", required_argument, NULL, OPT_CAFILE},
-    {"crlfile", required_argument, NULL, OPT_CRLFILE},
-    {"cert", required_argument, NULL, OPT_CERT},
-    {"key", required_argument, NULL, OPT_KEY},
-    {"hostname", required_argument, NULL, OPT_HOSTNAME},
-    {"insecure", no_argument, NULL, OPT_INSECURE},
-    {"require-client-cert", no_argument, NULL, OPT_REQUIRE_CLIENT_CERT},
-    {"mtu", required_argument, NULL, OPT_MTU},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
-    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
-    {"priority", required_argument, NULL, OPT_PRIORITY},
-    {"psk-identity", required_argument, NULL, OPT_PSK_IDENTITY},
-    {"psk-key", required_argument, NULL, OPT_PSK_KEY},
-    {"pskfile", required_argument, NULL, OPT_PSKFILE},
-    {"rawpk-key", required_argument, NULL, OPT_RAWPK_KEY},
-    {"rawpk-pub", required_argument, NULL, OPT_RAWPK_PUB},
-    {"pin-pubkey", required_argument, NULL, OPT_PIN_PUBKEY},
-    {"anon", no_argument, NULL, OPT_ANON},
-    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
-    {"resume", no_argument, NULL, OPT_RESUME},
-    {"cookie-rotate", required_argument, NULL, OPT_COOKIE_ROTATE},
-    {"clients", required_argument, NULL, OPT_CLIENTS},
-    {"size", required_argument, NULL, OPT_SIZE},
-    {"window", required_argument, NULL, OPT_WINDOW},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"interval", required_argument, NULL, OPT_INTERVAL},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"handshakes-only", no_argument, NULL, OPT_HANDSHAKES_ONLY},
-    {"plain", no_argument, NULL, OPT_PLAIN},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
-
-static const char short_options[] = ":ca:p:m:n:vqhV";
-
-/* Options that only make sense on one side; rejected on the other. */
-static const struct side_option {
-    int val;
-    const char *name;
-    int client_only;
-} side_options[] = {
-    {'m', "--message", 1},
-    {'n', "--count", 1},
-    {OPT_HOSTNAME, "--hostname", 1},
-    {OPT_INSECURE, "--insecure", 1},
-    {OPT_TIMEOUT, "--timeout", 1},
-    {OPT_RETRIES, "--retries", 1},
-    {OPT_PIN_PUBKEY, "--pin-pubkey", 1},
-    {OPT_HEARTBEAT, "--heartbeat", 1},
-    {OPT_RESUME, "--resume", 1},
-    {OPT_CLIENTS, "--clients", 1},
-    {OPT_RAWPK_KEY, "--rawpk-key", 0},
-    {OPT_RAWPK_PUB, "--rawpk-pub", 0},
-    {OPT_COOKIE_ROTATE, "--cookie-rotate", 0},
-    {OPT_REQUIRE_CLIENT_CERT, "--require-client-cert", 0},
-    {OPT_MAX_CLIENTS, "--max-clients", 0},
-    {OPT_IDLE_TIMEOUT, "--idle-timeout", 0},
-    {OPT_HANDSHAKE_TIMEOUT, "--handshake-timeout", 0},
-};
-
-/* Options of the load generator: they need --clients. */
-static const struct load_option {
-    int val;
-    const char *name;
-} load_options[] = {
-    {OPT_SIZE, "--size"},         {OPT_WINDOW, "--window"},
-    {OPT_RATE, "--rate"},         {OPT_DURATION, "--duration"},
-    {OPT_INTERVAL, "--interval"}, {OPT_THREADS, "--threads"},
-    {OPT_HANDSHAKES_ONLY, "--handshakes-only"},
-    {OPT_PLAIN, "--plain"},       {OPT_JSON, "--json"},
-};
-
-/* Options of the single client that the load generator does not take. */
-static const struct load_option single_client_options[] = {
-    {'m', "--message"},
-    {OPT_RESUME, "--resume"},
-    {OPT_HEARTBEAT, "--heartbeat"},
-};
-
-#define SEEN_SLOTS (OPT_JSON + 1)
+#define SEEN_SLOTS OPT_ID_END
 #define MAX_HOSTNAME 253 /* RFC 1035: the longest DNS name, as text */
+#define NO_FIELD ((size_t)-1)
 
-/* Parses text as a decimal in [min, max] into *out. Returns 0, or -1 with a reason. */
-static int parse_number(const char *name, const char *text, unsigned long min,
-                        unsigned long max, unsigned long *out, char *err, size_t err_size)
+/* Checks a text value; returns 0, or -1 with a reason naming the option. */
+typedef int text_check(const char *name, const char *value, char *err, size_t err_size);
+
+struct option_spec {
+    const char *name;          /* long name, without "--" */
+    int short_name;            /* 0: none */
+    int id;                    /* short_name, or an enum option_id */
+    enum option_group group;   /* where --help lists it, and the side it belongs to */
+    int single_client;         /* not with --clients */
+    enum field_type type;
+    size_t offset;             /* of its field in struct config; NO_FIELD: handled apart */
+    const char *arg;           /* the value's name in --help; NULL: a flag */
+    unsigned long min, max;    /* FIELD_UINT and FIELD_ULONG: the range */
+    unsigned long default_number;
+    const char *default_text;  /* FIELD_TEXT: the default; NULL: none */
+    text_check *check;
+    const char *help;          /* --help: what it does; the range and default follow */
+};
+
+static int not_empty(const char *name, const char *value, char *err, size_t err_size)
 {
-    char *end;
-    unsigned long value;
-
-    /* strtoul accepts "-1" and wraps it; a leading sign is never a valid value here. */
-    if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || isspace((unsigned char)text[0]))
-        return errorf(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
-                      min, max);
-    errno = 0;
-    value = strtoul(text, &end, 10);
-    if (errno != 0 || *end != '\0' || value < min || value > max)
-        return errorf(err, err_size, "%s: '%s' is not a number from %lu to %lu", name, text,
-                      min, max);
-    *out = value;
-    return 0;
-}
-
-/* Checks a --priority string: GnuTLS must parse it, and it must enable a DTLS version
- * (a TLS-only string starts a server that can never complete a handshake). */
-static int check_priority(const char *text, char *err, size_t err_size)
-{
-    gnutls_priority_t priority;
-    const unsigned *versions;
-    const char *where = NULL;
-    int rc, i, n, dtls = 0;
-
-    rc = gnutls_priority_init2(&priority, text, &where, 0);
-    if (rc < 0)
-        return errorf(err, err_size, "--priority '%s': %s (at '%s')", text, gnutls_strerror(rc),
-                      where ? where : "");
-    n = gnutls_priority_protocol_list(priority, &versions);
-    for (i = 0; i < n; i++)
-        dtls |= versions[i] == GNUTLS_DTLS1_2 || versions[i] == GNUTLS_DTLS1_0 ||
-                versions[i] == GNUTLS_DTLS0_9;
-    gnutls_priority_deinit(priority);
-    if (!dtls)
-        return errorf(err, err_size, "--priority '%s' enables no DTLS version: add "
-                                     "+VERS-DTLS1.2", text);
+    if (value[0] == '\0')
+        return errorf(err, err_size, "--%s: the value must not be empty", name);
     return 0;
 }
 
@@ -199,39 +93,326 @@ static int is_hex_key(const char *text)
     return len > 0 && len % 2 == 0 && strspn(text, "0123456789abcdefABCDEF") == len;
 }
 
-/* Words the error for an option getopt_long did not accept: unknown, ambiguous, or a
- * value given to one that takes none ("--insecure=1"). */
-static int unknown_option(const char *arg, char *err, size_t err_size)
+static int check_psk_key(const char *name, const char *value, char *err, size_t err_size)
 {
-    const struct option *opt;
-    size_t name_len;
+    if (!is_hex_key(value))
+        return errorf(err, err_size, "--%s: '%s' is not an even number of hex digits", name,
+                      value);
+    return 0;
+}
 
-    if (strncmp(arg, "--", 2) != 0)
-        return errorf(err, err_size, "unknown option '-%c'", isprint(optopt) ? optopt : '?');
-    name_len = strcspn(arg + 2, "=");
-    for (opt = long_options; opt->name != NULL; opt++)
-        if (strlen(opt->name) == name_len && strncmp(opt->name, arg + 2, name_len) == 0)
-            return errorf(err, err_size, "option '--%s' takes no value", opt->name);
-    return errorf(err, err_size, "unknown or ambiguous option '%.*s'", (int)name_len + 2, arg);
+static int check_hostname(const char *name, const char *value, char *err, size_t err_size)
+{
+    if (not_empty(name, value, err, err_size) < 0)
+        return -1;
+    if (strlen(value) > MAX_HOSTNAME)
+        return errorf(err, err_size, "--%s: %zu characters; a DNS name has at most %d", name,
+                      strlen(value), MAX_HOSTNAME);
+    return 0;
+}
+
+/* Returns 1 when text is "sha256:" and 64 hex digits, colons allowed between them. */
+static int is_pin_digest(const char *text)
+{
+    size_t digits = 0;
+    const char *p;
+
+    if (strncmp(text, "sha256:", 7) != 0)
+        return 0;
+    for (p = text + 7; *p != '\0'; p++)
+        if (isxdigit((unsigned char)*p))
+            digits++;
+        else if (*p != ':')
+            return 0;
+    return digits == 64;
+}
+
+static int check_pin(const char *name, const char *value, char *err, size_t err_size)
+{
+    if (strncmp(value, "sha256:", 7) == 0 && !is_pin_digest(value))
+        return errorf(err, err_size, "--%s: '%s' is not sha256: and 64 hex digits", name,
+                      value);
+    return not_empty(name, value, err, err_size);
+}
+
+/* Checks a --priority string: GnuTLS must parse it, and it must enable a DTLS version
+ * (a TLS-only string starts a server that can never complete a handshake). */
+static int check_priority(const char *name, const char *value, char *err, size_t err_size)
+{
+    gnutls_priority_t priority;
+    const unsigned *versions;
+    const char *where = NULL;
+    int rc, i, n, dtls = 0;
+
+    rc = gnutls_priority_init2(&priority, value, &where, 0);
+    if (rc < 0)
+        return errorf(err, err_size, "--%s '%s': %s (at '%s')", name, value,
+                      gnutls_strerror(rc), where ? where : "");
+    n = gnutls_priority_protocol_list(priority, &versions);
+    for (i = 0; i < n; i++)
+        dtls |= versions[i] == GNUTLS_DTLS1_2 || versions[i] == GNUTLS_DTLS1_0 ||
+                versions[i] == GNUTLS_DTLS0_9;
+    gnutls_priority_deinit(priority);
+    if (!dtls)
+        return errorf(err, err_size, "--%s '%s' enables no DTLS version: add +VERS-DTLS1.2",
+                      name, value);
+    return 0;
+}
+
+#define FIELD(f) offsetof(struct config, f)
+#define FLAG(n, s, i, g, f, h) {n, s, i, g, 0, FIELD_FLAG, FIELD(f), NULL, 0, 0, 0, NULL, NULL, h}
+#define TEXT(n, s, i, g, f, a, d, c, h) {n, s, i, g, 0, FIELD_TEXT, FIELD(f), a, 0, 0, 0, d, c, h}
+#define NUMBER(n, s, i, g, f, a, lo, hi, d, h) \
+    {n, s, i, g, 0, FIELD_UINT, FIELD(f), a, lo, hi, d, NULL, NULL, h}
+
+static const struct option_spec option_table[] = {
+    FLAG("client", 'c', 'c', GROUP_COMMON, client_mode, "client mode (default: server)"),
+    TEXT("address", 'a', 'a', GROUP_COMMON, address, "HOST", NULL, not_empty,
+         "client: server to reach (default localhost); server: address to bind (default "
+         "every IPv6 and IPv4 address)"),
+    NUMBER("port", 'p', 'p', GROUP_COMMON, port, "PORT", 1, 65535, DEFAULT_PORT, "UDP port"),
+    TEXT("cafile", 0, OPT_CAFILE, GROUP_COMMON, cafile, "FILE", DEFAULT_CAFILE, NULL,
+         "trusted CA certificates, PEM"),
+    TEXT("crlfile", 0, OPT_CRLFILE, GROUP_COMMON, crlfile, "FILE", NULL, NULL,
+         "certificate revocation list, PEM (default none)"),
+    TEXT("cert", 0, OPT_CERT, GROUP_COMMON, certfile, "FILE", NULL, NULL,
+         "own certificate chain, PEM (server default " DEFAULT_SERVER_CERT "; client "
+         "default none)"),
+    TEXT("key", 0, OPT_KEY, GROUP_COMMON, keyfile, "FILE", NULL, NULL,
+         "private key of --cert, PEM (server default " DEFAULT_SERVER_KEY ")"),
+    NUMBER("mtu", 0, OPT_MTU, GROUP_COMMON, mtu, "BYTES", 256, 65535, DEFAULT_MTU,
+           "path MTU, IP and UDP headers included; an echo never exceeds what fits in it"),
+    TEXT("priority", 0, OPT_PRIORITY, GROUP_COMMON, priority, "STRING", NULL, check_priority,
+         "GnuTLS priority string; it must enable DTLS (default " TLS_DEFAULT_PRIORITY ", "
+         "plus the key exchanges of the mode below)"),
+    TEXT("psk-identity", 0, OPT_PSK_IDENTITY, GROUP_COMMON, psk_identity, "ID", NULL,
+         not_empty, "PSK identity (client: the one to send; server: the only one accepted), "
+         "with --psk-key"),
+    TEXT("psk-key", 0, OPT_PSK_KEY, GROUP_COMMON, psk_key, "HEX", NULL, check_psk_key,
+         "PSK key in hex"),
+    TEXT("pskfile", 0, OPT_PSKFILE, GROUP_COMMON, pskfile, "FILE", NULL, NULL,
+         "PSK identities in psktool's format (identity:hexkey per line); the server looks "
+         "the client's identity up, the client uses --psk-identity's line, or the first"),
+    FLAG("anon", 0, OPT_ANON, GROUP_COMMON, anon,
+         "anonymous key exchange: NOTHING is authenticated (warns)"),
+    {"verbose", 'v', 'v', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
+     "more logging (-v: the negotiated session); -vv more; -vvv adds GnuTLS's own log"},
+    {"quiet", 'q', 'q', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
+     "print errors only"},
+    {"help", 'h', 'h', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
+     "print this help and exit"},
+    {"version", 'V', 'V', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
+     "print the version and the GnuTLS version and exit"},
+
+    {"message", 'm', 'm', GROUP_CLIENT, 1, FIELD_TEXT, FIELD(message), "TEXT", 0, 0, 0, NULL,
+     not_empty, "message to send (default: send each line of stdin and print each echo, "
+                "like netcat)"},
+    {"count", 'n', 'n', GROUP_CLIENT, 0, FIELD_ULONG, FIELD(count), "N", 1, 1000000000,
+     DEFAULT_COUNT, NULL, NULL, "times to send --message"},
+    TEXT("hostname", 0, OPT_HOSTNAME, GROUP_CLIENT, hostname, "NAME", NULL, check_hostname,
+         "name to verify in the server certificate and send as SNI (default: the -a "
+         "address)"),
+    FLAG("insecure", 0, OPT_INSECURE, GROUP_CLIENT, insecure,
+         "do not verify the server certificate (warns every run)"),
+    NUMBER("timeout", 0, OPT_TIMEOUT, GROUP_CLIENT, timeout_ms, "MS", 10, 3600000,
+           DEFAULT_TIMEOUT_MS, "the longest wait for one reply, in ms; resends come sooner, "
+           "after a timeout measured from the round trip and doubled on each resend; also "
+           "the first handshake retransmission timeout"),
+    NUMBER("retries", 0, OPT_RETRIES, GROUP_CLIENT, retries, "N", 0, 100, DEFAULT_RETRIES,
+           "resends of an unanswered message or heartbeat; fresh handshakes after a stalled "
+           "one (at most 3 when the server never answered)"),
+    TEXT("pin-pubkey", 0, OPT_PIN_PUBKEY, GROUP_CLIENT, pin_pubkey, "PIN", NULL, check_pin,
+         "trust exactly this server key instead of a CA: a PEM public key or certificate "
+         "file, or sha256:HEX of the key (works with X.509 and raw public keys)"),
+    {"heartbeat", 0, OPT_HEARTBEAT, GROUP_CLIENT, 1, FIELD_UINT, FIELD(heartbeat_s), "S", 1,
+     3600, 0, NULL, NULL, "send a DTLS heartbeat ping (RFC 6520) after the handshake and "
+                          "every S seconds of idle stdin; off by default"},
+    {"resume", 0, OPT_RESUME, GROUP_CLIENT, 1, FIELD_FLAG, FIELD(resume), NULL, 0, 0, 0, NULL,
+     NULL, "full handshake, close, then resume the session; needs -m"},
+
+    NUMBER("clients", 0, OPT_CLIENTS, GROUP_CLIENT, clients, "N", 1, 100000, 0,
+           "run the load generator: N concurrent sessions, each sending -n numbered echoes "
+           "and checking every one; report handshakes/s, handshake latency, echo round trips, "
+           "echoes/s, MB/s and failures by kind; -n then has no limit with --duration"),
+    NUMBER("size", 0, OPT_SIZE, GROUP_LOAD, size, "BYTES", LOAD_MIN_SIZE, LOAD_MAX_SIZE,
+           DEFAULT_LOAD_SIZE, "bytes per echo"),
+    NUMBER("window", 0, OPT_WINDOW, GROUP_LOAD, window, "W", 1, 256, 1,
+           "echoes in flight per session"),
+    NUMBER("rate", 0, OPT_RATE, GROUP_LOAD, rate, "R", 1, 1000000, 0,
+           "start R new sessions per second; all at once by default"),
+    NUMBER("duration", 0, OPT_DURATION, GROUP_LOAD, duration_s, "S", 1, 86400, 0,
+           "stop after S seconds at the latest (echoes then in flight are not counted)"),
+    NUMBER("interval", 0, OPT_INTERVAL, GROUP_LOAD, interval_ms, "MS", 1, 3600000, 0,
+           "send each session's echoes at least MS apart (many mostly idle sessions)"),
+    FLAG("handshakes-only", 0, OPT_HANDSHAKES_ONLY, GROUP_LOAD, handshakes_only,
+         "each session does -n handshakes one after another and sends no echoes"),
+    NUMBER("threads", 0, OPT_THREADS, GROUP_LOAD, threads, "T", 1, 256, 0,
+           "worker threads; one per CPU by default"),
+    FLAG("plain", 0, OPT_PLAIN, GROUP_LOAD, plain,
+         "plain UDP, no DTLS: the baseline, against a UDP echo server"),
+    FLAG("json", 0, OPT_JSON, GROUP_LOAD, json, "print the summary as one JSON object"),
+
+    FLAG("require-client-cert", 0, OPT_REQUIRE_CLIENT_CERT, GROUP_SERVER, require_client_cert,
+         "ask every client for a certificate, verified against --cafile and --crlfile"),
+    NUMBER("max-clients", 0, OPT_MAX_CLIENTS, GROUP_SERVER, max_clients, "N", 1, 100000,
+           DEFAULT_MAX_CLIENTS, "sessions served at once"),
+    NUMBER("idle-timeout", 0, OPT_IDLE_TIMEOUT, GROUP_SERVER, idle_timeout_s, "S", 1, 86400,
+           DEFAULT_IDLE_TIMEOUT_S, "end a session idle this long, in seconds"),
+    NUMBER("handshake-timeout", 0, OPT_HANDSHAKE_TIMEOUT, GROUP_SERVER, handshake_timeout_s,
+           "S", 1, 3600, DEFAULT_HANDSHAKE_TIMEOUT_S,
+           "end a handshake not done by then, in seconds"),
+    NUMBER("cookie-rotate", 0, OPT_COOKIE_ROTATE, GROUP_SERVER, cookie_rotate_s, "S", 1, 86400,
+           DEFAULT_COOKIE_ROTATE_S, "new cookie key every S seconds; the previous key stays "
+           "valid for one more period"),
+    TEXT("rawpk-key", 0, OPT_RAWPK_KEY, GROUP_SERVER, rawpk_key, "FILE", NULL, NULL,
+         "present a raw public key (RFC 7250) instead of a certificate: its private key, "
+         "PEM, with --rawpk-pub"),
+    TEXT("rawpk-pub", 0, OPT_RAWPK_PUB, GROUP_SERVER, rawpk_pub, "FILE", NULL, NULL,
+         "that raw public key, PEM"),
+};
+
+#define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))
+
+size_t options_count(void)
+{
+    return OPTION_COUNT;
+}
+
+int options_number(size_t index, const struct config *cfg, const char **name,
+                   unsigned long *value, unsigned long *min, unsigned long *max,
+                   unsigned long *fallback)
+{
+    const struct option_spec *spec = &option_table[index];
+    const char *field;
+
+    if (spec->offset == NO_FIELD || (spec->type != FIELD_UINT && spec->type != FIELD_ULONG))
+        return 0;
+    field = (const char *)cfg + spec->offset;
+    *name = spec->name;
+    *value = spec->type == FIELD_UINT ? *(const unsigned *)field : *(const unsigned long *)field;
+    *min = spec->min;
+    *max = spec->max;
+    *fallback = spec->default_number;
+    return 1;
+}
+
+/* Parses text as a decimal in [min, max] into *out. Returns 0, or -1 with a reason. */
+static int parse_number(const char *name, const char *text, unsigned long min,
+                        unsigned long max, unsigned long *out, char *err, size_t err_size)
+{
+    char *end;
+    unsigned long value;
+
+    /* strtoul accepts "-1" and wraps it; a leading sign is never a valid value here. */
+    if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || isspace((unsigned char)text[0]))
+        return errorf(err, err_size, "--%s: '%s' is not a number from %lu to %lu", name, text,
+                      min, max);
+    errno = 0;
+    value = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < min || value > max)
+        return errorf(err, err_size, "--%s: '%s' is not a number from %lu to %lu", name, text,
+                      min, max);
+    *out = value;
+    return 0;
+}
+
+static const struct option_spec *spec_of(int id)
+{
+    size_t i;
+
+    for (i = 0; i < OPTION_COUNT; i++)
+        if (option_table[i].id == id)
+            return &option_table[i];
+    return NULL;
+}
+
+/* Stores value (a number's text, a text, or NULL for a flag) in spec's field. */
+static int store(const struct option_spec *spec, const char *value, struct config *cfg,
+                 char *err, size_t err_size)
+{
+    char *field = (char *)cfg + spec->offset;
+    unsigned long number = 0;
+
+    switch (spec->type) {
+    case FIELD_FLAG:
+        *(int *)field = 1;
+        return 0;
+    case FIELD_TEXT:
+        if (spec->check != NULL && spec->check(spec->name, value, err, err_size) < 0)
+            return -1;
+        *(const char **)field = value;
+        return 0;
+    case FIELD_UINT:
+    case FIELD_ULONG:
+        if (parse_number(spec->name, value, spec->min, spec->max, &number, err, err_size) < 0)
+            return -1;
+        if (spec->type == FIELD_UINT)
+            *(unsigned *)field = (unsigned)number;
+        else
+            *(unsigned long *)field = number;
+        return 0;
+    }
+    return -1;
 }
 
 static void set_defaults(struct config *cfg)
 {
+    size_t i;
+
     memset(cfg, 0, sizeof(*cfg));
     cfg->action = ACTION_RUN;
-    cfg->port = DEFAULT_PORT;
-    cfg->count = DEFAULT_COUNT;
-    cfg->cafile = DEFAULT_CAFILE;
-    cfg->mtu = DEFAULT_MTU;
-    cfg->timeout_ms = DEFAULT_TIMEOUT_MS;
-    cfg->retries = DEFAULT_RETRIES;
-    cfg->max_clients = DEFAULT_MAX_CLIENTS;
-    cfg->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
-    cfg->handshake_timeout_s = DEFAULT_HANDSHAKE_TIMEOUT_S;
-    cfg->cookie_rotate_s = DEFAULT_COOKIE_ROTATE_S;
-    cfg->size = DEFAULT_LOAD_SIZE;
-    cfg->window = 1;
     cfg->log_level = LOG_INFO;
+    for (i = 0; i < OPTION_COUNT; i++) {
+        const struct option_spec *spec = &option_table[i];
+        char *field;
+        if (spec->offset == NO_FIELD)
+            continue;
+        field = (char *)cfg + spec->offset;
+        if (spec->type == FIELD_TEXT)
+            *(const char **)field = spec->default_text;
+        else if (spec->type == FIELD_UINT)
+            *(unsigned *)field = (unsigned)spec->default_number;
+        else if (spec->type == FIELD_ULONG)
+            *(unsigned long *)field = spec->default_number;
+    }
+}
+
+/* getopt_long's tables, from option_table. */
+static void getopt_tables(struct option *longs, char *shorts)
+{
+    size_t i, n = 0;
+
+    shorts[n++] = ':'; /* a missing value is ':', not '?' */
+    for (i = 0; i < OPTION_COUNT; i++) {
+        const struct option_spec *spec = &option_table[i];
+        longs[i].name = spec->name;
+        longs[i].has_arg = spec->arg != NULL ? required_argument : no_argument;
+        longs[i].flag = NULL;
+        longs[i].val = spec->id;
+        if (spec->short_name != 0) {
+            shorts[n++] = (char)spec->short_name;
+            if (spec->arg != NULL)
+                shorts[n++] = ':';
+        }
+    }
+    memset(&longs[OPTION_COUNT], 0, sizeof(longs[OPTION_COUNT]));
+    shorts[n] = '\0';
+}
+
+/* Words the error for an option getopt_long did not accept: unknown, ambiguous, or a
+ * value given to one that takes none ("--insecure=1"). */
+static int unknown_option(const char *arg, char *err, size_t err_size)
+{
+    size_t name_len, i;
+
+    if (strncmp(arg, "--", 2) != 0)
+        return errorf(err, err_size, "unknown option '-%c'", isprint(optopt) ? optopt : '?');
+    name_len = strcspn(arg + 2, "=");
+    for (i = 0; i < OPTION_COUNT; i++)
+        if (strlen(option_table[i].name) == name_len &&
+            strncmp(option_table[i].name, arg + 2, name_len) == 0)
+            return errorf(err, err_size, "option '--%s' takes no value", option_table[i].name);
+    return errorf(err, err_size, "unknown or ambiguous option '%.*s'", (int)name_len + 2, arg);
 }
 
 /* Checks the options as a whole: sides, pairs and conflicts. */
@@ -240,24 +421,22 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
 {
     size_t i;
 
-    for (i = 0; i < sizeof(side_options) / sizeof(side_options[0]); i++) {
-        const struct side_option *opt = &side_options[i];
-        if (seen[opt->val] && opt->client_only && !cfg->client_mode)
-            return errorf(err, err_size, "%s is a client option: add -c", opt->name);
-        if (seen[opt->val] && !opt->client_only && cfg->client_mode)
-            return errorf(err, err_size, "%s is a server option: cannot use it with -c",
+    for (i = 0; i < OPTION_COUNT; i++) {
+        const struct option_spec *opt = &option_table[i];
+        if (!seen[opt->id])
+            continue;
+        if ((opt->group == GROUP_CLIENT || opt->group == GROUP_LOAD) && !cfg->client_mode)
+            return errorf(err, err_size, "--%s is a client option: add -c", opt->name);
+        if (opt->group == GROUP_SERVER && cfg->client_mode)
+            return errorf(err, err_size, "--%s is a server option: cannot use it with -c",
                           opt->name);
+        if (opt->group == GROUP_LOAD && !cfg->clients)
+            return errorf(err, err_size, "--%s is a load generator option: add --clients N",
+                          opt->name);
+        if (opt->single_client && cfg->clients)
+            return errorf(err, err_size, "cannot use --%s with --clients: the load generator "
+                          "sends its own numbered echoes of --size bytes", opt->name);
     }
-    for (i = 0; i < sizeof(load_options) / sizeof(load_options[0]); i++)
-        if (seen[load_options[i].val] && !cfg->clients)
-            return errorf(err, err_size, "%s is a load generator option: add --clients N",
-                          load_options[i].name);
-    for (i = 0; cfg->clients && i < sizeof(single_client_options) /
-                                     sizeof(single_client_options[0]); i++)
-        if (seen[single_client_options[i].val])
-            return errorf(err, err_size, "cannot use %s with --clients: the load generator "
-                          "sends its own numbered echoes of --size bytes",
-                          single_client_options[i].name);
     if (cfg->handshakes_only && (seen[OPT_SIZE] || seen[OPT_WINDOW] || seen[OPT_INTERVAL] ||
                                  cfg->plain))
         return errorf(err, err_size, "--handshakes-only sends no echoes: cannot use it with "
@@ -265,15 +444,8 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
     cfg->count_set = seen['n'];
     if (verbose && quiet)
         return errorf(err, err_size, "cannot use -v and -q together");
-    if (cfg->message && cfg->message[0] == '\0')
-        return errorf(err, err_size, "--message: the message must not be empty");
     if (cfg->insecure && (seen[OPT_CAFILE] || seen[OPT_CRLFILE]))
         return errorf(err, err_size, "cannot use --insecure with --cafile or --crlfile");
-    if (cfg->hostname && cfg->hostname[0] == '\0')
-        return errorf(err, err_size, "--hostname: the name must not be empty");
-    if (cfg->hostname && strlen(cfg->hostname) > MAX_HOSTNAME)
-        return errorf(err, err_size, "--hostname: %zu characters; a DNS name has at most %d",
-                      strlen(cfg->hostname), MAX_HOSTNAME);
 
     if (seen[OPT_CERT] != seen[OPT_KEY])
         return errorf(err, err_size, "--cert and --key go together: give both or neither");
@@ -318,185 +490,26 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
 
 int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t err_size)
 {
+    struct option longs[OPTION_COUNT + 1];
+    char shorts[2 * OPTION_COUNT + 2];
     unsigned char seen[SEEN_SLOTS] = {0};
-    unsigned long number;
+    const struct option_spec *spec;
     int verbose = 0, quiet = 0, opt;
 
     set_defaults(cfg);
+    getopt_tables(longs, shorts);
     opterr = 0;  /* we word the errors ourselves */
     optind = 0;  /* full re-initialisation in glibc, so the parser can run more than once */
-    while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         if (opt > 0 && opt < SEEN_SLOTS)
             seen[opt] = 1;
         switch (opt) {
-        case 'c':
-            cfg->client_mode = 1;
-            break;
-        case 'a':
-            if (optarg[0] == '\0')
-                return errorf(err, err_size, "--address: the address must not be empty");
-            cfg->address = optarg;
-            break;
-        case 'p':
-            if (parse_number("--port", optarg, 1, 65535, &number, err, err_size) < 0)
-                return -1;
-            cfg->port = (unsigned)number;
-            break;
-        case 'm':
-            cfg->message = optarg;
-            break;
-        case 'n':
-            if (parse_number("--count", optarg, 1, 1000000000, &number, err, err_size) < 0)
-                return -1;
-            cfg->count = number;
-            break;
-        case OPT_CAFILE:
-            cfg->cafile = optarg;
-            break;
-        case OPT_CRLFILE:
-            cfg->crlfile = optarg;
-            break;
-        case OPT_CERT:
-            cfg->certfile = optarg;
-            break;
-        case OPT_KEY:
-            cfg->keyfile = optarg;
-            break;
-        case OPT_HOSTNAME:
-            cfg->hostname = optarg;
-            break;
-        case OPT_INSECURE:
-            cfg->insecure = 1;
-            break;
-        case OPT_REQUIRE_CLIENT_CERT:
-            cfg->require_client_cert = 1;
-            break;
-        case OPT_MTU:
-            if (parse_number("--mtu", optarg, 256, 65535, &number, err, err_size) < 0)
-                return -1;
-            cfg->mtu = (unsigned)number;
-            break;
-        case OPT_TIMEOUT:
-            if (parse_number("--timeout", optarg, 10, 3600000, &number, err, err_size) < 0)
-                return -1;
-            cfg->timeout_ms = (unsigned)number;
-            break;
-        case OPT_RETRIES:
-            if (parse_number("--retries", optarg, 0, 100, &number, err, err_size) < 0)
-                return -1;
-            cfg->retries = (unsigned)number;
-            break;
-        case OPT_MAX_CLIENTS:
-            if (parse_number("--max-clients", optarg, 1, 100000, &number, err, err_size) < 0)
-                return -1;
-            cfg->max_clients = (unsigned)number;
-            break;
-        case OPT_IDLE_TIMEOUT:
-            if (parse_number("--idle-timeout", optarg, 1, 86400, &number, err, err_size) < 0)
-                return -1;
-            cfg->idle_timeout_s = (unsigned)number;
-            break;
-        case OPT_HANDSHAKE_TIMEOUT:
-            if (parse_number("--handshake-timeout", optarg, 1, 3600, &number, err,
-                             err_size) < 0)
-                return -1;
-            cfg->handshake_timeout_s = (unsigned)number;
-            break;
-        case OPT_PRIORITY:
-            if (check_priority(optarg, err, err_size) < 0)
-                return -1;
-            cfg->priority = optarg;
-            break;
-        case OPT_PSK_IDENTITY:
-            if (optarg[0] == '\0')
-                return errorf(err, err_size, "--psk-identity must not be empty");
-            cfg->psk_identity = optarg;
-            break;
-        case OPT_PSK_KEY:
-            if (!is_hex_key(optarg))
-                return errorf(err, err_size, "--psk-key: '%s' is not an even number of hex digits",
-                              optarg);
-            cfg->psk_key = optarg;
-            break;
-        case OPT_PSKFILE:
-            cfg->pskfile = optarg;
-            break;
-        case OPT_RAWPK_KEY:
-            cfg->rawpk_key = optarg;
-            break;
-        case OPT_RAWPK_PUB:
-            cfg->rawpk_pub = optarg;
-            break;
-        case OPT_PIN_PUBKEY:
-            cfg->pin_pubkey = optarg;
-            break;
-        case OPT_ANON:
-            cfg->anon = 1;
-            break;
-        case OPT_HEARTBEAT:
-            if (parse_number("--heartbeat", optarg, 1, 3600, &number, err, err_size) < 0)
-                return -1;
-            cfg->heartbeat_s = (unsigned)number;
-            break;
-        case OPT_RESUME:
-            cfg->resume = 1;
-            break;
-        case OPT_COOKIE_ROTATE:
-            if (parse_number("--cookie-rotate", optarg, 1, 86400, &number, err, err_size) < 0)
-                return -1;
-            cfg->cookie_rotate_s = (unsigned)number;
-            break;
-        case OPT_CLIENTS:
-            if (parse_number("--clients", optarg, 1, 100000, &number, err, err_size) < 0)
-                return -1;
-            cfg->clients = (unsigned)number;
-            break;
-        case OPT_SIZE:
-            if (parse_number("--size", optarg, LOAD_MIN_SIZE, LOAD_MAX_SIZE, &number, err,
-                             err_size) < 0)
-                return -1;
-            cfg->size = (unsigned)number;
-            break;
-        case OPT_WINDOW:
-            if (parse_number("--window", optarg, 1, 256, &number, err, err_size) < 0)
-                return -1;
-            cfg->window = (unsigned)number;
-            break;
-        case OPT_RATE:
-            if (parse_number("--rate", optarg, 1, 1000000, &number, err, err_size) < 0)
-                return -1;
-            cfg->rate = (unsigned)number;
-            break;
-        case OPT_DURATION:
-            if (parse_number("--duration", optarg, 1, 86400, &number, err, err_size) < 0)
-                return -1;
-            cfg->duration_s = (unsigned)number;
-            break;
-        case OPT_INTERVAL:
-            if (parse_number("--interval", optarg, 1, 3600000, &number, err, err_size) < 0)
-                return -1;
-            cfg->interval_ms = (unsigned)number;
-            break;
-        case OPT_THREADS:
-            if (parse_number("--threads", optarg, 1, 256, &number, err, err_size) < 0)
-                return -1;
-            cfg->threads = (unsigned)number;
-            break;
-        case OPT_HANDSHAKES_ONLY:
-            cfg->handshakes_only = 1;
-            break;
-        case OPT_PLAIN:
-            cfg->plain = 1;
-            break;
-        case OPT_JSON:
-            cfg->json = 1;
-            break;
         case 'v':
             verbose++;
-            break;
+            continue;
         case 'q':
             quiet = 1;
-            break;
+            continue;
         case 'h':
             cfg->action = ACTION_HELP;
             return 0;
@@ -506,115 +519,16 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
         case ':':
             return errorf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return unknown_option(argv[optind - 1], err, err_size);
+            spec = spec_of(opt);
+            if (spec == NULL)
+                return unknown_option(argv[optind - 1], err, err_size);
+            if (store(spec, optarg, cfg, err, err_size) < 0)
+                return -1;
         }
     }
     if (optind < argc)
         return errorf(err, err_size, "unexpected argument '%s'", argv[optind]);
     return validate(cfg, seen, verbose, quiet, err, err_size);
-}
-
-void options_print_help(FILE *out)
-{
-    fprintf(out,
-        "Usage: dtls_echo [OPTIONS]             run the DTLS echo server\n"
-        "       dtls_echo -c [OPTIONS]          run the client\n"
-        "\n"
-        "A DTLS 1.2 echo server (one thread per client, stateless cookie exchange) and\n"
-        "client on GnuTLS. The client sends a message, or each line of stdin, and checks\n"
-        "that every echo equals what it sent.\n"
-        "\n"
-        "Common options:\n"
-        "  -c, --client             client mode (default: server)\n"
-        "  -a, --address HOST       client: server to reach (default localhost);\n"
-        "                           server: address to bind (default every IPv6 and IPv4 address)\n"
-        "  -p, --port PORT          UDP port, 1-65535 (default %d)\n"
-        "      --cafile FILE        trusted CA certificates, PEM (default %s)\n"
-        "      --crlfile FILE       certificate revocation list, PEM (default none)\n"
-        "      --cert FILE          own certificate chain, PEM (server default %s;\n"
-        "                           client default none)\n"
-        "      --key FILE           private key of --cert, PEM (server default %s)\n"
-        "      --mtu BYTES          path MTU, IP and UDP headers included, 256-65535\n"
-        "                           (default %d); an echo never exceeds what fits in it\n"
-        "      --priority STRING    GnuTLS priority string (default %s,\n"
-        "                           plus the key exchanges of the mode below)\n"
-        "      --psk-identity ID    PSK identity (client: the one to send; server: the\n"
-        "                           only one accepted), with --psk-key\n"
-        "      --psk-key HEX        PSK key in hex\n"
-        "      --pskfile FILE       PSK identities in psktool's format (identity:hexkey per\n"
-        "                           line); the server looks the client's identity up, the\n"
-        "                           client uses --psk-identity's line, or the first\n"
-        "      --anon               anonymous key exchange: NOTHING is authenticated (warns)\n"
-        "  -v, --verbose            more logging (-v: the negotiated session); -vv more;\n"
-        "                           -vvv adds GnuTLS's own log\n"
-        "  -q, --quiet              print errors only\n"
-        "  -h, --help               print this help and exit\n"
-        "  -V, --version            print the version and the GnuTLS version and exit\n"
-        "\n"
-        "Client options:\n"
-        "  -m, --message TEXT       message to send (default: send each line of stdin and\n"
-        "                           print each echo, like netcat)\n"
-        "  -n, --count N            times to send --message (default %d)\n"
-        "      --hostname NAME      name to verify in the server certificate and send as\n"
-        "                           SNI (default: the -a address)\n"
-        "      --insecure           do not verify the server certificate (warns every run)\n"
-        "      --timeout MS         the longest wait for one reply, 10-3600000 ms (default\n"
-        "                           %d); resends come sooner, after a timeout measured\n"
-        "                           from the round trip and doubled on each resend; also\n"
-        "                           the first handshake retransmission timeout\n"
-        "      --retries N          resends of an unanswered message or heartbeat, 0-100\n"
-        "                           (default %d); fresh handshakes after a stalled one\n"
-        "                           (at most 3 when the server never answered)\n"
-        "      --pin-pubkey PIN     trust exactly this server key instead of a CA: a PEM\n"
-        "                           public key or certificate file, or sha256:HEX of the\n"
-        "                           key (works with X.509 and raw public keys)\n"
-        "      --heartbeat S        send a DTLS heartbeat ping (RFC 6520) after the\n"
-        "                           handshake and every S seconds of idle stdin, 1-3600\n"
-        "      --resume             full handshake, close, then resume the session\n"
-        "                           (prints \"- Session was resumed\"); needs -m\n"
-        "\n"
-        "Load generator (client options, with --clients):\n"
-        "      --clients N          run N concurrent sessions, 1-100000, each sending -n\n"
-        "                           numbered echoes and checking every one; report\n"
-        "                           handshakes/s, handshake latency, echo round trips,\n"
-        "                           echoes/s, MB/s and failures by kind; -n defaults to %d,\n"
-        "                           or no limit with --duration\n"
-        "      --size BYTES         bytes per echo, %d-%d (default %d)\n"
-        "      --window W           echoes in flight per session, 1-256 (default 1)\n"
-        "      --rate R             start R new sessions per second, 1-1000000 (default:\n"
-        "                           all at once)\n"
-        "      --duration S         stop after S seconds at the latest, 1-86400 (echoes\n"
-        "                           then in flight are not counted)\n"
-        "      --interval MS        send each session's echoes at least MS apart,\n"
-        "                           1-3600000 (many mostly idle sessions)\n"
-        "      --handshakes-only    each session does -n handshakes one after another and\n"
-        "                           sends no echoes\n"
-        "      --threads T          worker threads, 1-256 (default: one per CPU)\n"
-        "      --plain              plain UDP, no DTLS: the baseline, against a UDP echo\n"
-        "                           server\n"
-        "      --json               print the summary as one JSON object\n"
-        "  With --clients, an echo not back within --timeout counts as lost, and a\n"
-        "  handshake not done within 8 times --timeout as a handshake timeout.\n"
-        "\n"
-        "Server options:\n"
-        "      --require-client-cert  ask every client for a certificate, verified\n"
-        "                           against --cafile and --crlfile\n"
-        "      --max-clients N      sessions served at once, 1-100000 (default %d)\n"
-        "      --idle-timeout S     end a session idle this long, 1-86400 s (default %d)\n"
-        "      --handshake-timeout S  end a handshake not done by then, 1-3600 s (default %d)\n"
-        "      --cookie-rotate S    new cookie key every S seconds; the previous key stays\n"
-        "                           valid for one more period, 1-86400 (default %d)\n"
-        "      --rawpk-key FILE     present a raw public key (RFC 7250) instead of a\n"
-        "      --rawpk-pub FILE     certificate: its private key and public key, PEM\n"
-        "\n"
-        "Exit codes: 0 success; 1 runtime error (socket, file, resource); 2 usage error;\n"
-        "3 handshake or certificate verification failed; 4 timeout, no answer from the\n"
-        "peer; 5 an echo did not match what was sent.\n",
-        DEFAULT_PORT, DEFAULT_CAFILE, DEFAULT_SERVER_CERT, DEFAULT_SERVER_KEY, DEFAULT_MTU,
-        TLS_DEFAULT_PRIORITY, DEFAULT_COUNT, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DEFAULT_COUNT,
-        LOAD_MIN_SIZE, LOAD_MAX_SIZE, DEFAULT_LOAD_SIZE,
-        DEFAULT_MAX_CLIENTS, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_HANDSHAKE_TIMEOUT_S,
-        DEFAULT_COOKIE_ROTATE_S);
 }
 
 void options_tls_settings(const struct config *cfg, struct tls_settings *tls)
@@ -639,4 +553,111 @@ void options_tls_settings(const struct config *cfg, struct tls_settings *tls)
     if (cfg->client_mode)
         tls->verify_name = cfg->hostname ? cfg->hostname
                                          : cfg->address ? cfg->address : "localhost";
+}
+
+/* Writes text from column `column` on, wrapped at HELP_WIDTH, each new line indented to
+ * HELP_COLUMN. Returns the column it ends at. */
+#define HELP_COLUMN 27
+#define HELP_WIDTH 90
+static size_t help_words(FILE *out, const char *text, size_t column)
+{
+    while (*text != '\0') {
+        size_t word = strcspn(text, " ");
+        if (column > HELP_COLUMN && column + 1 + word > HELP_WIDTH) {
+            fprintf(out, "\n%*s", HELP_COLUMN, "");
+            column = HELP_COLUMN;
+        } else if (column > HELP_COLUMN) {
+            fputc(' ', out);
+            column++;
+        }
+        fwrite(text, 1, word, out);
+        column += word;
+        text += word;
+        while (*text == ' ')
+            text++;
+    }
+    return column;
+}
+
+static void help_option(FILE *out, const struct option_spec *spec)
+{
+    char left[64], extra[96] = "";
+    size_t column;
+
+    if (spec->short_name != 0)
+        snprintf(left, sizeof(left), "  -%c, --%s%s%s", spec->short_name, spec->name,
+                 spec->arg ? " " : "", spec->arg ? spec->arg : "");
+    else
+        snprintf(left, sizeof(left), "      --%s%s%s", spec->name, spec->arg ? " " : "",
+                 spec->arg ? spec->arg : "");
+    fputs(left, out);
+    column = strlen(left);
+    if (column + 2 > HELP_COLUMN) {
+        fprintf(out, "\n%*s", HELP_COLUMN, "");
+    } else {
+        fprintf(out, "%*s", (int)(HELP_COLUMN - column), "");
+    }
+    column = HELP_COLUMN;
+    /* The range, and the default where there is one: stated here from the table alone. */
+    if ((spec->type == FIELD_UINT || spec->type == FIELD_ULONG) && spec->default_number != 0)
+        snprintf(extra, sizeof(extra), "(%lu-%lu, default %lu)", spec->min, spec->max,
+                 spec->default_number);
+    else if (spec->type == FIELD_UINT || spec->type == FIELD_ULONG)
+        snprintf(extra, sizeof(extra), "(%lu-%lu)", spec->min, spec->max);
+    else if (spec->type == FIELD_TEXT && spec->default_text != NULL)
+        snprintf(extra, sizeof(extra), "(default %s)", spec->default_text);
+    column = help_words(out, spec->help, column);
+    if (extra[0] != '\0')
+        help_words(out, extra, column);
+    fputc('\n', out);
+}
+
+void options_print_help(FILE *out)
+{
+    static const char *const headings[] = {
+        [GROUP_COMMON] = "Common options:",
+        [GROUP_CLIENT] = "Client options:",
+        [GROUP_LOAD] = "Load generator (client options, with --clients):",
+        [GROUP_SERVER] = "Server options:",
+    };
+    size_t group, i;
+
+    fprintf(out,
+        "Usage: dtls_echo [OPTIONS]             run the DTLS echo server\n"
+        "       dtls_echo -c [OPTIONS]          run the client\n"
+        "\n"
+        "A DTLS 1.2 echo server (one thread per client, stateless cookie exchange) and\n"
+        "client on GnuTLS. The client sends a message, or each line of stdin, and checks\n"
+        "that every echo equals what it sent.\n");
+    for (group = GROUP_COMMON; group <= GROUP_SERVER; group++) {
+        fprintf(out, "\n%s\n", headings[group]);
+        for (i = 0; i < OPTION_COUNT; i++)
+            if (option_table[i].group == group)
+                help_option(out, &option_table[i]);
+        if (group == GROUP_LOAD)
+            fprintf(out, "  With --clients, an echo not back within --timeout counts as lost, "
+                         "and a\n  handshake not done within %d times --timeout as a handshake "
+                         "timeout.\n", SESSION_HANDSHAKE_ROUNDS);
+    }
+    fprintf(out,
+        "\nExit codes: 0 success; 1 runtime error (socket, file, resource, stdout); 2 usage\n"
+        "error; 3 handshake or certificate verification failed; 4 timeout, no answer from\n"
+        "the peer; 5 an echo did not match what was sent.\n");
+}
+
+void options_write_dictionary(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "# libFuzzer dictionary for fuzz_options, made from src/options.c's table by\n"
+                 "# scripts/fuzz.sh: every option, and the edges of every range.\n");
+    for (i = 0; i < OPTION_COUNT; i++) {
+        const struct option_spec *spec = &option_table[i];
+        fprintf(out, "\"--%s\"\n", spec->name);
+        if (spec->short_name != 0)
+            fprintf(out, "\"-%c\"\n", spec->short_name);
+        if (spec->type == FIELD_UINT || spec->type == FIELD_ULONG)
+            fprintf(out, "\"%lu\"\n\"%lu\"\n\"%lu\"\n", spec->min, spec->max, spec->max + 1);
+    }
+    fprintf(out, "\"sha256:\"\n\"NORMAL:-VERS-ALL:+VERS-DTLS1.2\"\n\"=\"\n\"-\"\n");
 }

@@ -78,6 +78,24 @@ struct config {
     int json;                   /* summary as one JSON object */
 };
 
+/* Where --help lists an option, and which side it belongs to. */
+enum option_group { GROUP_COMMON, GROUP_CLIENT, GROUP_LOAD, GROUP_SERVER };
+
+/* How an option's value is stored in struct config. */
+enum field_type { FIELD_FLAG, FIELD_TEXT, FIELD_UINT, FIELD_ULONG };
+
+/* How many options the table holds. */
+size_t options_count(void);
+
+/* For the index-th option of the table, when it is a number: its long name, its value in
+ * cfg, its range and its default; returns 1, or 0 for an option that is not a number. */
+int options_number(size_t index, const struct config *cfg, const char **name,
+                   unsigned long *value, unsigned long *min, unsigned long *max,
+                   unsigned long *fallback);
+
+/* Writes a libFuzzer dictionary of every option and the edges of every range. */
+void options_write_dictionary(FILE *out);
+
 /* Fills cfg from argv. Returns 0, or -1 with a one-line reason in err (a usage error). */
 int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t err_size);
 

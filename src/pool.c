@@ -159,6 +159,7 @@ void pool_stop(struct pool *pool)
             while (read(pool->wake_read_fd, bytes, sizeof(bytes)) > 0)
                 ;
     }
+    pool_reap(pool); /* the threads that exited after the last look */
 }
 
 void pool_destroy(struct pool *pool)

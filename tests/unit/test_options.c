@@ -15,7 +15,7 @@
 #include "options.h"
 
 #define MAX_ARGS 32
-#define MAX_ARG_SIZE 128
+#define MAX_ARG_SIZE 512
 
 /* One parsed command line: its argv storage, the result and the error text. */
 struct command_line {
@@ -543,10 +543,34 @@ static void test_pinned_client_needs_no_ca_file(void **state)
     struct command_line cl;
 
     (void)state;
-    PARSE(&cl, "-c", "--pin-pubkey", "sha256:00", "-m", "x", "--heartbeat", "5");
+    PARSE(&cl, "-c", "--pin-pubkey",
+          "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "-m", "x",
+          "--heartbeat", "5");
     assert_accepted(&cl);
     assert_null(cl.cfg.cafile);
     assert_int_equal(cl.cfg.heartbeat_s, 5);
+}
+
+static void test_short_sha256_pin_is_rejected_by_the_parser(void **state)
+{
+    (void)state;
+    REJECTED("--pin-pubkey", "64 hex digits", "-c", "--pin-pubkey", "sha256:00", "-m", "x");
+}
+
+static void test_priority_without_dtls_is_rejected_by_the_parser(void **state)
+{
+    (void)state;
+    REJECTED("--priority", "no DTLS version", "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2");
+}
+
+static void test_hostname_longer_than_a_dns_name_is_rejected(void **state)
+{
+    char name[300];
+
+    (void)state;
+    memset(name, 'a', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    REJECTED("--hostname", "at most 253", "-c", "--hostname", name);
 }
 
 static void test_error_quoting_a_value_with_a_newline_stays_one_line(void **state)
@@ -698,6 +722,9 @@ int main(void)
         cmocka_unit_test(test_rawpk_key_without_pub_is_rejected),
         cmocka_unit_test(test_psk_server_presents_no_default_certificate),
         cmocka_unit_test(test_pinned_client_needs_no_ca_file),
+        cmocka_unit_test(test_short_sha256_pin_is_rejected_by_the_parser),
+        cmocka_unit_test(test_priority_without_dtls_is_rejected_by_the_parser),
+        cmocka_unit_test(test_hostname_longer_than_a_dns_name_is_rejected),
         cmocka_unit_test(test_error_quoting_a_value_with_a_newline_stays_one_line),
         cmocka_unit_test(test_load_generator_options_fill_the_config),
         cmocka_unit_test(test_load_generator_defaults),
