@@ -13,7 +13,7 @@ LDLIBS += $(GNUTLS_LIBS) -pthread -lm
 
 SRCS := src/log.c src/clock.c src/options.c src/udp.c src/credentials.c src/cookie.c \
 	src/session.c src/rto.c src/registry.c src/pool.c src/server_session.c src/listener.c \
-	src/client.c src/histogram.c src/load.c
+	src/client.c src/histogram.c src/load.c src/load_worker.c src/load_report.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
 	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto
