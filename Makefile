@@ -21,7 +21,7 @@ RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
-.PHONY: all run test check fuzzers unit e2e checks asan tsan fuzz bench certs deps clean
+.PHONY: all run test test-fresh check fuzzers unit e2e checks asan tsan fuzz bench certs deps clean
 all: dtls_echo
 
 dtls_echo: $(OBJS) src/main.o
@@ -101,8 +101,10 @@ $(CERT_FILES) &: scripts/gen-certs.sh
 deps:
 	scripts/deps.sh
 
-# One server and one client on loopback, with generated certificates.
-run: dtls_echo certs
+# One server and one client on loopback, with generated certificates (installing what
+# is missing first, as make test does).
+run: deps
+	$(MAKE) --no-print-directory dtls_echo certs
 	scripts/run-demo.sh
 
 unit: $(UNIT_TESTS)
@@ -127,6 +129,11 @@ test: deps
 	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER) \
 		build/asan/dtls_echo build/tsan/dtls_echo
 	$(PYTHON) -m pytest -q -rs tests/e2e tests/checks
+
+# Builds a fresh Debian 12 root (mmdebstrap) and runs the README's two commands in it:
+# does the set-up work on a machine that has nothing of ours? (Root, several minutes.)
+test-fresh:
+	scripts/test-fresh.sh
 
 clean:
 	rm -rf dtls_echo src/*.o src/*.d tests/unit/*.d $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) build
