@@ -1,9 +1,9 @@
 #!/bin/sh
-# capture.sh [-c COUNT] [-a COND] [-k KEYLOG] PORT [FILE]
+# capture.sh [-c COUNT] [-a COND] [-k KEYLOG] [-r SAVED] PORT [FILE]
 # Shows the DTLS traffic of UDP port PORT on loopback as it happens, one line per
 # datagram (tshark -i lo -f 'udp port PORT' -d udp.port==PORT,dtls).
-#   FILE       also save the raw packets there (libpcap format; read it again with
-#              tshark -r FILE -d udp.port==PORT,dtls -o tls.keylog_file:KEYLOG).
+#   FILE       also save the raw packets there (libpcap format).
+#   -r SAVED   read a saved FILE again instead of capturing, with the same columns.
 #   -k KEYLOG  decrypt with this NSS key log; default: $SSLKEYLOGFILE when it is set.
 #              GnuTLS appends to the file named by SSLKEYLOGFILE, so run the client
 #              with the same variable. The file may not exist yet when the capture starts.
@@ -13,10 +13,11 @@
 # Capturing needs root or membership of the wireshark group.
 set -eu
 die() { echo "capture.sh: $1" >&2; exit "${2:-2}"; }
-usage() { echo "usage: capture.sh [-c COUNT] [-a duration:SECONDS] [-k KEYLOG] PORT [FILE]" >&2; exit 2; }
+usage() { echo "usage: capture.sh [-c COUNT] [-a duration:SECONDS] [-k KEYLOG] [-r SAVED] PORT [FILE]" >&2; exit 2; }
 keylog=${SSLKEYLOGFILE:-}
 limits=""
-while getopts c:a:k:h opt; do
+saved=""
+while getopts c:a:k:r:h opt; do
     case $opt in
         c) case $OPTARG in ''|*[!0-9]*) die "-c needs a number of packets, not '$OPTARG'";; esac
            limits="$limits -c $OPTARG" ;;
@@ -24,6 +25,7 @@ while getopts c:a:k:h opt; do
            esac
            limits="$limits -a $OPTARG" ;;
         k) keylog=$OPTARG ;;
+        r) saved=$OPTARG ;;
         h) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) usage ;;
     esac
@@ -42,8 +44,14 @@ command -v tshark >/dev/null 2>&1 || die "tshark not found (install it: apt-get 
 columns='"No.","%m","Time","%t","Source","%s","Port","%Cus:udp.srcport",'
 columns=$columns'"Destination","%d","Port","%Cus:udp.dstport",'
 columns=$columns'"Protocol","%p","Length","%L","Info","%i"'
-set -- -i lo -f "udp port $port" -d "udp.port==$port,dtls" -o "gui.column.format:$columns" \
-    -o data.show_as_text:TRUE
+if [ -n "$saved" ]; then
+    [ -r "$saved" ] || die "cannot read '$saved'" 1
+    [ -z "$file" ] || die "-r reads a saved file: no FILE to write"
+    set -- -r "$saved"
+else
+    set -- -i lo -f "udp port $port"
+fi
+set -- "$@" -d "udp.port==$port,dtls" -o "gui.column.format:$columns" -o data.show_as_text:TRUE
 [ -z "$file" ] || set -- "$@" -w "$file" -F pcap -P
 [ -z "$keylog" ] || set -- "$@" -o "tls.keylog_file:$keylog"
 # $limits holds only validated words: split on purpose. exec: signals reach tshark itself.
