@@ -34,6 +34,8 @@ for m in /proc /sys /dev /dev/pts /run; do
     mount --bind "$m" "$root$m" && mounted="$m $mounted"
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# What the Debian installer writes on every machine; mmdebstrap's minbase root lacks it.
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 run() { # what, command
     echo "test-fresh: $1"
     chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -20,20 +22,23 @@
  * thread that polls it. A second signal within the same second is the same stop
  * (`timeout` signals the child and then its group); a later one exits at once. */
 static int stop_pipe[2] = {-1, -1};
-static volatile sig_atomic_t first_signal_s; /* 0: no signal yet */
+static _Atomic int64_t first_signal_ms; /* 0: no signal yet; lock-free, so signal-safe */
+
+#define SAME_STOP_MS 1000
 
 static void on_stop_signal(int signo)
 {
     int saved_errno = errno;
     struct timespec now;
+    int64_t now_ms, none = 0;
 
     clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
-    if (first_signal_s != 0) {
-        if (now.tv_sec - first_signal_s >= 1)
+    now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 1; /* never 0 */
+    if (!atomic_compare_exchange_strong(&first_signal_ms, &none, now_ms)) {
+        if (now_ms - none >= SAME_STOP_MS)
             _exit(128 + signo);
-        return;
+        return; /* the same stop, signalled twice */
     }
-    first_signal_s = now.tv_sec > 0 ? now.tv_sec : 1;
     if (write(stop_pipe[1], "x", 1) < 0) {
         /* nothing to do in a signal handler; the pipe is empty, so this cannot fail */
     }
