@@ -216,10 +216,10 @@ static enum session_status failed(struct session *s, int code)
         return SESSION_STOPPED;
     if (s->transport.last_errno == ECONNREFUSED)
         return SESSION_REFUSED;
-    if (code == GNUTLS_E_AGAIN || code == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(code))
-        return SESSION_AGAIN;
     if (code == GNUTLS_E_TIMEDOUT)
         return SESSION_TIMEOUT;
+    if (code == GNUTLS_E_AGAIN || code == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(code))
+        return SESSION_AGAIN;
     s->error = code;
     return SESSION_FATAL;
 }
@@ -413,7 +413,7 @@ const char *session_failure_hint(const struct session *s, int code)
             return "the server does not know our PSK identity, or holds another key for it";
         if (!creds->own_cert && (alert == GNUTLS_A_DECODE_ERROR ||
                                  alert == GNUTLS_A_CERTIFICATE_REQUIRED))
-            return "the server requires a client certificate: give --cert and --key";
+            return "the server requires a client certificate, and we sent none";
         if (alert == GNUTLS_A_HANDSHAKE_FAILURE || alert == GNUTLS_A_INSUFFICIENT_SECURITY)
             return "the server has no authentication mode in common with us: it may want "
                    "a PSK, a raw public key or anonymous mode instead of a certificate";
