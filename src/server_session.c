@@ -181,7 +181,10 @@ static enum session_end echo(struct client *client)
     size_t len;
 
     s->transport.blocking = 1;
-    udp_set_recv_timeout(client->fd, idle_ms);
+    if (udp_set_recv_timeout(client->fd, idle_ms) < 0) { /* else an idle wait never ends */
+        log_error("%s: setsockopt SO_RCVTIMEO: %s", client->peer_text, strerror(errno));
+        return END_CLOSED;
+    }
     for (;;) {
         switch (session_recv(s, data, sizeof(data), &len, seq)) {
         case SESSION_OK:
@@ -216,7 +219,11 @@ static enum session_end echo(struct client *client)
                          client->server->cfg->idle_timeout_s);
                 return END_CLOSED;
             }
-            udp_set_recv_timeout(client->fd, left); /* woken early: wait out the rest */
+            if (udp_set_recv_timeout(client->fd, left) < 0) { /* woken early: the rest */
+                log_error("%s: setsockopt SO_RCVTIMEO: %s", client->peer_text,
+                          strerror(errno));
+                return END_CLOSED;
+            }
             break;
         }
     }

@@ -36,17 +36,27 @@ int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **
     return 0;
 }
 
-/* Sets the DF bit: we fragment at the DTLS layer (--mtu), never at the IP layer. */
-static void set_dont_fragment(int fd, int family)
+/* setsockopt of an int, with the option named in the error. Returns 0, or -1 with a
+ * reason. Every option set here matters: none is ignored when it fails. */
+static int set_int_option(int fd, int level, int name, int value, const char *what,
+                          char *err, size_t err_size)
 {
-    int pmtu = IP_PMTUDISC_DO;
+    if (setsockopt(fd, level, name, &value, sizeof(value)) < 0)
+        return errorf(err, err_size, "setsockopt %s: %s", what, strerror(errno));
+    return 0;
+}
 
-    /* On a dual-stack IPv6 socket, IPv4 traffic follows the IPv4 option. */
-    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-    if (family == AF_INET6) {
-        pmtu = IPV6_PMTUDISC_DO;
-        setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-    }
+/* Sets the DF bit: we fragment at the DTLS layer (--mtu), never at the IP layer. On a
+ * dual-stack IPv6 socket, IPv4 traffic follows the IPv4 option, so both are set. */
+static int set_dont_fragment(int fd, int family, char *err, size_t err_size)
+{
+    if (set_int_option(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER", err,
+                       err_size) < 0)
+        return -1;
+    if (family == AF_INET6)
+        return set_int_option(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO,
+                              "IPV6_MTU_DISCOVER", err, err_size);
+    return 0;
 }
 
 /* " (no IPv6 on this host?)" when errno says an IPv6 address cannot be used here. */
@@ -65,53 +75,70 @@ static int set_nonblocking(int fd)
     return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-static void set_receive_buffer(int fd, int bytes)
+static int set_receive_buffer(int fd, int bytes, char *err, size_t err_size)
 {
-    /* SO_RCVBUFFORCE passes net.core.rmem_max when we may (root); else ask within it. */
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+    /* SO_RCVBUFFORCE passes net.core.rmem_max when we may (root); else ask within it (the
+     * kernel then caps the size at rmem_max without failing). */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) == 0)
+        return 0;
+    return set_int_option(fd, SOL_SOCKET, SO_RCVBUF, bytes, "SO_RCVBUF", err, err_size);
+}
+
+/* Closes fd and returns -1, keeping errno. */
+static int fail_closed(int fd)
+{
+    int saved = errno;
+
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* A listener set-up failure other than bind's, whose reason is in err already. */
+#define LISTENER_SETUP_FAILED -2
+
+static int setup_failed(int fd)
+{
+    close(fd);
+    return LISTENER_SETUP_FAILED;
 }
 
 static int bind_listener(const struct addrinfo *ai, int rcvbuf, struct udp_addr *bound,
                          char *err, size_t err_size)
 {
-    int fd, off = 0, on = 1;
+    int fd;
 
     fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
-    if (ai->ai_family == AF_INET6) {
-        /* One socket for IPv6 and IPv4 (as v4-mapped addresses) on the wildcard. */
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
-    } else {
-        setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
-    }
+    /* One socket for IPv6 and IPv4 (as v4-mapped addresses) on the wildcard; and each
+     * datagram's destination address, so that replies leave from it. */
+    if (ai->ai_family == AF_INET6
+            ? set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY", err, err_size) < 0 ||
+                  set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO", err,
+                                 err_size) < 0
+            : set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO", err, err_size) < 0)
+        return setup_failed(fd);
     /* Bind without SO_REUSEADDR so that a port another program holds fails here with
      * EADDRINUSE, instead of both programs silently sharing it. */
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+        return fail_closed(fd); /* -1 with errno: the caller words it with the address */
     /* Then allow the per-client sockets to bind the same address and port. Only
      * SO_REUSEADDR, not SO_REUSEPORT: without a reuseport group the kernel scores every
      * socket on the port for each datagram, and a connected socket (exact source match)
      * always outscores the listener, so each client's datagrams reach its own socket. */
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    set_receive_buffer(fd, rcvbuf);
-    set_dont_fragment(fd, ai->ai_family);
+    if (set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size) < 0 ||
+        set_receive_buffer(fd, rcvbuf, err, err_size) < 0 ||
+        set_dont_fragment(fd, ai->ai_family, err, err_size) < 0)
+        return setup_failed(fd);
     if (set_nonblocking(fd) < 0) {
         errorf(err, err_size, "fcntl O_NONBLOCK: %s", strerror(errno));
-        close(fd);
-        return -1;
+        return setup_failed(fd);
     }
     bound->len = sizeof(bound->ss);
     if (getsockname(fd, (struct sockaddr *)&bound->ss, &bound->len) < 0) {
         errorf(err, err_size, "getsockname: %s", strerror(errno));
-        close(fd);
-        return -1;
+        return setup_failed(fd);
     }
     return fd;
 }
@@ -133,8 +160,8 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
         wildcard6.ai_addr = (struct sockaddr *)&any6;
         wildcard6.ai_addrlen = sizeof(any6);
         fd = bind_listener(&wildcard6, rcvbuf, bound, err, err_size);
-        if (fd >= 0)
-            return fd;
+        if (fd >= 0 || fd == LISTENER_SETUP_FAILED)
+            return fd < 0 ? -1 : fd;
         if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL)
             return errorf(err, err_size, "bind to port %u: %s", port, strerror(errno));
     }
@@ -146,6 +173,10 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
         fd = bind_listener(ai, rcvbuf, bound, err, err_size);
         if (fd >= 0)
             break;
+        if (fd == LISTENER_SETUP_FAILED) {
+            freeaddrinfo(list);
+            return -1;
+        }
         last_errno = errno;
         last_family = ai->ai_family;
     }
@@ -159,27 +190,24 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
 int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *peer, char *err,
                          size_t err_size)
 {
-    int fd, on = 1, family = local->ss.ss_family;
+    int fd, family = local->ss.ss_family;
 
     /* Blocking, for udp_recv_wait; every other call on it passes MSG_DONTWAIT. */
     fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
-    if (family == AF_INET6) {
-        int off = 0;
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    set_dont_fragment(fd, family);
+    if ((family == AF_INET6 &&
+         set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY", err, err_size) < 0) ||
+        set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size) < 0 ||
+        set_dont_fragment(fd, family, err, err_size) < 0)
+        return fail_closed(fd);
     if (bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0) {
         errorf(err, err_size, "bind peer socket: %s", strerror(errno));
-        close(fd);
-        return -1;
+        return fail_closed(fd);
     }
     if (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) < 0) {
         errorf(err, err_size, "connect peer socket: %s", strerror(errno));
-        close(fd);
-        return -1;
+        return fail_closed(fd);
     }
     return fd;
 }
@@ -190,11 +218,11 @@ int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_si
 
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
-    set_dont_fragment(fd, addr->ai_family);
+    if (set_dont_fragment(fd, addr->ai_family, err, err_size) < 0)
+        return fail_closed(fd);
     if (connect(fd, addr->ai_addr, addr->ai_addrlen) < 0) {
         errorf(err, err_size, "connect: %s%s", strerror(errno), ipv6_hint(addr->ai_family, errno));
-        close(fd);
-        return -1;
+        return fail_closed(fd);
     }
     return fd;
 }
