@@ -16,7 +16,8 @@ SRCS := src/log.c src/clock.c src/options.c src/udp.c src/credentials.c src/cook
 	src/client.c src/histogram.c src/load.c src/load_worker.c src/load_report.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
-	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto
+	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto \
+	tests/unit/test_session
 RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json

@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 
 UNIT = ["test_options", "test_udp", "test_cookie", "test_histogram", "test_registry",
-        "test_rto"]
+        "test_rto", "test_session"]
 
 
 @pytest.mark.parametrize("name", UNIT)
