@@ -36,10 +36,17 @@ done
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 # What the Debian installer writes on every machine; mmdebstrap's minbase root lacks it.
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+# The machine's own trust anchors (a network that inspects TLS adds its CA there): the
+# root is fresh in what Debian and we install, not in how this machine reaches the net.
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates"
+fi
 run() { # what, command
     echo "test-fresh: $1"
     chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-        TERM=dumb CI=true sh -c "cd /root/dtls_echo && $2"
+        TERM=dumb CI=true ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS} \
+        sh -c "cd /root/dtls_echo && $2"
 }
 run "make run" "make run" ||
     die "make run"
