@@ -40,7 +40,7 @@ int log_stdout_flush(void);
 
 /* Writes a one-line reason into err (control characters replaced, since reasons quote
  * user input) and returns -1: the error-buffer convention of options.c, udp.c and
- * dtls_helper.c, whose callers decide how to report it. */
+ * credentials.c and cookie.c, whose callers decide how to report it. */
 int errorf(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

@@ -19,7 +19,7 @@
 #include "session.h"
 
 /* Self-pipe: the first SIGINT, SIGTERM or SIGHUP makes its read end readable for every
- * thread that polls it. A second signal within the same second is the same stop
+ * thread that polls it. A second signal within SAME_STOP_MS is the same stop
  * (`timeout` signals the child and then its group); a later one exits at once. */
 static int stop_pipe[2] = {-1, -1};
 static _Atomic int64_t first_signal_ms; /* 0: no signal yet; lock-free, so signal-safe */
