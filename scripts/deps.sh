@@ -2,11 +2,12 @@
 # deps.sh - installs the Debian packages dtls_echo needs to build and test, if missing:
 # the compiler and GnuTLS, and the test peers (gnutls-bin, openssl, tshark, Node.js for
 # node-dtls-client, whose npm packages `make test` installs from the lock file; iproute2
-# for the tests that build network namespaces).
+# and procps (sysctl) for the tests that build network namespaces).
 # As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
 set -eu
 packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3
-python3-pytest openssl tshark valgrind clang libclang-rt-14-dev gnuplot-nox iproute2"
+python3-pytest openssl tshark valgrind clang libclang-rt-14-dev gnuplot-nox iproute2
+procps"
 # Node.js may come from elsewhere (the machine image has its own); only install Debian's
 # when there is none.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
