@@ -288,8 +288,7 @@ static enum session_status exchange(struct connection *conn, const void *data, s
             log_info("no echo after %u ms, sending again (%u of %u)",
                      rto_backoff_ms(&conn->rto, attempt - 1), attempt, conn->cfg->retries);
         sent_us = clock_now_us();
-        status = session_send(&conn->session, data, len,
-                              clock_now_ms() + conn->cfg->timeout_ms);
+        status = session_send(&conn->session, data, len, (int)conn->cfg->timeout_ms);
         if (status != SESSION_OK)
             return status;
         status = receive_echo(conn, data, len, echo, echo_size, got,

@@ -143,7 +143,7 @@ static enum session_end handshake(struct client *client)
 static void echo_record(struct client *client, const void *data, size_t len)
 {
     struct session *s = &client->session;
-    enum session_status status = session_send(s, data, len, clock_now_ms() + SEND_RETRY_MS);
+    enum session_status status = session_send(s, data, len, SEND_RETRY_MS);
 
     if (status == SESSION_TOO_LARGE)
         log_warn("%s: a record of %zu bytes does not fit the data MTU of %zu bytes "

@@ -279,9 +279,10 @@ enum session_status session_handshake(struct session *s, int64_t deadline_ms)
 }
 
 enum session_status session_send(struct session *s, const void *data, size_t len,
-                                 int64_t deadline_ms)
+                                 int timeout_ms)
 {
     enum session_status status;
+    int64_t deadline_ms = -1; /* read the clock only when the buffer is full */
     ssize_t rc;
 
     for (;;) {
@@ -293,7 +294,11 @@ enum session_status session_send(struct session *s, const void *data, size_t len
         status = failed(s, (int)rc);
         if (status != SESSION_AGAIN)
             return status;
-        if (clock_now_ms() >= deadline_ms)
+        if (deadline_ms < 0)
+            deadline_ms = clock_now_ms() + timeout_ms;
+        else if (clock_now_ms() >= deadline_ms)
+            return SESSION_TIMEOUT;
+        if (timeout_ms <= 0)
             return SESSION_TIMEOUT;
         struct pollfd pfd = {.fd = s->transport.fd, .events = POLLOUT};
         if (poll(&pfd, 1, clock_ms_until(deadline_ms, SEND_POLL_MS)) < 0 && errno != EINTR)

@@ -113,10 +113,10 @@ enum session_status session_handshake(struct session *s, int64_t deadline_ms);
 /* Milliseconds until GnuTLS wants to be called again to retransmit (handshake). */
 unsigned session_timeout_ms(const struct session *s);
 
-/* Sends one record, waiting while the socket buffer is full until deadline_ms (a past
- * deadline: one try). Returns OK, TOO_LARGE, TIMEOUT, REFUSED, HALTED or FATAL. */
+/* Sends one record, waiting up to timeout_ms while the socket buffer is full (0: one
+ * try). Returns OK, TOO_LARGE, TIMEOUT, REFUSED, HALTED or FATAL. */
 enum session_status session_send(struct session *s, const void *data, size_t len,
-                                 int64_t deadline_ms);
+                                 int timeout_ms);
 
 /* Receives one record into buf: OK with *len (and seq, when not NULL, its epoch and
  * sequence number), CLOSED, PING, PONG, AGAIN (nothing now, on a non-blocking transport;
