@@ -108,10 +108,6 @@ static enum session_status handshake_with(struct connection *conn, const struct 
     s->peer = conn->server_text;
     s->stop_fd = stop_fd;
     for (attempt = 0; attempt < attempts; attempt++) {
-        /* A stall in which the server answered deserves every retry (loss); silence, a
-         * few (nothing may listen there): no answer at all is a timeout, not a hang. */
-        if (attempt > 0 && s->transport.reads > 0)
-            attempts = 1 + cfg->retries;
         conn->fd = udp_open_client_socket(ai, err, sizeof(err));
         if (conn->fd < 0) {
             log_error("%s: %s", conn->server_text, err);
@@ -134,6 +130,10 @@ static enum session_status handshake_with(struct connection *conn, const struct 
         /* Loss can stall one attempt after our Finished; a wrong key stalls them all. */
         if (status == SESSION_TIMEOUT)
             hint = attempt == 0 || hint != NULL ? session_failure_hint(s, 0) : NULL;
+        /* A stall in which the server answered deserves every retry (loss); silence, a
+         * few (nothing may listen there): no answer at all is a timeout, not a hang. */
+        if (s->transport.reads > 0)
+            attempts = 1 + cfg->retries;
         disconnect(conn);
         if (status != SESSION_TIMEOUT)
             break;
