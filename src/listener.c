@@ -121,19 +121,38 @@ static void handle_datagram(struct server *srv, struct refusals *refusals,
     }
 }
 
-static void drain_forwarded(struct server *srv, struct refusals *refusals)
+/* Takes the queue of forwarded datagrams out from under the lock. */
+static struct forwarded *take_forwarded(struct server *srv)
 {
-    struct forwarded *list, *next;
+    struct forwarded *list;
 
     pthread_mutex_lock(&srv->lock);
     list = srv->forward_head;
     srv->forward_head = srv->forward_tail = NULL;
     srv->forward_len = 0;
     pthread_mutex_unlock(&srv->lock);
+    return list;
+}
+
+/* Handles every forwarded datagram as if the listening socket had read it. */
+static void drain_forwarded(struct server *srv, struct refusals *refusals)
+{
+    struct forwarded *list = take_forwarded(srv), *next;
+
     for (; list != NULL; list = next) {
         next = list->next;
-        if (refusals != NULL)
-            handle_datagram(srv, refusals, list->data, list->len, &list->peer, &list->local);
+        handle_datagram(srv, refusals, list->data, list->len, &list->peer, &list->local);
+        free(list);
+    }
+}
+
+/* Frees what the sessions forwarded as they ended at the stop: nobody handles it now. */
+static void discard_forwarded(struct server *srv)
+{
+    struct forwarded *list = take_forwarded(srv), *next;
+
+    for (; list != NULL; list = next) {
+        next = list->next;
         free(list);
     }
 }
@@ -196,7 +215,7 @@ static unsigned stop_sessions(struct server *srv)
     server_session_wake_all_locked(srv);
     pthread_mutex_unlock(&srv->lock);
     pool_stop(&srv->pool);
-    drain_forwarded(srv, NULL);
+    discard_forwarded(srv);
     return srv->stopped_sessions; /* every thread is joined: no lock needed */
 }
 

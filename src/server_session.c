@@ -33,10 +33,9 @@ struct client {
     struct session session;
 };
 
-static struct client *client_of_entry(struct registry_entry *entry)
-{
-    return (struct client *)((char *)entry - offsetof(struct client, entry));
-}
+/* The client that embeds member (a registry entry or a pool job). */
+#define CLIENT_OF(member, field) \
+    ((struct client *)((char *)(member) - offsetof(struct client, field)))
 
 static void client_free(struct client *client)
 {
@@ -105,7 +104,7 @@ static enum screen_verdict screen(void *ctx, const unsigned char *buf, size_t le
 
 /* ---- the session ----------------------------------------------------------------- */
 
-enum session_end { END_CLOSED, END_RESTART, END_STOPPED };
+enum session_end { END_ESTABLISHED, END_CLOSED, END_RESTART, END_STOPPED };
 
 static enum session_end handshake(struct client *client)
 {
@@ -117,7 +116,7 @@ static enum session_end handshake(struct client *client)
     status = session_handshake(s, clock_now_ms() + (int64_t)limit_s * 1000);
     switch (status) {
     case SESSION_OK:
-        return END_CLOSED; /* not the end: the caller echoes */
+        return END_ESTABLISHED; /* not an end: the caller echoes */
     case SESSION_HALTED:
         return END_RESTART;
     case SESSION_STOPPED:
@@ -255,7 +254,7 @@ static void retire_socket(struct client *client, int stopped)
 
 void server_session_serve(struct pool_job *job)
 {
-    struct client *client = (struct client *)((char *)job - offsetof(struct client, job));
+    struct client *client = CLIENT_OF(job, job);
     struct server *srv = client->server;
     struct session *s = &client->session;
     struct session_params params = {
@@ -283,7 +282,7 @@ void server_session_serve(struct pool_job *job)
         s->transport.screen = screen;
         s->transport.screen_ctx = client;
         end = handshake(client);
-        if (end == END_CLOSED && s->established) {
+        if (end == END_ESTABLISHED) {
             log_out("- Handshake was completed");
             session_log_description(s, 0);
             end = echo(client);
@@ -348,7 +347,7 @@ static void wake_session(struct registry_entry *entry, void *ctx)
     (void)ctx;
     /* A session waiting in recvmsg or poll on its socket returns at once; it then sees
      * the stop flag. Harmless when it fails: the socket is then closed already. */
-    if (shutdown(client_of_entry(entry)->fd, SHUT_RD) < 0)
+    if (shutdown(CLIENT_OF(entry, entry)->fd, SHUT_RD) < 0)
         log_debug("shutdown: %s", strerror(errno));
 }
 

@@ -404,10 +404,7 @@ const char *session_failure_hint(const struct session *s, int code)
                        : "the server never accepted our Finished";
         return NULL;
     }
-    if (server && creds->require_client_cert &&
-        (code == GNUTLS_E_NO_CERTIFICATE_FOUND || code == GNUTLS_E_CERTIFICATE_REQUIRED ||
-         (code == GNUTLS_E_UNEXPECTED_PACKET_LENGTH &&
-          gnutls_handshake_get_last_in(s->tls) == GNUTLS_HANDSHAKE_CERTIFICATE_PKT)))
+    if (server && creds->require_client_cert && code == GNUTLS_E_NO_CERTIFICATE_FOUND)
         return "the client sent no certificate, and this server requires one";
     if (server && code == GNUTLS_E_NO_CIPHER_SUITES)
         return "the client offers no key exchange this server has credentials for "
@@ -416,8 +413,7 @@ const char *session_failure_hint(const struct session *s, int code)
         if (psk && (alert == GNUTLS_A_UNKNOWN_PSK_IDENTITY ||
                     alert == GNUTLS_A_INTERNAL_ERROR || alert == GNUTLS_A_DECRYPT_ERROR))
             return "the server does not know our PSK identity, or holds another key for it";
-        if (!creds->own_cert && (alert == GNUTLS_A_DECODE_ERROR ||
-                                 alert == GNUTLS_A_CERTIFICATE_REQUIRED))
+        if (!creds->own_cert && alert == GNUTLS_A_DECODE_ERROR)
             return "the server requires a client certificate, and we sent none";
         if (alert == GNUTLS_A_HANDSHAKE_FAILURE || alert == GNUTLS_A_INSUFFICIENT_SECURITY)
             return "the server has no authentication mode in common with us: it may want "
