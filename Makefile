@@ -5,19 +5,23 @@ PKG_CONFIG ?= pkg-config
 # a python3 of pyenv or a virtualenv may come first and lack it. Looked up when used.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
 	"$$p" -c 'import pytest' 2>/dev/null && { echo "$$p"; break; }; done)
-GNUTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags gnutls 2>/dev/null)
-GNUTLS_LIBS := $(shell $(PKG_CONFIG) --libs gnutls 2>/dev/null)
+# GnuTLS; libnl-route (the tunnel's interfaces, addresses and routes) and libcap (what
+# the process keeps after set-up).
+LIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags gnutls libnl-route-3.0 libcap 2>/dev/null)
+LIB_LIBS := $(shell $(PKG_CONFIG) --libs gnutls libnl-route-3.0 libcap 2>/dev/null)
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP $(GNUTLS_CFLAGS)
-LDLIBS += $(GNUTLS_LIBS) -pthread -lm
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP $(LIB_CFLAGS)
+LDLIBS += $(LIB_LIBS) -pthread -lm
 
 SRCS := src/log.c src/clock.c src/options.c src/udp.c src/credentials.c src/cookie.c \
 	src/session.c src/rto.c src/registry.c src/pool.c src/server_session.c src/listener.c \
-	src/client.c src/histogram.c src/load.c src/load_worker.c src/load_report.c
+	src/client.c src/histogram.c src/load.c src/load_worker.c src/load_report.c \
+	src/lease.c src/tun.c src/tunnel.c src/privileges.c src/server_tunnel.c \
+	src/client_tunnel.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
 	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto \
-	tests/unit/test_session
+	tests/unit/test_session tests/unit/test_lease
 RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
@@ -48,7 +52,7 @@ $(NODE_PEER): tests/interop/node/package.json tests/interop/node/package-lock.js
 
 # Sanitizer builds, beside the normal one; tests/checks/ runs the suite against them.
 SANITIZE_BASE := -std=gnu11 -Wall -Wextra -Werror -pthread -g -O1 -fno-omit-frame-pointer \
-	$(GNUTLS_CFLAGS)
+	$(LIB_CFLAGS)
 build/asan/dtls_echo: $(SRCS) src/main.c src/*.h
 	mkdir -p $(@D)
 	$(CC) $(SANITIZE_BASE) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -66,19 +70,19 @@ tsan: build/tsan/dtls_echo
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -Wall -Wextra -Werror -pthread -Isrc $(GNUTLS_CFLAGS)
-FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c src/options.c src/log.c
+	-std=gnu11 -Wall -Wextra -Werror -pthread -Isrc $(LIB_CFLAGS)
+FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c src/options.c src/lease.c src/log.c
 FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c
 build/fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/*.h
 	mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_OPTIONS_SRCS) $(GNUTLS_LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_OPTIONS_SRCS) $(LIB_LIBS)
 build/fuzz/fuzz_datagram: $(FUZZ_DATAGRAM_SRCS) src/*.h
 	mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_DATAGRAM_SRCS) $(GNUTLS_LIBS)
-build/fuzz/options.dict: tests/fuzz/options_dict.c src/options.c src/log.c src/*.h
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_DATAGRAM_SRCS) $(LIB_LIBS)
+build/fuzz/options.dict: tests/fuzz/options_dict.c src/options.c src/lease.c src/log.c src/*.h
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc -o build/fuzz/options_dict tests/fuzz/options_dict.c src/options.c \
-		src/log.c $(LDLIBS)
+		src/lease.c src/log.c $(LDLIBS)
 	build/fuzz/options_dict > $@
 fuzzers: build/fuzz/fuzz_options build/fuzz/fuzz_datagram build/fuzz/options.dict
 fuzz:

@@ -16,39 +16,13 @@
 #include "log.h"
 #include "rto.h"
 #include "session.h"
+#include "tunnel.h"
 #include "udp.h"
 
 #define RECORD_BUFFER 16384
 #define STDIN_BUFFER 16384
 #define HEARTBEAT_SIZE 64
-#define RECENT_SENT 8         /* sent messages remembered, to spot their late duplicates */
 #define SILENT_ATTEMPTS_MAX 4 /* handshake attempts when the server never answers */
-
-/* How a client run ends, before it is an exit code. */
-enum client_outcome {
-    OUTCOME_OK,
-    OUTCOME_USAGE,        /* a setting that cannot work */
-    OUTCOME_RUNTIME,      /* a file, a socket, stdout, the peer closed early */
-    OUTCOME_HANDSHAKE,    /* the handshake or the verification failed */
-    OUTCOME_TIMEOUT,      /* no answer */
-    OUTCOME_MISMATCH,     /* an echo differed */
-};
-
-struct connection {
-    const struct config *cfg;
-    struct session session;
-    int fd;
-    struct udp_addr server;
-    char server_text[UDP_ADDR_TEXT_MAX];
-    const char *verify_name;  /* --hostname, else -a */
-    struct credentials creds;
-    gnutls_datum_t resume_data; /* --resume: the first session, to resume */
-    size_t data_mtu;
-    struct rto rto;           /* when to resend an unanswered message */
-    unsigned char *recent[RECENT_SENT]; /* the last messages echoed, to spot late twins */
-    size_t recent_len[RECENT_SENT];
-    unsigned recent_next;
-};
 
 /* The transcript (-m mode) goes to stdout; in stdin mode stdout carries only the echoes,
  * so the same lines go to stderr. Returns -1 when stdout failed. */
@@ -67,8 +41,7 @@ static enum client_outcome stdout_failed(void)
     return OUTCOME_RUNTIME;
 }
 
-/* Closes the session (close_notify when it was established) and its socket. */
-static void disconnect(struct connection *conn)
+void client_disconnect(struct connection *conn)
 {
     session_close(&conn->session);
     if (conn->fd >= 0) {
@@ -95,6 +68,7 @@ static enum session_status handshake_with(struct connection *conn, const struct 
         .retransmit_ms = cfg->timeout_ms,
         .total_ms = attempt_ms + cfg->timeout_ms,
         .server_name = conn->verify_name,
+        .alpn = cfg->tun ? TUNNEL_ALPN : NULL,
     };
     enum session_status status = SESSION_TIMEOUT;
     const char *hint = NULL;
@@ -134,7 +108,7 @@ static enum session_status handshake_with(struct connection *conn, const struct 
          * few (nothing may listen there): no answer at all is a timeout, not a hang. */
         if (s->transport.reads > 0)
             attempts = 1 + cfg->retries;
-        disconnect(conn);
+        client_disconnect(conn);
         if (status != SESSION_TIMEOUT)
             break;
         if (attempt + 1 < attempts)
@@ -170,9 +144,7 @@ static int message_fits(const struct connection *conn, const struct addrinfo *ai
     return 0;
 }
 
-/* Tries each address the name resolves to until one completes a handshake. */
-static enum client_outcome connect_server(struct connection *conn, const char *host,
-                                          int stop_fd)
+enum client_outcome client_connect(struct connection *conn, const char *host, int stop_fd)
 {
     const struct config *cfg = conn->cfg;
     struct addrinfo *list, *ai;
@@ -538,8 +510,8 @@ static enum client_outcome resume_session(struct connection *conn, const char *h
         log_error("--resume: no session to resume: %s", gnutls_strerror(rc));
         return OUTCOME_HANDSHAKE;
     }
-    disconnect(conn);
-    outcome = connect_server(conn, host, stop_fd);
+    client_disconnect(conn);
+    outcome = client_connect(conn, host, stop_fd);
     if (outcome != OUTCOME_OK)
         return outcome;
     if (!gnutls_session_is_resumed(conn->session.tls)) {
@@ -574,7 +546,9 @@ static enum client_outcome client_session(struct connection *conn, const char *h
     if (cfg->anon)
         log_warn("--anon: nothing is authenticated; anyone on the path can read and change "
                  "the echoes");
-    if ((outcome = connect_server(conn, host, stop_fd)) != OUTCOME_OK)
+    if (cfg->tun)
+        return client_tunnel_run(conn, host, stop_fd);
+    if ((outcome = client_connect(conn, host, stop_fd)) != OUTCOME_OK)
         return outcome;
     if (announce_handshake(conn) < 0)
         return stdout_failed();
@@ -606,7 +580,7 @@ int client_run(const struct config *cfg, int stop_fd)
     rto_init(&conn.rto, cfg->timeout_ms);
 
     outcome = client_session(&conn, host, stop_fd);
-    disconnect(&conn);
+    client_disconnect(&conn);
     credentials_free(&conn.creds);
     gnutls_free(conn.resume_data.data);
     for (i = 0; i < RECENT_SENT; i++)

@@ -1,11 +1,58 @@
-/* client.h - one client session: connect, handshake, send and check echoes, stdin mode. */
+/* client.h - one client session: connect, handshake, send and check echoes, stdin mode;
+ * with --tun, a tunnel (client_tunnel.c) over the same connection. */
 #ifndef DTLS_ECHO_CLIENT_H
 #define DTLS_ECHO_CLIENT_H
 
+#include "credentials.h"
 #include "options.h"
+#include "rto.h"
+#include "session.h"
+#include "udp.h"
+
+#define RECENT_SENT 8         /* sent messages remembered, to spot their late duplicates */
 
 /* Runs the client cfg describes until its messages are echoed, stdin ends, or stop_fd
  * becomes readable. Returns an enum exit_code. */
 int client_run(const struct config *cfg, int stop_fd);
+
+/* ---- shared by client.c and client_tunnel.c --------------------------------------- */
+
+/* How a client run ends, before it is an exit code. */
+enum client_outcome {
+    OUTCOME_OK,
+    OUTCOME_USAGE,        /* a setting that cannot work */
+    OUTCOME_RUNTIME,      /* a file, a socket, stdout, the peer closed early */
+    OUTCOME_HANDSHAKE,    /* the handshake or the verification failed */
+    OUTCOME_TIMEOUT,      /* no answer */
+    OUTCOME_MISMATCH,     /* an echo differed */
+};
+
+struct connection {
+    const struct config *cfg;
+    struct session session;
+    int fd;
+    struct udp_addr server;
+    char server_text[UDP_ADDR_TEXT_MAX];
+    const char *verify_name;  /* --hostname, else -a */
+    struct credentials creds;
+    gnutls_datum_t resume_data; /* the session to resume (--resume, a tunnel's reconnection) */
+    size_t data_mtu;
+    struct rto rto;           /* when to resend an unanswered message */
+    unsigned char *recent[RECENT_SENT]; /* the last messages echoed, to spot late twins */
+    size_t recent_len[RECENT_SENT];
+    unsigned recent_next;
+};
+
+/* Resolves host and handshakes with each address it has until one completes (fresh
+ * sessions after a stall; resuming conn->resume_data when set). Returns OK, or the
+ * outcome with its error logged. */
+enum client_outcome client_connect(struct connection *conn, const char *host, int stop_fd);
+
+/* Closes the session (close_notify when it was established) and its socket. */
+void client_disconnect(struct connection *conn);
+
+/* client_tunnel.c: --tun: the interface, the tunnel's request, and packets both ways
+ * until the stop, reconnecting when the server goes silent. */
+enum client_outcome client_tunnel_run(struct connection *conn, const char *host, int stop_fd);
 
 #endif

@@ -561,8 +561,11 @@ int credentials_session_new(const struct credentials *creds, unsigned flags,
         return rc;
     }
     if (creds->server) {
-        /* Answer heartbeat pings from any peer that asks (RFC 6520). */
-        gnutls_heartbeat_enable(session, GNUTLS_HB_PEER_ALLOWED_TO_SEND);
+        /* Answer heartbeat pings from any peer that asks (RFC 6520); send them too
+         * when asked (the tunnel's keepalive). */
+        gnutls_heartbeat_enable(session, GNUTLS_HB_PEER_ALLOWED_TO_SEND |
+                                             (creds->heartbeat ? GNUTLS_HB_LOCAL_ALLOWED_TO_SEND
+                                                               : 0));
         if (creds->require_client_cert) {
             gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
             gnutls_session_set_verify_cert(session, NULL, 0);

@@ -29,7 +29,7 @@ struct tls_settings {
     const char *pskfile;          /* psktool format, identity:hexkey per line */
     int anon;                     /* anonymous key exchange */
     int require_client_cert;      /* server */
-    int heartbeat;                /* client: may send heartbeat pings */
+    int heartbeat;                /* may send heartbeat pings (client --heartbeat, a tunnel) */
     const char *priority;         /* NULL: TLS_DEFAULT_PRIORITY plus what the modes need */
     const char *verify_name;      /* client: the name the server certificate must carry */
 };
@@ -53,7 +53,7 @@ struct credentials {
     int verify_ca;                /* check the peer's chain against the CA (and CRL) */
     int own_cert;                 /* an X.509 certificate of our own is loaded */
     int require_client_cert;      /* server */
-    int heartbeat;                /* client: may send heartbeat pings */
+    int heartbeat;                /* may send heartbeat pings */
     const char *verify_name;      /* client: name to check in the server certificate */
     unsigned char pin[32];        /* client: SHA-256 of the pinned SubjectPublicKeyInfo */
     const char *pin_name;

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "privileges.h"
 #include "server.h"
 
 #define LISTEN_RCVBUF (8 * 1024 * 1024) /* a burst of ~10,000 ClientHellos */
@@ -240,6 +241,13 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
         errorf(err, err_size, "pipe: %s", strerror(errno));
         return EXIT_RUNTIME;
     }
+    if (cfg->tun && !privileges_have_net_admin()) {
+        errorf(err, err_size, "--tun needs CAP_NET_ADMIN to create interfaces: run as root, "
+                              "or grant it (setcap cap_net_admin+ep on the binary)");
+        return EXIT_RUNTIME;
+    }
+    if (cfg->tun && server_tunnels_init(srv, err, err_size) < 0)
+        return EXIT_RUNTIME;
     if (pool_init(&srv->pool, server_session_serve, SESSION_STACK_SIZE, THREAD_LINGER_S,
                   srv->wake_fds) < 0) {
         errorf(err, err_size, "thread pool: out of resources");
@@ -281,7 +289,19 @@ int server_run(const struct config *cfg, int stop_fd)
         ret = EXIT_RUNTIME;
         goto cleanup;
     }
+    /* Bound (to a port below 1024 too), keys read: what set-up needed is done, and no
+     * thread runs yet (capabilities belong to each thread). */
+    if ((cfg->user != NULL || cfg->tun) && privileges_drop(cfg->user, cfg->tun, err,
+                                                           sizeof(err)) < 0) {
+        log_error("%s", err);
+        ret = EXIT_RUNTIME;
+        goto cleanup;
+    }
     log_out("UDP server ready. Listening to port '%u'.", cfg->port);
+    if (cfg->tun)
+        log_info("tunnels offered: %s%s%s, leases kept %u s", cfg->tun_net,
+                 srv->leases.net6.family ? " and " : "",
+                 srv->leases.net6.family ? cfg->tun_net6 : "", cfg->lease_time_s);
 
     listen_loop(srv);
     log_info("stopped: %u session(s) closed", stop_sessions(srv));
@@ -296,6 +316,7 @@ cleanup:
         close(srv->wake_fds[1]);
     }
     cookie_keys_destroy(&srv->cookies);
+    lease_pool_free(&srv->leases);
     credentials_free(&srv->creds);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

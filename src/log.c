@@ -34,19 +34,34 @@ static const char *level_prefix(int level)
     }
 }
 
+static void log_line(int level, const char *prefix, const char *fmt, va_list ap)
+{
+    if (!log_enabled(level))
+        return;
+    flockfile(stderr);
+    fputs(prefix, stderr);
+    fputs(level_prefix(level), stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    funlockfile(stderr);
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
     va_list ap;
 
-    if (!log_enabled(level))
-        return;
-    flockfile(stderr);
-    fprintf(stderr, "dtls_echo: %s", level_prefix(level));
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    log_line(level, "dtls_echo: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    funlockfile(stderr);
+}
+
+void log_status(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_line(LOG_INFO, "", fmt, ap);
+    va_end(ap);
 }
 
 /* A line's end, and whether stdout took it all. Caller holds the stdout lock. */

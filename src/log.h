@@ -25,6 +25,10 @@ int log_enabled(int level);
 /* Prints "dtls_echo: <level prefix>message" as one line to stderr. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Prints a status line that scripts read ("tunnel up: ...") to stderr at LOG_INFO, as it
+ * is: no program name before it. */
+void log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Prints one line to stdout at LOG_INFO (hidden by -q). Returns 0, or -1 when stdout
  * cannot be written (errno set: EPIPE for a closed pipe, ENOSPC for /dev/full). */
 int log_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lease.h"
 #include "log.h"
 #include "session.h"
 
@@ -52,6 +53,13 @@ enum option_id {
     OPT_HANDSHAKES_ONLY,
     OPT_PLAIN,
     OPT_JSON,
+    OPT_TUN,
+    OPT_TUN_NET,
+    OPT_TUN_NET6,
+    OPT_ROUTE,
+    OPT_KEEPALIVE,
+    OPT_LEASE_TIME,
+    OPT_USER,
     OPT_ID_END,
 };
 
@@ -159,6 +167,26 @@ static int check_priority(const char *name, const char *value, char *err, size_t
     return 0;
 }
 
+/* A network of the family the option wants (--tun-net IPv4, --tun-net6 IPv6 or
+ * "none", --route either). */
+static int check_network(const char *name, const char *value, char *err, size_t err_size)
+{
+    struct ip_prefix prefix;
+    char what[40];
+
+    snprintf(what, sizeof(what), "--%s", name);
+    if (strcmp(name, "tun-net6") == 0 && strcmp(value, "none") == 0)
+        return 0;
+    if (ip_prefix_parse(what, value, &prefix, err, err_size) < 0)
+        return -1;
+    if (strcmp(name, "tun-net") == 0 && prefix.family != AF_INET)
+        return errorf(err, err_size, "--tun-net: '%s' is not an IPv4 network (IPv6 goes in "
+                      "--tun-net6)", value);
+    if (strcmp(name, "tun-net6") == 0 && prefix.family != AF_INET6)
+        return errorf(err, err_size, "--tun-net6: '%s' is not an IPv6 network", value);
+    return 0;
+}
+
 #define FIELD(f) offsetof(struct config, f)
 #define FLAG(n, s, i, g, f, h) {n, s, i, g, 0, FIELD_FLAG, FIELD(f), NULL, 0, 0, 0, NULL, NULL, h}
 #define TEXT(n, s, i, g, f, a, d, c, h) {n, s, i, g, 0, FIELD_TEXT, FIELD(f), a, 0, 0, 0, d, c, h}
@@ -195,6 +223,17 @@ static const struct option_spec option_table[] = {
          "the client's identity up, the client uses --psk-identity's line, or the first"),
     FLAG("anon", 0, OPT_ANON, GROUP_COMMON, anon,
          "anonymous key exchange: NOTHING is authenticated (warns)"),
+    {"tun", 0, OPT_TUN, GROUP_COMMON, 1, FIELD_FLAG, FIELD(tun), NULL, 0, 0, 0, NULL, NULL,
+     "VPN tunnel (needs CAP_NET_ADMIN): the server gives each client that asks its own "
+     "TUN interface and addresses from --tun-net and --tun-net6 (others still get echoes); "
+     "the client asks, configures the interface it gets and carries IP packets until "
+     "stopped, reconnecting when the server goes silent"},
+    NUMBER("keepalive", 0, OPT_KEEPALIVE, GROUP_COMMON, keepalive_s, "S", 0, 3600,
+           DEFAULT_KEEPALIVE_S, "with --tun: a DTLS heartbeat after S seconds without a "
+           "word from the peer; 3 unanswered mean it is gone (0: off)"),
+    TEXT("user", 0, OPT_USER, GROUP_COMMON, user, "NAME", NULL, not_empty,
+         "after set-up, run as this user (with --tun keeping CAP_NET_ADMIN and no other "
+         "capability)"),
     {"verbose", 'v', 'v', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
      "more logging (-v: the negotiated session); -vv more; -vvv adds GnuTLS's own log"},
     {"quiet", 'q', 'q', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
@@ -251,6 +290,9 @@ static const struct option_spec option_table[] = {
     FLAG("plain", 0, OPT_PLAIN, GROUP_LOAD, plain,
          "plain UDP, no DTLS: the baseline, against a UDP echo server"),
     FLAG("json", 0, OPT_JSON, GROUP_LOAD, json, "print the summary as one JSON object"),
+    {"route", 0, OPT_ROUTE, GROUP_CLIENT, 1, FIELD_LIST, FIELD(routes), "CIDR", 0, 0, 0, NULL,
+     check_network, "with --tun: route this network through the tunnel (repeatable; the "
+                    "tunnel's own network is always routed)"},
 
     FLAG("require-client-cert", 0, OPT_REQUIRE_CLIENT_CERT, GROUP_SERVER, require_client_cert,
          "ask every client for a certificate, verified against --cafile and --crlfile"),
@@ -269,6 +311,15 @@ static const struct option_spec option_table[] = {
          "PEM, with --rawpk-pub"),
     TEXT("rawpk-pub", 0, OPT_RAWPK_PUB, GROUP_SERVER, rawpk_pub, "FILE", NULL, NULL,
          "that raw public key, PEM"),
+    TEXT("tun-net", 0, OPT_TUN_NET, GROUP_SERVER, tun_net, "CIDR", DEFAULT_TUN_NET,
+         check_network, "with --tun: the tunnel's IPv4 network; the server takes its first "
+         "address, each client the next free one"),
+    TEXT("tun-net6", 0, OPT_TUN_NET6, GROUP_SERVER, tun_net6, "CIDR", DEFAULT_TUN_NET6,
+         check_network, "with --tun: the tunnel's IPv6 network, or none"),
+    NUMBER("lease-time", 0, OPT_LEASE_TIME, GROUP_SERVER, lease_time_s, "S", 1, 604800,
+           DEFAULT_LEASE_TIME_S, "with --tun: a client's addresses stay its own for S seconds "
+           "after its session ends (its identity: PSK identity, certificate subject, raw key; "
+           "an anonymous client's token)"),
 };
 
 #define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))
@@ -342,6 +393,15 @@ static int store(const struct option_spec *spec, const char *value, struct confi
             return -1;
         *(const char **)field = value;
         return 0;
+    case FIELD_LIST: {
+        struct text_list *list = (struct text_list *)field;
+        if (list->count == TEXT_LIST_MAX)
+            return errorf(err, err_size, "--%s: at most %d of them", spec->name, TEXT_LIST_MAX);
+        if (spec->check != NULL && spec->check(spec->name, value, err, err_size) < 0)
+            return -1;
+        list->item[list->count++] = value;
+        return 0;
+    }
     case FIELD_UINT:
     case FIELD_ULONG:
         if (parse_number(spec->name, value, spec->min, spec->max, &number, err, err_size) < 0)
@@ -469,6 +529,16 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
         return errorf(err, err_size, "cannot use --pin-pubkey with --insecure");
     if (cfg->resume && cfg->message == NULL)
         return errorf(err, err_size, "--resume needs --message");
+    if (!cfg->tun && (seen[OPT_TUN_NET] || seen[OPT_TUN_NET6] || seen[OPT_ROUTE] ||
+                      seen[OPT_KEEPALIVE] || seen[OPT_LEASE_TIME]))
+        return errorf(err, err_size, "--%s is a tunnel option: add --tun",
+                      seen[OPT_TUN_NET] ? "tun-net" : seen[OPT_TUN_NET6] ? "tun-net6"
+                      : seen[OPT_ROUTE] ? "route" : seen[OPT_KEEPALIVE] ? "keepalive"
+                      : "lease-time");
+    if (cfg->tun && cfg->client_mode && (cfg->message != NULL || cfg->resume ||
+                                         cfg->heartbeat_s))
+        return errorf(err, err_size, "--tun carries IP packets, not echoes: cannot use it with "
+                                     "--message, --resume or --heartbeat");
     if (cfg->client_mode) {
         if (cfg->insecure)
             cfg->cafile = NULL;
@@ -548,7 +618,7 @@ void options_tls_settings(const struct config *cfg, struct tls_settings *tls)
     tls->pskfile = cfg->pskfile;
     tls->anon = cfg->anon;
     tls->require_client_cert = cfg->require_client_cert;
-    tls->heartbeat = cfg->heartbeat_s > 0;
+    tls->heartbeat = cfg->heartbeat_s > 0 || (cfg->tun && cfg->keepalive_s > 0);
     tls->priority = cfg->priority;
     if (cfg->client_mode)
         tls->verify_name = cfg->hostname ? cfg->hostname

@@ -26,8 +26,19 @@
 #define DEFAULT_CAFILE "certs/ca.pem"
 #define DEFAULT_SERVER_CERT "certs/server.pem"
 #define DEFAULT_SERVER_KEY "certs/server-key.pem"
+#define DEFAULT_TUN_NET "10.77.0.0/24"
+#define DEFAULT_TUN_NET6 "fd77::/64"
+#define DEFAULT_KEEPALIVE_S 10
+#define DEFAULT_LEASE_TIME_S 600
+#define TEXT_LIST_MAX 16
 
 enum run_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION };
+
+/* An option given several times (--route). */
+struct text_list {
+    const char *item[TEXT_LIST_MAX];
+    unsigned count;
+};
 
 struct config {
     enum run_action action;
@@ -76,13 +87,22 @@ struct config {
     int handshakes_only;        /* each session handshakes --count times, no echoes */
     int plain;                  /* plain UDP, no DTLS: the baseline */
     int json;                   /* summary as one JSON object */
+
+    /* The VPN tunnel (issue: tunnel). */
+    int tun;                    /* server: offer tunnels; client: ask for one */
+    const char *tun_net;        /* server: the tunnel's IPv4 network */
+    const char *tun_net6;       /* server: its IPv6 network; "none": IPv4 only */
+    struct text_list routes;    /* client: networks to route through the tunnel */
+    unsigned keepalive_s;       /* heartbeat after this much silence; 0: off */
+    unsigned lease_time_s;      /* server: a client's addresses stay its own this long */
+    const char *user;           /* after set-up, run as this user */
 };
 
 /* Where --help lists an option, and which side it belongs to. */
 enum option_group { GROUP_COMMON, GROUP_CLIENT, GROUP_LOAD, GROUP_SERVER };
 
 /* How an option's value is stored in struct config. */
-enum field_type { FIELD_FLAG, FIELD_TEXT, FIELD_UINT, FIELD_ULONG };
+enum field_type { FIELD_FLAG, FIELD_TEXT, FIELD_UINT, FIELD_ULONG, FIELD_LIST };
 
 /* How many options the table holds. */
 size_t options_count(void);

@@ -10,9 +10,11 @@
 
 #include "cookie.h"
 #include "credentials.h"
+#include "lease.h"
 #include "options.h"
 #include "pool.h"
 #include "registry.h"
+#include "session.h"
 #include "udp.h"
 
 /* A datagram a session read on its socket that came from another peer (it arrived in
@@ -35,6 +37,7 @@ struct server {
     struct credentials creds;
     struct cookie_keys cookies;
     struct pool pool;
+    struct lease_pool leases; /* --tun: the tunnel's addresses (locked apart) */
 
     pthread_mutex_t lock;   /* guards what follows */
     struct registry registry;
@@ -61,6 +64,17 @@ void server_wake_listener(struct server *srv);
 void server_session_start(struct server *srv, const unsigned char *hello, size_t len,
                           const struct udp_addr *peer, const struct udp_addr *local,
                           const gnutls_dtls_prestate_st *prestate);
+
+/* server_tunnel.c: sets up the leases of --tun-net and --tun-net6. Returns 0, or -1 with
+ * a reason. */
+int server_tunnels_init(struct server *srv, char *err, size_t err_size);
+
+/* server_tunnel.c: serves the tunnel a client asked for on its established session s:
+ * its request, its lease, its interface, its packets. Returns CLOSED (the session
+ * ended: close_notify, a dead peer, a failure or a refusal, all logged), STOPPED (the
+ * server's stop), HALTED (the client started a new handshake), or what ended the wait
+ * for its request. */
+enum session_status server_tunnel_serve(struct server *srv, struct session *s);
 
 /* server_session.c: runs a pool job (one client) to its end. */
 void server_session_serve(struct pool_job *job);

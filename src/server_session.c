@@ -14,6 +14,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "tunnel.h"
 
 #define RECORD_BUFFER 16384 /* the largest DTLS record's plaintext */
 #define SEND_RETRY_MS 1000
@@ -228,6 +229,19 @@ static enum session_end echo(struct client *client)
     }
 }
 
+/* The client asked for a tunnel: it runs on this thread, over the same socket. */
+static enum session_end tunnel(struct client *client)
+{
+    switch (server_tunnel_serve(client->server, &client->session)) {
+    case SESSION_HALTED:
+        return END_RESTART;
+    case SESSION_STOPPED:
+        return END_STOPPED;
+    default:
+        return END_CLOSED;
+    }
+}
+
 /* Ends the session's socket. Whatever is still queued on it may be a new client's first
  * datagram (one that reused the peer's port, or the peer itself restarting): the listener
  * gets them. All under the lock, so the listener sees the peer gone only once its socket
@@ -264,6 +278,7 @@ void server_session_serve(struct pool_job *job)
         .retransmit_ms = 1000,
         .total_ms = srv->cfg->handshake_timeout_s * 1000,
         .prestate = &client->prestate,
+        .alpn = srv->cfg->tun ? TUNNEL_ALPN : NULL,
     };
     enum session_end end = END_RESTART;
     int rc;
@@ -285,7 +300,7 @@ void server_session_serve(struct pool_job *job)
         if (end == END_ESTABLISHED) {
             log_out("- Handshake was completed");
             session_log_description(s, 0);
-            end = echo(client);
+            end = srv->cfg->tun && session_alpn_is(s, TUNNEL_ALPN) ? tunnel(client) : echo(client);
             if (end == END_RESTART)
                 log_info("%s: new handshake from the same address and port, new session",
                          client->peer_text);

@@ -5,6 +5,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -193,6 +195,14 @@ int session_open(struct session *s, const struct session_params *params, int fd)
         s->tls = NULL;
         return rc;
     }
+    if (params->alpn != NULL) {
+        gnutls_datum_t proto = {(unsigned char *)params->alpn, (unsigned)strlen(params->alpn)};
+        if ((rc = gnutls_alpn_set_protocols(s->tls, &proto, 1, 0)) < 0) {
+            gnutls_deinit(s->tls);
+            s->tls = NULL;
+            return rc;
+        }
+    }
     if (params->prestate != NULL)
         gnutls_dtls_prestate_set(s->tls, (gnutls_dtls_prestate_st *)params->prestate);
     /* gnutls_dtls_set_mtu counts the UDP payload: no IP or UDP header. */
@@ -374,6 +384,57 @@ size_t session_pending(const struct session *s)
 size_t session_data_mtu(const struct session *s)
 {
     return gnutls_dtls_get_data_mtu(s->tls);
+}
+
+int session_alpn_is(const struct session *s, const char *proto)
+{
+    gnutls_datum_t selected;
+
+    return gnutls_alpn_get_selected_protocol(s->tls, &selected) == 0 &&
+           selected.size == strlen(proto) && memcmp(selected.data, proto, selected.size) == 0;
+}
+
+void session_peer_identity(const struct session *s, char *out, size_t out_size)
+{
+    const gnutls_datum_t *certs;
+    unsigned count = 0, i;
+    unsigned char digest[32];
+    gnutls_x509_crt_t crt;
+    size_t dn_size;
+    const char *psk;
+
+    out[0] = '\0';
+    switch (gnutls_auth_get_type(s->tls)) {
+    case GNUTLS_CRD_PSK:
+        psk = gnutls_psk_server_get_username(s->tls);
+        if (psk != NULL)
+            snprintf(out, out_size, "psk:%s", psk);
+        return;
+    case GNUTLS_CRD_CERTIFICATE:
+        certs = gnutls_certificate_get_peers(s->tls, &count);
+        if (certs == NULL || count == 0)
+            return;
+        if (gnutls_certificate_type_get2(s->tls, GNUTLS_CTYPE_PEERS) == GNUTLS_CRT_X509) {
+            if (gnutls_x509_crt_init(&crt) < 0)
+                return;
+            snprintf(out, out_size, "x509:");
+            dn_size = out_size - 5;
+            if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0 ||
+                gnutls_x509_crt_get_dn(crt, out + 5, &dn_size) < 0)
+                out[0] = '\0';
+            gnutls_x509_crt_deinit(crt);
+            return;
+        }
+        /* A raw public key: the key itself is who the peer is. */
+        if (gnutls_hash_fast(GNUTLS_DIG_SHA256, certs[0].data, certs[0].size, digest) < 0)
+            return;
+        snprintf(out, out_size, "rawpk:sha256:");
+        for (i = 0; i < sizeof(digest) && strlen(out) + 3 <= out_size; i++)
+            snprintf(out + strlen(out), out_size - strlen(out), "%02x", digest[i]);
+        return;
+    default:
+        return;
+    }
 }
 
 /* ---- words for what went wrong --------------------------------------------------- */

@@ -87,6 +87,8 @@ struct session_params {
     unsigned total_ms;       /* GnuTLS's own limit on the whole handshake */
     const char *server_name; /* client: SNI, when it is a DNS name (NULL: none) */
     const gnutls_dtls_prestate_st *prestate; /* server: from the cookie exchange */
+    const char *alpn;        /* client: the protocol to ask for; server: the one it
+                                offers (NULL: no ALPN) */
 };
 
 /* Initialises GnuTLS and, at LOG_TRACE + 1 (-vvv), routes its log to ours. Returns 0, or
@@ -139,6 +141,14 @@ size_t session_pending(const struct session *s);
 
 /* The largest record that fits the MTU. */
 size_t session_data_mtu(const struct session *s);
+
+/* Whether the handshake agreed on ALPN protocol proto. */
+int session_alpn_is(const struct session *s, const char *proto);
+
+/* Who the peer proved to be, as text: "psk:IDENTITY", "x509:SUBJECT DN" or
+ * "rawpk:sha256:HEX" of its key; "" when it proved nothing (anonymous, or a client
+ * without a certificate). */
+void session_peer_identity(const struct session *s, char *out, size_t out_size);
 
 /* When a handshake fails or stalls, the likeliest cause in words a user can act on (a
  * wrong PSK key, a missing client certificate, an unknown PSK identity, a mode the peer

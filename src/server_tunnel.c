@@ -1,0 +1,265 @@
+/* server_tunnel.c - a client's tunnel on its session thread: its request, its lease (the
+ * same addresses for the same identity), its own point-to-point TUN interface, the
+ * config it is told, and the packets both ways (tunnel.c) with its source addresses
+ * enforced, until the session ends; then the interface goes and the lease is kept for
+ * --lease-time. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "server.h"
+#include "tun.h"
+#include "tunnel.h"
+
+#define IDENTITY_MAX 1024
+#define CONTROL_MAX 256
+#define TAKEOVER_WAIT_MS 3000 /* for the same identity's old session to let go */
+#define SEND_WAIT_MS 1000
+
+/* The lease's owner: kicked through its descriptor when its identity comes back. */
+struct owner {
+    int kick_fd; /* an eventfd, the session's stop descriptor while the tunnel runs */
+};
+
+static void kick_owner(void *owner)
+{
+    uint64_t one = 1;
+
+    if (write(((struct owner *)owner)->kick_fd, &one, sizeof(one)) < 0)
+        log_debug("kick: %s", strerror(errno));
+}
+
+int server_tunnels_init(struct server *srv, char *err, size_t err_size)
+{
+    const struct config *cfg = srv->cfg;
+    struct ip_prefix net4, net6;
+
+    memset(&net6, 0, sizeof(net6));
+    if (ip_prefix_parse("--tun-net", cfg->tun_net, &net4, err, err_size) < 0 ||
+        (strcmp(cfg->tun_net6, "none") != 0 &&
+         ip_prefix_parse("--tun-net6", cfg->tun_net6, &net6, err, err_size) < 0))
+        return -1;
+    return lease_pool_init(&srv->leases, &net4, &net6, cfg->lease_time_s, kick_owner, err,
+                           err_size);
+}
+
+/* The addresses of lease index: the client's and the server's, of each family. */
+static void lease_config(const struct lease_pool *leases, int index, unsigned mtu,
+                         struct tunnel_config *out)
+{
+    unsigned char addr[16];
+
+    memset(out, 0, sizeof(*out));
+    ip_prefix_host(&leases->net4, (uint32_t)index + 2, addr);
+    memcpy(&out->addr4, addr, 4);
+    ip_prefix_host(&leases->net4, 1, addr);
+    memcpy(&out->peer4, addr, 4);
+    out->prefix4 = leases->net4.len;
+    out->has6 = leases->net6.family != 0;
+    if (out->has6) {
+        ip_prefix_host(&leases->net6, (uint32_t)index + 2, out->addr6.s6_addr);
+        ip_prefix_host(&leases->net6, 1, out->peer6.s6_addr);
+        out->prefix6 = leases->net6.len;
+    }
+    out->mtu = mtu;
+}
+
+/* The server's end of the link: its address, the client's alone as the peer. */
+static size_t server_addresses(const struct tunnel_config *cfg, struct tun_address out[2])
+{
+    memset(out, 0, 2 * sizeof(out[0]));
+    out[0].family = AF_INET;
+    memcpy(out[0].local, &cfg->peer4, 4);
+    memcpy(out[0].peer, &cfg->addr4, 4);
+    out[0].prefix = 32;
+    if (!cfg->has6)
+        return 1;
+    out[1].family = AF_INET6;
+    memcpy(out[1].local, &cfg->peer6, 16);
+    memcpy(out[1].peer, &cfg->addr6, 16);
+    out[1].prefix = 128;
+    return 2;
+}
+
+/* Waits for the client's request. Returns OK with *req, or what ended the session. */
+static enum session_status await_request(struct session *s, struct tunnel_request *req,
+                                         int64_t deadline_ms)
+{
+    unsigned char rec[CONTROL_MAX];
+    struct tunnel_config unused;
+    enum session_status status;
+    char reason[8];
+    size_t len;
+
+    for (;;) {
+        status = session_recv_until(s, rec, sizeof(rec), &len, deadline_ms);
+        if (status == SESSION_PING || status == SESSION_PONG)
+            continue;
+        if (status != SESSION_OK)
+            return status;
+        if (tunnel_decode(rec, len, req, &unused, reason, sizeof(reason)) == TUNNEL_REQUEST)
+            return SESSION_OK;
+        log_debug("%s: a record of %zu bytes before the tunnel request, ignored", s->peer, len);
+    }
+}
+
+/* The lease key of the client: its identity, or for an anonymous one its token. */
+static void lease_key(const struct session *s, const struct tunnel_request *req,
+                      unsigned char key[LEASE_KEY_SIZE], char *identity, size_t identity_size)
+{
+    size_t i, n;
+
+    session_peer_identity(s, identity, identity_size);
+    if (identity[0] == '\0') {
+        n = (size_t)snprintf(identity, identity_size, "token:");
+        for (i = 0; i < TUNNEL_TOKEN_SIZE && n + 3 <= identity_size; i++, n += 2)
+            snprintf(identity + n, identity_size - n, "%02x", req->token[i]);
+    }
+    gnutls_hash_fast(GNUTLS_DIG_SHA256, identity, strlen(identity), key);
+}
+
+/* Tells the client its config, or why it has none. */
+static void send_control(struct session *s, const unsigned char *msg, size_t len)
+{
+    enum session_status status = session_send(s, msg, len, SEND_WAIT_MS);
+
+    if (status != SESSION_OK)
+        log_debug("%s: tunnel message not sent: %s", s->peer, session_status_name(status));
+}
+
+static void refuse(struct session *s, const char *reason)
+{
+    unsigned char msg[2 + TUNNEL_REASON_MAX];
+
+    log_warn("%s: no tunnel: %s", s->peer, reason);
+    send_control(s, msg, tunnel_encode_refusal(reason, msg));
+}
+
+/* Context of the running tunnel, for its control messages. */
+struct running {
+    struct tunnel tunnel;
+    unsigned char config[64];
+    size_t config_len;
+};
+
+/* A request again: the config was lost on the way; it is sent again. */
+static void on_control(struct tunnel *t, const unsigned char *rec, size_t len)
+{
+    struct running *run = (struct running *)t;
+    struct tunnel_request req;
+    struct tunnel_config unused;
+    char reason[8];
+
+    if (tunnel_decode(rec, len, &req, &unused, reason, sizeof(reason)) == TUNNEL_REQUEST)
+        send_control(t->session, run->config, run->config_len);
+}
+
+/* Runs the tunnel over the interface made for it; returns how it ended. */
+static enum tunnel_end carry(struct server *srv, struct session *s, struct running *run,
+                             const struct tunnel_config *cfg, int tun_fd)
+{
+    struct tunnel *t = &run->tunnel;
+
+    t->session = s;
+    t->tun_fd = tun_fd;
+    t->keepalive_ms = srv->cfg->keepalive_s * 1000;
+    t->check_source = 1;
+    t->source4 = cfg->addr4;
+    t->has6 = cfg->has6;
+    t->source6 = cfg->addr6;
+    t->control = on_control;
+    return tunnel_run(t);
+}
+
+enum session_status server_tunnel_serve(struct server *srv, struct session *s)
+{
+    unsigned char key[LEASE_KEY_SIZE];
+    char identity[IDENTITY_MAX], ifname[IFNAMSIZ], addr4[INET_ADDRSTRLEN],
+        addr6[INET6_ADDRSTRLEN] = "", err[256];
+    struct tunnel_request req;
+    struct tunnel_config cfg;
+    struct tun_address addresses[2];
+    struct running run;
+    struct owner owner = {.kick_fd = -1};
+    enum session_status status;
+    enum tunnel_end end;
+    int index = -1, tun_fd = -1;
+    unsigned mtu;
+
+    status = await_request(s, &req,
+                           clock_now_ms() + (int64_t)srv->cfg->handshake_timeout_s * 1000);
+    if (status != SESSION_OK) {
+        if (status == SESSION_TIMEOUT)
+            log_info("%s: asked for a tunnel but sent no request within %u s", s->peer,
+                     srv->cfg->handshake_timeout_s);
+        return status;
+    }
+    lease_key(s, &req, key, identity, sizeof(identity));
+    owner.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (owner.kick_fd < 0) {
+        log_error("%s: eventfd: %s", s->peer, strerror(errno));
+        return SESSION_FATAL;
+    }
+    index = lease_acquire(&srv->leases, key, &owner, clock_now_ms(), TAKEOVER_WAIT_MS);
+    if (index < 0) {
+        refuse(s, index == -1 ? "every address of the tunnel network is leased"
+                              : "the same identity's previous tunnel did not end in time");
+        status = SESSION_CLOSED;
+        goto cleanup;
+    }
+    /* Both ends' data MTU: the smaller decides, so no packet is too large either way. */
+    mtu = (unsigned)session_data_mtu(s);
+    if (req.mtu < mtu)
+        mtu = req.mtu;
+    lease_config(&srv->leases, index, mtu, &cfg);
+    tun_fd = tun_open("dtlss%d", ifname, err, sizeof(err));
+    if (tun_fd < 0 ||
+        tun_configure(ifname, addresses, server_addresses(&cfg, addresses), mtu, err,
+                      sizeof(err)) < 0) {
+        log_error("%s: %s", s->peer, err);
+        refuse(s, "the server could not make an interface");
+        status = SESSION_CLOSED;
+        goto cleanup;
+    }
+    memset(&run, 0, sizeof(run));
+    run.config_len = tunnel_encode_config(&cfg, run.config);
+    send_control(s, run.config, run.config_len);
+    ip_address_text(AF_INET, (const unsigned char *)&cfg.addr4, addr4, sizeof(addr4));
+    if (cfg.has6)
+        ip_address_text(AF_INET6, cfg.addr6.s6_addr, addr6, sizeof(addr6));
+    log_info("tunnel up: %s for %s (%s): %s %s mtu %u", ifname, s->peer, identity, addr4,
+             addr6, mtu);
+
+    s->stop_fd = owner.kick_fd; /* the same identity on a new session ends this one */
+    end = carry(srv, s, &run, &cfg, tun_fd);
+    s->stop_fd = -1;
+    log_info("tunnel down: %s for %s: %s; %llu packets in, %llu out, %llu dropped with a "
+             "forged source address, %llu dropped otherwise", ifname, s->peer,
+             tunnel_end_text(&run.tunnel, end), (unsigned long long)run.tunnel.packets_in,
+             (unsigned long long)run.tunnel.packets_out,
+             (unsigned long long)run.tunnel.spoofed, (unsigned long long)run.tunnel.dropped);
+    switch (end) {
+    case TUNNEL_STOPPED:
+        status = atomic_load(&srv->stopping) ? SESSION_STOPPED : SESSION_CLOSED;
+        break;
+    case TUNNEL_RESTART:
+        status = SESSION_HALTED;
+        break;
+    default:
+        status = SESSION_CLOSED;
+        break;
+    }
+cleanup:
+    if (tun_fd >= 0)
+        close(tun_fd); /* the interface goes with it, its addresses and routes too */
+    if (index >= 0)
+        lease_release(&srv->leases, index, clock_now_ms());
+    close(owner.kick_fd);
+    return status;
+}

@@ -1,0 +1,333 @@
+/* tunnel.c - the tunnel's wire format and its data path (see tunnel.h). */
+#define _GNU_SOURCE
+#include "tunnel.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define PACKET_MAX 16384     /* the largest record's plaintext */
+#define BATCH 64             /* packets one wake-up moves each way, at most */
+#define HEARTBEAT_SIZE 64    /* more than GnuTLS's 16 bytes of padding (see client.c) */
+#define REQUEST_SIZE (3 + TUNNEL_TOKEN_SIZE + 2)
+#define CONFIG_SIZE (3 + 4 + 4 + 1 + 1 + 16 + 16 + 1 + 2)
+
+/* ---- the wire format ------------------------------------------------------------- */
+
+static unsigned char *put_header(unsigned char *out, enum tunnel_message type)
+{
+    out[0] = TUNNEL_CONTROL;
+    out[1] = (unsigned char)type;
+    out[2] = TUNNEL_VERSION;
+    return out + 3;
+}
+
+static unsigned char *put16(unsigned char *p, unsigned value)
+{
+    p[0] = (unsigned char)(value >> 8);
+    p[1] = (unsigned char)value;
+    return p + 2;
+}
+
+static unsigned get16(const unsigned char *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+static unsigned char *put(unsigned char *p, const void *data, size_t len)
+{
+    memcpy(p, data, len);
+    return p + len;
+}
+
+size_t tunnel_encode_request(const struct tunnel_request *req, unsigned char *out)
+{
+    unsigned char *p = put_header(out, TUNNEL_REQUEST);
+
+    p = put(p, req->token, TUNNEL_TOKEN_SIZE);
+    p = put16(p, req->mtu);
+    return (size_t)(p - out);
+}
+
+size_t tunnel_encode_config(const struct tunnel_config *cfg, unsigned char *out)
+{
+    unsigned char *p = put_header(out, TUNNEL_CONFIG);
+
+    p = put(p, &cfg->addr4, 4);
+    p = put(p, &cfg->peer4, 4);
+    *p++ = (unsigned char)cfg->prefix4;
+    *p++ = (unsigned char)(cfg->has6 != 0);
+    p = put(p, &cfg->addr6, 16);
+    p = put(p, &cfg->peer6, 16);
+    *p++ = (unsigned char)cfg->prefix6;
+    p = put16(p, cfg->mtu);
+    return (size_t)(p - out);
+}
+
+size_t tunnel_encode_refusal(const char *reason, unsigned char *out)
+{
+    size_t len = strnlen(reason, TUNNEL_REASON_MAX);
+
+    out[0] = TUNNEL_CONTROL;
+    out[1] = TUNNEL_REFUSAL;
+    memcpy(out + 2, reason, len);
+    return 2 + len;
+}
+
+int tunnel_decode(const unsigned char *rec, size_t len, struct tunnel_request *req,
+                  struct tunnel_config *cfg, char *reason, size_t reason_size)
+{
+    const unsigned char *p = rec + 3;
+    size_t i, n;
+
+    if (len < 2 || rec[0] != TUNNEL_CONTROL)
+        return 0;
+    if (rec[1] == TUNNEL_REFUSAL) {
+        /* The server's words: kept printable. */
+        for (i = 0, n = 0; i < len - 2 && n + 1 < reason_size; i++)
+            reason[n++] = rec[2 + i] >= 0x20 && rec[2 + i] < 0x7f ? (char)rec[2 + i] : '?';
+        reason[n] = '\0';
+        return TUNNEL_REFUSAL;
+    }
+    if (len < 3 || rec[2] != TUNNEL_VERSION)
+        return 0;
+    if (rec[1] == TUNNEL_REQUEST && len == REQUEST_SIZE) {
+        memcpy(req->token, p, TUNNEL_TOKEN_SIZE);
+        req->mtu = get16(p + TUNNEL_TOKEN_SIZE);
+        return TUNNEL_REQUEST;
+    }
+    if (rec[1] == TUNNEL_CONFIG && len == CONFIG_SIZE) {
+        memset(cfg, 0, sizeof(*cfg));
+        memcpy(&cfg->addr4, p, 4);
+        memcpy(&cfg->peer4, p + 4, 4);
+        cfg->prefix4 = p[8];
+        cfg->has6 = p[9] != 0;
+        memcpy(&cfg->addr6, p + 10, 16);
+        memcpy(&cfg->peer6, p + 26, 16);
+        cfg->prefix6 = p[42];
+        cfg->mtu = get16(p + 43);
+        if (cfg->prefix4 > 32 || cfg->prefix6 > 128 || cfg->mtu < 68)
+            return 0;
+        return TUNNEL_CONFIG;
+    }
+    return 0;
+}
+
+/* ---- the data path --------------------------------------------------------------- */
+
+/* Whether a packet from the client comes from one of its own addresses. */
+static int source_allowed(const struct tunnel *t, const unsigned char *pkt, size_t len)
+{
+    if ((pkt[0] >> 4) == 4)
+        return len >= 20 && memcmp(pkt + 12, &t->source4, 4) == 0;
+    if ((pkt[0] >> 4) == 6)
+        return t->has6 && len >= 40 && memcmp(pkt + 8, &t->source6, 16) == 0;
+    return 0;
+}
+
+/* One record from the peer: a control message, or a packet for the TUN device. */
+static void deliver(struct tunnel *t, const unsigned char *rec, size_t len)
+{
+    if (rec[0] == TUNNEL_CONTROL) {
+        if (t->control != NULL)
+            t->control(t, rec, len);
+        return;
+    }
+    if (t->check_source && !source_allowed(t, rec, len)) {
+        if (t->spoofed++ == 0)
+            log_warn("%s: a packet from an address not the client's own: dropped (this "
+                     "once said; the count comes when the tunnel ends)", t->session->peer);
+        return;
+    }
+    /* A full TUN queue or a packet the kernel refuses drops that packet, as a router
+     * drops, and nothing else. */
+    if (write(t->tun_fd, rec, len) < 0)
+        t->dropped++;
+    else
+        t->packets_in++;
+}
+
+/* Reads records until none is left. Returns -1 to go on, or why the tunnel ended. */
+static int from_peer(struct tunnel *t, unsigned char *buf, int *heard)
+{
+    struct session *s = t->session;
+    size_t len;
+    int i;
+
+    for (i = 0; i < BATCH; i++) {
+        switch (session_recv(s, buf, PACKET_MAX, &len, NULL)) {
+        case SESSION_OK:
+            *heard = 1;
+            if (len > 0)
+                deliver(t, buf, len);
+            break;
+        case SESSION_PING:
+        case SESSION_PONG:
+            *heard = 1;
+            break;
+        case SESSION_AGAIN:
+            return -1;
+        case SESSION_CLOSED:
+            return TUNNEL_CLOSED;
+        case SESSION_HALTED:
+            return TUNNEL_RESTART;
+        case SESSION_STOPPED:
+            return TUNNEL_STOPPED;
+        case SESSION_REFUSED:
+            t->why = "the peer's port is closed (ICMP port unreachable)";
+            return TUNNEL_FAILED;
+        case SESSION_FATAL:
+            t->why = gnutls_strerror(s->error);
+            return TUNNEL_FAILED;
+        default:
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* Sends one packet. Returns 1 when sent (or dropped for good), 0 when the socket buffer
+ * is full (send it again when writable), or -1 when the session failed. */
+static int send_packet(struct tunnel *t, const unsigned char *pkt, size_t len)
+{
+    switch (session_send(t->session, pkt, len, 0)) {
+    case SESSION_OK:
+        t->packets_out++;
+        return 1;
+    case SESSION_TIMEOUT:
+        return 0;
+    case SESSION_TOO_LARGE: /* the interface's MTU was raised by hand */
+        t->dropped++;
+        return 1;
+    case SESSION_REFUSED:
+        t->why = "the peer's port is closed (ICMP port unreachable)";
+        return -1;
+    case SESSION_STOPPED:
+        t->why = NULL;
+        return -1;
+    default:
+        t->why = gnutls_strerror(t->session->error);
+        return -1;
+    }
+}
+
+/* Reads packets from the TUN device and sends them, until it has none, the socket buffer
+ * is full (*held: that packet's length, still in buf) or BATCH. Returns -1 to go on, or
+ * why the tunnel ended. */
+static int to_peer(struct tunnel *t, unsigned char *buf, size_t *held)
+{
+    ssize_t n;
+    int i, sent;
+
+    for (i = 0; i < BATCH; i++) {
+        n = read(t->tun_fd, buf, PACKET_MAX);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return -1;
+            t->why = "reading the TUN device failed";
+            return TUNNEL_FAILED;
+        }
+        if (n == 0)
+            continue;
+        sent = send_packet(t, buf, (size_t)n);
+        if (sent < 0)
+            return t->why != NULL ? TUNNEL_FAILED : TUNNEL_STOPPED;
+        if (sent == 0) {
+            *held = (size_t)n;
+            return -1;
+        }
+    }
+    return -1;
+}
+
+enum tunnel_end tunnel_run(struct tunnel *t)
+{
+    struct session *s = t->session;
+    unsigned char in[PACKET_MAX], out[PACKET_MAX];
+    size_t held = 0;
+    unsigned misses = 0;
+    int64_t next_ping = t->keepalive_ms ? clock_now_ms() + t->keepalive_ms : -1;
+    int end, heard;
+
+    t->why = NULL;
+    /* A peer that did not allow heartbeats (RFC 6520: the extension's mode) cannot be
+     * pinged: its own pings, or its packets, are then all there is to go by. */
+    if (t->keepalive_ms && !gnutls_heartbeat_allowed(s->tls, GNUTLS_HB_LOCAL_ALLOWED_TO_SEND)) {
+        log_info("%s: the peer takes no heartbeats: no keepalive from this side", s->peer);
+        t->keepalive_ms = 0;
+        next_ping = -1;
+    }
+    for (;;) {
+        struct pollfd fds[3] = {
+            {.fd = s->transport.fd, .events = POLLIN | (held ? POLLOUT : 0)},
+            {.fd = held ? -1 : t->tun_fd, .events = POLLIN},
+            {.fd = s->stop_fd, .events = POLLIN},
+        };
+        int wait_ms = session_pending(s) > 0 ? 0 : clock_ms_until(next_ping, -1);
+
+        if (poll(fds, 3, wait_ms) < 0 && errno != EINTR) {
+            t->why = "poll failed";
+            return TUNNEL_FAILED;
+        }
+        if (fds[2].revents || (s->stop_flag != NULL && atomic_load(s->stop_flag)))
+            return TUNNEL_STOPPED;
+        heard = 0;
+        if ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) || session_pending(s) > 0) {
+            if ((end = from_peer(t, in, &heard)) >= 0)
+                return (enum tunnel_end)end;
+        }
+        if (held && (fds[0].revents & (POLLOUT | POLLERR))) {
+            int sent = send_packet(t, out, held);
+            if (sent < 0)
+                return t->why != NULL ? TUNNEL_FAILED : TUNNEL_STOPPED;
+            if (sent > 0)
+                held = 0;
+        }
+        if (!held && (fds[1].revents & POLLIN) && (end = to_peer(t, out, &held)) >= 0)
+            return (enum tunnel_end)end;
+        if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            t->why = "the TUN device went away";
+            return TUNNEL_FAILED;
+        }
+        if (t->keepalive_ms == 0)
+            continue;
+        /* Keepalive: a heartbeat after keepalive_ms of silence, another after each more;
+         * anything heard from the peer, a packet or a heartbeat, starts the count again. */
+        if (heard) {
+            misses = 0;
+            next_ping = clock_now_ms() + t->keepalive_ms;
+        } else if (clock_now_ms() >= next_ping) {
+            if (misses == TUNNEL_KEEPALIVE_MISSES)
+                return TUNNEL_DEAD;
+            int rc = gnutls_heartbeat_ping(s->tls, HEARTBEAT_SIZE, 0, 0);
+            if (rc < 0 && rc != GNUTLS_E_AGAIN)
+                log_debug("%s: heartbeat not sent: %s", s->peer, gnutls_strerror(rc));
+            misses++;
+            next_ping = clock_now_ms() + t->keepalive_ms;
+        }
+    }
+}
+
+const char *tunnel_end_text(const struct tunnel *t, enum tunnel_end end)
+{
+    _Static_assert(TUNNEL_KEEPALIVE_MISSES == 3, "the words below count 3");
+
+    switch (end) {
+    case TUNNEL_STOPPED:
+        return "stopped";
+    case TUNNEL_CLOSED:
+        return "the peer closed the session";
+    case TUNNEL_DEAD:
+        return "no answer to 3 keepalives";
+    case TUNNEL_RESTART:
+        return "the peer started a new handshake";
+    case TUNNEL_FAILED:
+        return t->why != NULL ? t->why : "failed";
+    }
+    return "?";
+}
