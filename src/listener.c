@@ -297,6 +297,14 @@ int server_run(const struct config *cfg, int stop_fd)
         ret = EXIT_RUNTIME;
         goto cleanup;
     }
+    /* Each client's interface opens /dev/net/tun anew: say now if this user cannot. */
+    if (cfg->tun && access("/dev/net/tun", R_OK | W_OK) < 0) {
+        log_error("--user %s cannot open /dev/net/tun (%s): give that user access to it (a "
+                  "udev rule or group), or run without --user", cfg->user ? cfg->user : "",
+                  strerror(errno));
+        ret = EXIT_RUNTIME;
+        goto cleanup;
+    }
     log_out("UDP server ready. Listening to port '%u'.", cfg->port);
     if (cfg->tun)
         log_info("tunnels offered: %s%s%s, leases kept %u s", cfg->tun_net,

@@ -84,6 +84,15 @@ static int set_receive_buffer(int fd, int bytes, char *err, size_t err_size)
     return set_int_option(fd, SOL_SOCKET, SO_RCVBUF, bytes, "SO_RCVBUF", err, err_size);
 }
 
+int udp_set_buffers(int fd, int bytes, char *err, size_t err_size)
+{
+    if (set_receive_buffer(fd, bytes, err, err_size) < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) == 0)
+        return 0;
+    return set_int_option(fd, SOL_SOCKET, SO_SNDBUF, bytes, "SO_SNDBUF", err, err_size);
+}
+
 /* Closes fd and returns -1, keeping errno. */
 static int fail_closed(int fd)
 {

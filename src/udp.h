@@ -85,4 +85,8 @@ int udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b);
 /* Returns the IP and UDP header bytes of a datagram to addr: 28 for IPv4, 48 for IPv6. */
 unsigned udp_header_size(const struct udp_addr *addr);
 
+/* Sets fd's receive and send buffers to bytes each (past net.core.rmem_max and wmem_max
+ * when the process may: root, CAP_NET_ADMIN). Returns 0, or -1 with a reason. */
+int udp_set_buffers(int fd, int bytes, char *err, size_t err_size);
+
 #endif

@@ -7,7 +7,10 @@
  * Each client address gets its own upstream socket, so the server sees distinct peers;
  * with --one-source every client shares one upstream socket (the server sees one peer
  * restarting). It exits by itself after --duration seconds, printing counters to stderr.
- * Loopback only by design: the target must resolve to a loopback address. */
+ * SIGUSR1 turns a black hole on and off: every datagram either way is dropped while it is
+ * on (a path that dies and comes back). Loopback only by design: the target must resolve
+ * to a loopback address; --listen-address can put the listening end on another address
+ * of this machine (a network namespace's veth), where it only receives. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,7 +59,7 @@ static struct faults fault[2];
 static unsigned mtu;
 static uint64_t rng_state = 88172645463325252ull;
 static unsigned long counts[2][5]; /* in, out, dropped, duplicated, reordered */
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, black_hole;
 static int64_t first_datagram_ms = -1;
 
 static double rnd(void)
@@ -131,7 +134,7 @@ static void forward(int dir, int fd, const struct sockaddr_storage *to, socklen_
     counts[dir][0]++;
     if (first_datagram_ms < 0)
         first_datagram_ms = now_ms();
-    if ((mtu && len > mtu) || rnd() < f->drop ||
+    if (black_hole || (mtu && len > mtu) || rnd() < f->drop ||
         now_ms() - first_datagram_ms < (int64_t)f->blackout_ms) {
         counts[dir][2]++;
         return;
@@ -183,6 +186,12 @@ static void on_signal(int signo)
     stop = 1;
 }
 
+static void on_black_hole(int signo)
+{
+    (void)signo;
+    black_hole = !black_hole;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -191,7 +200,9 @@ static void usage(void)
             "  [--drop-up P] [--drop-down P] [--dup-up P] [--dup-down P] [--reorder-up P]\n"
             "  [--reorder-down P] [--delay-up MS] [--delay-down MS] [--one-source]\n"
             "  [--blackout-up MS] [--blackout-down MS]  (drop all for MS after the first)\n"
-            "P is a probability from 0 to 1. The target must be a loopback address.\n");
+            "  [--listen-address ADDR]  (default: loopback)\n"
+            "P is a probability from 0 to 1. The target must be a loopback address.\n"
+            "SIGUSR1 turns a black hole (drop everything) on, the next one off.\n");
 }
 
 int main(int argc, char **argv)
@@ -204,7 +215,7 @@ int main(int argc, char **argv)
         {"dup-down", 1, 0, 22}, {"reorder-up", 1, 0, 13}, {"reorder-down", 1, 0, 23},
         {"delay-up", 1, 0, 14}, {"delay-down", 1, 0, 24}, {"one-source", 0, 0, 'o'},
         {"blackout-up", 1, 0, 15}, {"blackout-down", 1, 0, 25},
-        {0, 0, 0, 0},
+        {"listen-address", 1, 0, 'L'}, {0, 0, 0, 0},
     };
     static struct peer peers[MAX_CLIENTS];
     static unsigned char buf[DATAGRAM_MAX];
@@ -213,9 +224,10 @@ int main(int argc, char **argv)
     struct pollfd fds[MAX_CLIENTS + 1];
     unsigned listen_port = 0, duration = 60, npeers = 0, i;
     int opt, listen_fd, one_source = 0, shared_up = -1, last_peer = -1;
+    const char *listen_address = NULL;
     int64_t end;
 
-    while ((opt = getopt_long(argc, argv, "l:t:s:d:m:o", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "l:t:s:d:m:oL:", options, NULL)) != -1) {
         double p = optarg ? atof(optarg) : 0;
         switch (opt) {
         case 'l': listen_port = (unsigned)atoi(optarg); break;
@@ -229,6 +241,7 @@ int main(int argc, char **argv)
         case 'd': duration = (unsigned)atoi(optarg); break;
         case 'm': mtu = (unsigned)atoi(optarg); break;
         case 'o': one_source = 1; break;
+        case 'L': listen_address = optarg; break;
         case 1: fault[UP].drop = fault[DOWN].drop = p; break;
         case 2: fault[UP].dup = fault[DOWN].dup = p; break;
         case 3: fault[UP].reorder = fault[DOWN].reorder = p; break;
@@ -250,7 +263,15 @@ int main(int argc, char **argv)
                                    .sin6_addr = IN6ADDR_LOOPBACK_INIT};
         struct sockaddr_in any4 = {.sin_family = AF_INET, .sin_port = htons(listen_port),
                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        /* Listen on the target's family, loopback only. */
+        /* Listen on the target's family, loopback unless told. */
+        if (listen_address != NULL &&
+            inet_pton(target.ss_family, listen_address,
+                      target.ss_family == AF_INET6 ? (void *)&any.sin6_addr
+                                                   : (void *)&any4.sin_addr) != 1) {
+            fprintf(stderr, "udp_relay: --listen-address '%s' is not an address of the "
+                            "target's family\n", listen_address);
+            return 2;
+        }
         listen_fd = socket(target.ss_family, SOCK_DGRAM, 0);
         if (listen_fd < 0 ||
             bind(listen_fd, target.ss_family == AF_INET6 ? (struct sockaddr *)&any
@@ -262,6 +283,7 @@ int main(int argc, char **argv)
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    signal(SIGUSR1, on_black_hole);
     fprintf(stderr, "udp_relay: ready\n");
     end = now_ms() + (int64_t)duration * 1000;
 

@@ -1,0 +1,437 @@
+"""The VPN tunnel (--tun): real TUN devices in network namespaces this test builds and
+removes (scripts/netns.py: a server namespace joined to each client's by a veth pair), the
+real binary on both ends, real ping and TCP through it. Root only (CI is root); elsewhere
+these skip with the reason, but for the privilege checks, which run anywhere."""
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import BINARY, RELAY, ROOT, Process, cert, relay_counts
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import netns  # noqa: E402
+
+NO_NETNS = netns.can_make_namespaces()
+needs_netns = pytest.mark.skipif(NO_NETNS is not None, reason=f"tunnel tests: {NO_NETNS}")
+PORT = 5556
+TUNNEL_UP = re.compile(r"^tunnel up: (\S+) (\S+) peer (\S+) mtu (\d+)(.*)$", re.MULTILINE)
+
+X509_CLIENT = ["--cafile", cert("ca.pem"), "--hostname", "localhost"]
+AUTH_MODES = {
+    "x509": ([], X509_CLIENT),
+    "x509-mutual": (["--require-client-cert"],
+                    X509_CLIENT + ["--cert", cert("client.pem"), "--key", cert("client-key.pem")]),
+    "psk": (["--pskfile", cert("psk.txt")], ["--pskfile", cert("psk.txt"),
+                                              "--psk-identity", "client"]),
+    "rawpk": (["--rawpk-key", cert("rawpk-key.pem"), "--rawpk-pub", cert("rawpk-pub.pem")],
+              ["--pin-pubkey", cert("rawpk-pub.pem")]),
+    "anon": (["--anon"], ["--anon"]),
+}
+
+
+class Net:
+    """A star of namespaces with a dtls_echo --tun server in the middle."""
+
+    def __init__(self, star, tmp_path):
+        self.star, self.tmp_path, self.procs = star, tmp_path, []
+
+    def start(self, ns, args, name):
+        proc = Process(["ip", "netns", "exec", ns, BINARY, *args], self.tmp_path, name)
+        self.procs.append(proc)
+        return proc
+
+    def server(self, *args, ready="UDP server ready"):
+        server = self.start(self.star.server(), ["--tun", "-p", str(PORT), *args], "server")
+        server.wait_for(ready)
+        return server
+
+    def client(self, i, *args, to=None, name=None, up=True):
+        client = self.start(self.star.client(i),
+                            ["-c", "-a", to or self.star.server_ip(i), "-p", str(PORT), "--tun",
+                             *(args or X509_CLIENT)], name or f"client{i}")
+        if up:
+            client.wait_for("tunnel up:", timeout=15)
+        return client
+
+    def ping(self, ns, address, *args, count=2):
+        return self.star.run(ns, ["ping", "-c", str(count), "-W", "2", "-i", "0.2", *args,
+                                  address], timeout=30)
+
+    def stop_all(self):
+        for proc in reversed(self.procs):
+            if proc.proc.poll() is None:
+                proc.stop(signal.SIGKILL)
+
+
+def tunnel_up(client):
+    """(ifname, addr4, peer4, mtu, rest) of the client's last 'tunnel up' line."""
+    found = TUNNEL_UP.findall(client.stderr())
+    assert found, client.stderr()
+    name, addr, peer, mtu, rest = found[-1]
+    return name, addr, peer, int(mtu), rest
+
+
+@pytest.fixture
+def net(tmp_path, request):
+    clients = getattr(request, "param", 1)
+    with netns.Star(clients=clients) as star:
+        n = Net(star, tmp_path)
+        try:
+            yield n
+        finally:
+            n.stop_all()
+
+
+# ---- privileges: run anywhere ---------------------------------------------------------
+
+def without_net_admin(args):
+    """args run without CAP_NET_ADMIN: as root with it dropped from the bounding set (so
+    exec cannot give it), else as we are (a user has none)."""
+    if os.geteuid() == 0:
+        return ["setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", *args]
+    return args
+
+
+@pytest.mark.parametrize("side", [[], ["-c", "-a", "127.0.0.1"]], ids=["server", "client"])
+def test_tunnel_without_cap_net_admin_is_a_clear_error(side):
+    result = subprocess.run(without_net_admin([BINARY, *side, "--tun", "-p", "1"]), cwd=ROOT,
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs CAP_NET_ADMIN" in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--route", "10.0.0.0/8"], "--route is a client option"),
+    (["-c", "--route", "10.0.0.0/8"], "--route is a tunnel option: add --tun"),
+    (["--tun-net", "10.77.0.0/24"], "--tun-net is a tunnel option: add --tun"),
+    (["--tun", "--tun-net", "10.77.0.1/24"], "has host bits set"),
+    (["--tun", "--tun-net", "fd00::/64"], "is not an IPv4 network"),
+    (["--tun", "--tun-net", "10.77.0.0/31"], "leaves no address for a client"),
+    (["--tun", "--tun-net6", "10.0.0.0/8"], "is not an IPv6 network"),
+    (["-c", "--tun", "--route", "banana"], "is not a network such as"),
+    (["-c", "--tun", "-m", "hi"], "--tun carries IP packets, not echoes"),
+    (["--tun", "--keepalive", "3601"], "--keepalive: '3601' is not a number from 0 to 3600"),
+])
+def test_tunnel_options_are_checked(args, message):
+    result = subprocess.run([BINARY, *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=10)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+# ---- the tunnel -----------------------------------------------------------------------
+
+@needs_netns
+def test_ping_through_the_tunnel_both_ways_ipv4_and_ipv6(net):
+    server = net.server()
+    client = net.client(1)
+    name, addr, peer, mtu, rest = tunnel_up(client)
+    assert (addr, peer) == ("10.77.0.2", "10.77.0.1") and name.startswith("dtls")
+    assert "addr6 fd77::2 peer6 fd77::1" in rest
+    star = net.star
+    for ns, target in ((star.client(1), "10.77.0.1"), (star.client(1), "fd77::1"),
+                       (star.server(), "10.77.0.2"), (star.server(), "fd77::2")):
+        result = net.ping(ns, target)
+        assert result.returncode == 0, (ns, target, result.stdout, result.stderr)
+    # The interface has exactly what the line said.
+    shown = star.run(star.client(1), ["ip", "addr", "show", "dev", name]).stdout
+    assert f"mtu {mtu} " in shown and "inet 10.77.0.2 peer 10.77.0.1/24" in shown
+    assert "fd77::2/64" in shown and "fe80::" not in shown
+    assert client.stop() == 0 and server.stop() == 0
+
+
+TRANSFER = 50 * 1024 * 1024
+RECEIVER = """
+import hashlib, socket, sys
+s = socket.create_server((sys.argv[1], int(sys.argv[2])))
+print("listening", flush=True)
+c, _ = s.accept()
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    h.update(b); n += len(b)
+print(n, h.hexdigest(), flush=True)
+"""
+SENDER = """
+import hashlib, socket, sys, random
+rng = random.Random(int(sys.argv[3]))
+h, left = hashlib.sha256(), int(sys.argv[4])
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+while left:
+    b = rng.randbytes(min(left, 1 << 20))
+    h.update(b); c.sendall(b); left -= len(b)
+c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
+print(int(sys.argv[4]), h.hexdigest(), flush=True)
+"""
+
+
+def transfer(net, client_ns, to, size=TRANSFER, seed=7, timeout=120):
+    """Sends size pseudo-random bytes over TCP from client_ns to `to` in the server's
+    namespace; returns (sent, received) as (length, sha256) each."""
+    star = net.star
+    receiver = star.popen(star.server(), [sys.executable, "-c", RECEIVER, to, "5001"],
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        assert receiver.stdout.readline().strip() == "listening"
+        sender = star.run(client_ns, [sys.executable, "-c", SENDER, to, "5001", str(seed),
+                                      str(size)], timeout=timeout)
+        assert sender.returncode == 0, sender.stderr
+        received = receiver.communicate(timeout=30)[0].split()
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+            receiver.wait()
+    return sender.stdout.split(), received
+
+
+@needs_netns
+def test_50_megabytes_of_tcp_arrive_byte_exact(net):
+    server = net.server()
+    client = net.client(1)
+    sent, received = transfer(net, net.star.client(1), "10.77.0.1")
+    assert sent == received == [str(TRANSFER), sent[1]]
+    assert client.stop() == 0
+    assert server.stop() == 0
+    assert "0 dropped with a forged source address" in server.stderr()
+
+
+@needs_netns
+def test_mtu_boundary_fits_one_record_and_larger_packets_fragment_inside(net):
+    server = net.server("--mtu", "1400")
+    client = net.client(1, *X509_CLIENT, "--mtu", "1400")
+    name, _, _, mtu, _ = tunnel_up(client)
+    # One DTLS record in one 1400-byte datagram: the IP and UDP headers (28), the DTLS
+    # header (13), and AES-GCM's explicit nonce (8) and tag (16) come off.
+    assert mtu == 1400 - 28 - 13 - 8 - 16
+    star = net.star
+    shown = star.run(star.server(), ["ip", "link"]).stdout
+    assert f"mtu {mtu} " in shown  # the server's interface for this client: the same
+    fits = net.ping(star.client(1), "10.77.0.1", "-M", "do", "-s", str(mtu - 28))
+    assert fits.returncode == 0, fits.stdout + fits.stderr
+    too_big = net.ping(star.client(1), "10.77.0.1", "-M", "do", "-s", str(mtu - 27), count=1)
+    assert too_big.returncode != 0 and "message too long" in too_big.stdout + too_big.stderr
+    fragmented = net.ping(star.client(1), "10.77.0.1", "-s", "4000")
+    assert fragmented.returncode == 0, fragmented.stdout
+    # The server's namespace reassembled exactly the two inner 4028-byte requests: no
+    # outer datagram came in fragments (records fit the path, sent with DF set).
+    stats = star.run(star.server(), ["nstat", "-az", "IpReasmOKs"]).stdout
+    assert re.search(r"IpReasmOKs\s+2\b", stats), stats
+    assert client.stop() == 0 and server.stop() == 0
+
+
+@needs_netns
+@pytest.mark.parametrize("net", [2], indirect=True)
+def test_two_clients_reach_the_server_and_each_other(net):
+    star = net.star
+    star.sysctl(star.server(), "net.ipv4.ip_forward", 1)
+    star.sysctl(star.server(), "net.ipv6.conf.all.forwarding", 1)
+    server = net.server()
+    first, second = net.client(1), net.client(2)
+    addresses = {tunnel_up(first)[1], tunnel_up(second)[1]}
+    assert addresses == {"10.77.0.2", "10.77.0.3"}
+    other = tunnel_up(second)[1]
+    for ns, target in ((star.client(1), "10.77.0.1"), (star.client(2), "10.77.0.1"),
+                       (star.client(1), other), (star.client(2), tunnel_up(first)[1]),
+                       (star.client(1), "fd77::3" if other == "10.77.0.3" else "fd77::2")):
+        result = net.ping(ns, target)
+        assert result.returncode == 0, (ns, target, result.stdout)
+    assert first.stop() == 0 and second.stop() == 0 and server.stop() == 0
+
+
+@needs_netns
+def test_a_forged_source_address_is_dropped_and_counted(net):
+    server = net.server()
+    client = net.client(1)
+    name = tunnel_up(client)[0]
+    star = net.star
+    star.run(star.client(1), ["ip", "addr", "add", "10.77.0.99/32", "dev", name]
+             ).check_returncode()
+    forged = net.ping(star.client(1), "10.77.0.1", "-I", "10.77.0.99", count=3)
+    assert forged.returncode != 0
+    honest = net.ping(star.client(1), "10.77.0.1")
+    assert honest.returncode == 0
+    assert client.stop() == 0 and server.stop() == 0
+    counted = re.search(r"(\d+) dropped with a forged source address", server.stderr())
+    assert counted and int(counted.group(1)) >= 3, server.stderr()
+    assert "a packet from an address not the client's own" in server.stderr()
+
+
+def start_relay(net, *faults):
+    """The fault relay in the server's namespace: it listens on the veth address (what
+    the client dials) and forwards to the server on loopback."""
+    star = net.star
+    relay = Process(["ip", "netns", "exec", star.server(), RELAY, "-l", "6000",
+                     "--listen-address", star.server_ip(1), "-t", f"127.0.0.1:{PORT}",
+                     "--duration", "300", *faults], net.tmp_path, "relay")
+    net.procs.append(relay)
+    relay.wait_for("udp_relay: ready")
+    return relay
+
+
+@needs_netns
+def test_the_transfer_survives_loss_duplication_and_reordering(net):
+    server = net.server()
+    relay = start_relay(net, "--drop", "0.05", "--dup", "0.05", "--reorder", "0.05",
+                        "--seed", "3")
+    client = net.start(net.star.client(1), ["-c", "-a", net.star.server_ip(1), "-p", "6000",
+                                            "--tun", *X509_CLIENT], "client")
+    client.wait_for("tunnel up:", timeout=30)
+    sent, received = transfer(net, net.star.client(1), "10.77.0.1", timeout=240)
+    assert sent == received
+    assert client.stop() == 0 and server.stop() == 0
+    counts = relay_counts_after_stop(relay)
+    assert counts["up"]["dropped"] > 1000 and counts["up"]["duplicated"] > 1000
+    assert counts["up"]["reordered"] > 1000
+
+
+def relay_counts_after_stop(relay):
+    relay.stop()
+    return relay_counts(relay)
+
+
+@needs_netns
+def test_a_dead_path_is_detected_and_the_client_comes_back_with_its_addresses(net):
+    server = net.server("--keepalive", "1")
+    relay = start_relay(net)
+    client = net.start(net.star.client(1), ["-c", "-a", net.star.server_ip(1), "-p", "6000",
+                                            "--tun", "--keepalive", "1", "--timeout", "300",
+                                            *X509_CLIENT], "client")
+    client.wait_for("tunnel up:", timeout=15)
+    before = tunnel_up(client)
+    relay.proc.send_signal(signal.SIGUSR1)  # the path dies
+    client.wait_for("tunnel down: no answer to 3 keepalives", timeout=15)
+    server.wait_for("no answer to 3 keepalives", timeout=15)
+    # The server removed that client's interface; the client kept its own.
+    star = net.star
+    assert not [link for link in star.links(star.server()) if link.startswith("dtlss")]
+    assert before[0] in star.links(star.client(1))
+    relay.proc.send_signal(signal.SIGUSR1)  # the path is back
+    deadline = time.monotonic() + 40
+    while len(TUNNEL_UP.findall(client.stderr())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    ups = TUNNEL_UP.findall(client.stderr())
+    assert len(ups) == 2, client.stderr()
+    assert ups[1][:4] == ups[0][:4]  # same interface, addresses, peer and MTU
+    assert "resumed" in ups[1][4]    # the session ticket saved the full handshake
+    assert net.ping(star.client(1), "10.77.0.1").returncode == 0
+    assert client.stop() == 0 and server.stop() == 0
+
+
+@needs_netns
+def test_sigterm_removes_every_interface_and_kill_9_leaves_nothing_in_the_way(net):
+    star = net.star
+    server = net.server()
+    client = net.client(1)
+    assert [link for link in star.links(star.server()) if link.startswith("dtlss")]
+    assert client.stop(signal.SIGTERM) == 0
+    server.wait_for("the peer closed the session")  # close_notify reached it
+    assert server.stop(signal.SIGTERM) == 0
+    for ns in (star.server(), star.client(1)):
+        assert not [link for link in star.links(ns) if link.startswith("dtls")], ns
+    # kill -9 of both: the kernel removes the interfaces with the last descriptor, and
+    # both start again at once on the same names and addresses.
+    server = net.server()
+    client = net.client(1, name="client-again")
+    server.stop(signal.SIGKILL)
+    client.stop(signal.SIGKILL)
+    for ns in (star.server(), star.client(1)):
+        assert not [link for link in star.links(ns) if link.startswith("dtls")], ns
+    server = net.server()
+    client = net.client(1, name="client-third")
+    assert tunnel_up(client)[:3] == ("dtls0", "10.77.0.2", "10.77.0.1")
+    assert client.stop() == 0 and server.stop() == 0
+
+
+@needs_netns
+@pytest.mark.parametrize("mode", sorted(AUTH_MODES))
+def test_every_authentication_mode_carries_a_tunnel(net, mode):
+    server_args, client_args = AUTH_MODES[mode]
+    server = net.server(*server_args)
+    client = net.client(1, *client_args)
+    assert net.ping(net.star.client(1), "10.77.0.1").returncode == 0
+    assert client.stop() == 0 and server.stop() == 0
+
+
+@needs_netns
+@pytest.mark.parametrize("net", [2], indirect=True)
+def test_the_same_identity_gets_its_addresses_back_and_another_does_not(net):
+    psk = ["--pskfile", cert("psk.txt")]
+    server = net.server(*psk)
+    alice = net.client(1, *psk, "--psk-identity", "client", name="alice")
+    bob = net.client(2, *psk, "--psk-identity", "other", name="bob")
+    first = tunnel_up(alice)[1]
+    assert tunnel_up(bob)[1] != first
+    assert alice.stop() == 0
+    server.wait_for("the peer closed the session")
+    again = net.client(1, *psk, "--psk-identity", "client", name="alice-again")
+    assert tunnel_up(again)[1] == first
+    assert "psk:client" in server.stderr()
+    for proc in (again, bob, server):
+        assert proc.stop() == 0
+
+
+@needs_netns
+def test_echo_clients_still_get_echoes_from_a_tunnel_server(net):
+    net.server()
+    star = net.star
+    result = star.run(star.client(1), [BINARY, "-c", "-a", star.server_ip(1), "-p", str(PORT),
+                                       "-m", "hello", "-n", "2", *X509_CLIENT])
+    assert result.returncode == 0 and result.stdout.count("- Received 5 bytes: hello") == 2
+
+
+@needs_netns
+def test_a_server_without_tun_says_so_to_a_tunnel_client(net):
+    star = net.star
+    server = net.start(star.server(), ["-p", str(PORT)], "plain-server")
+    server.wait_for("UDP server ready")
+    result = star.run(star.client(1), [BINARY, "-c", "-a", star.server_ip(1), "-p", str(PORT),
+                                       "--tun", *X509_CLIENT])
+    assert result.returncode == 3 and "offers no tunnel" in result.stderr, result.stderr
+    assert not [link for link in star.links(star.client(1)) if link.startswith("dtls")]
+
+
+def kept_capabilities(pid):
+    status = open(f"/proc/{pid}/status").read()
+    caps = {key: int(value, 16) for key, value in
+            re.findall(r"^(Cap(?:Eff|Prm|Inh|Bnd|Amb)):\s+([0-9a-f]+)$", status, re.M)}
+    uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
+    return caps, uid
+
+
+@needs_netns
+def test_after_set_up_only_cap_net_admin_is_kept_and_user_is_honoured(net):
+    server = net.server()
+    client = net.client(1, *X509_CLIENT, "--user", "nobody")
+    for proc, uid in ((server, 0), (client, 65534)):
+        caps, actual_uid = kept_capabilities(proc.proc.pid)
+        assert caps["CapEff"] == caps["CapPrm"] == 1 << 12, caps  # CAP_NET_ADMIN alone
+        assert caps["CapInh"] == caps["CapAmb"] == 0 and caps["CapBnd"] == 1 << 12, caps
+        assert actual_uid == uid
+    # Interfaces are still made per client after the drop, and removed.
+    assert net.ping(net.star.client(1), "10.77.0.1").returncode == 0
+    assert client.stop() == 0 and server.stop() == 0
+
+
+@needs_netns
+def test_a_server_user_that_cannot_open_dev_net_tun_is_told_at_start(net):
+    """The server opens /dev/net/tun for each client, after dropping to --user: a device
+    only root may open (mode 0600 on this machine; udev makes it 0666 on most) must be
+    said at start, not as every client's failure."""
+    server = net.start(net.star.server(), ["--tun", "-p", str(PORT), "--user", "nobody"],
+                       "server")
+    if os.stat("/dev/net/tun").st_mode & 0o006 == 0o006:
+        server.wait_for("UDP server ready")
+        client = net.client(1)
+        assert kept_capabilities(server.proc.pid)[1] == 65534
+        assert client.stop() == 0 and server.stop() == 0
+        return
+    assert server.proc.wait(timeout=10) == 1
+    assert "--user nobody cannot open /dev/net/tun (Permission denied)" in server.stderr()
