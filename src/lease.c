@@ -47,10 +47,15 @@ int ip_prefix_parse(const char *what, const char *text, struct ip_prefix *out, c
     if (len > longest)
         return errorf(err, err_size, "%s: /%lu leaves no address for a client: /%u at most",
                       what, len, longest);
-    for (i = (unsigned)len; i < bits; i++)
-        if (out->addr[i / 8] & (0x80 >> (i % 8)))
-            return errorf(err, err_size, "%s: '%s' has host bits set: the network is %s/%lu "
-                          "with them zero", what, text, address, len);
+    for (i = (unsigned)len; i < bits; i++) {
+        if (out->addr[i / 8] & (0x80 >> (i % 8))) {
+            for (; i < bits; i++) /* the network it is in, to name in the error */
+                out->addr[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
+            ip_address_text(out->family, out->addr, address, sizeof(address));
+            return errorf(err, err_size, "%s: '%s' has host bits set: the network is %s/%lu",
+                          what, text, address, len);
+        }
+    }
     out->len = (unsigned)len;
     return 0;
 }

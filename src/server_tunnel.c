@@ -241,7 +241,8 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     s->stop_fd = -1;
     log_info("tunnel down: %s for %s: %s; %llu packets in, %llu out, %llu dropped with a "
              "forged source address, %llu dropped otherwise", ifname, s->peer,
-             tunnel_end_text(&run.tunnel, end), (unsigned long long)run.tunnel.packets_in,
+             end == TUNNEL_STOPPED && !atomic_load(&srv->stopping)
+                 ? "the same identity connected again" : tunnel_end_text(&run.tunnel, end), (unsigned long long)run.tunnel.packets_in,
              (unsigned long long)run.tunnel.packets_out,
              (unsigned long long)run.tunnel.spoofed, (unsigned long long)run.tunnel.dropped);
     switch (end) {

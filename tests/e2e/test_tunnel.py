@@ -326,6 +326,32 @@ def test_a_dead_path_is_detected_and_the_client_comes_back_with_its_addresses(ne
 
 
 @needs_netns
+def test_a_client_back_before_the_server_noticed_takes_over_its_old_session(net):
+    """No keepalive on the server: it cannot see the path die. The client reconnects
+    with the same identity (its token: no client certificate here); the old session ends
+    and its interface goes, and the new one gets the same addresses."""
+    server = net.server("--keepalive", "0")
+    relay = start_relay(net)
+    client = net.start(net.star.client(1), ["-c", "-a", net.star.server_ip(1), "-p", "6000",
+                                            "--tun", "--keepalive", "1", "--timeout", "300",
+                                            *X509_CLIENT], "client")
+    client.wait_for("tunnel up:", timeout=15)
+    relay.proc.send_signal(signal.SIGUSR1)
+    client.wait_for("tunnel down: no answer to 3 keepalives", timeout=15)
+    relay.proc.send_signal(signal.SIGUSR1)
+    server.wait_for("the same identity connected again", timeout=40)
+    deadline = time.monotonic() + 20
+    while len(TUNNEL_UP.findall(client.stderr())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    ups = TUNNEL_UP.findall(client.stderr())
+    assert len(ups) == 2 and ups[1][:4] == ups[0][:4], client.stderr()
+    star = net.star
+    assert len([link for link in star.links(star.server()) if link.startswith("dtlss")]) == 1
+    assert net.ping(star.client(1), "10.77.0.1").returncode == 0
+    assert client.stop() == 0 and server.stop() == 0
+
+
+@needs_netns
 def test_sigterm_removes_every_interface_and_kill_9_leaves_nothing_in_the_way(net):
     star = net.star
     server = net.server()

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT
 
-UNIT = ["test_options", "test_udp", "test_cookie", "test_histogram", "test_registry",
+UNIT = ["test_options", "test_udp", "test_cookie", "test_histogram", "test_registry", "test_lease",
         "test_rto", "test_session"]
 
 
