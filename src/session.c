@@ -9,6 +9,8 @@
 #include <gnutls/x509.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +24,18 @@
 #define BUSY_GAP_US 1000      /* ... when its last two records came this close */
 #define SEND_POLL_MS 10       /* a full socket buffer is looked at again this often */
 #define CLOSE_TRIES 10        /* close_notify: tries, 1 ms apart, while the buffer is full */
+#define BATCH_SLOTS 32        /* datagrams per recvmmsg or sendmmsg */
+
+struct session_batch {
+    size_t slot_size;
+    unsigned rx_count, rx_next;  /* datagrams the last recvmmsg read; the next to hand over */
+    int corked;
+    unsigned tx_head, tx_count;  /* queued datagrams: the first not yet sent, and how many */
+    struct mmsghdr rx[BATCH_SLOTS], tx[BATCH_SLOTS];
+    struct iovec rx_iov[BATCH_SLOTS], tx_iov[BATCH_SLOTS];
+    struct sockaddr_storage from[BATCH_SLOTS];
+    unsigned char data[];        /* 2 * BATCH_SLOTS slots of slot_size */
+};
 
 const char *session_status_name(enum session_status status)
 {
@@ -70,10 +84,59 @@ static int stop_requested(const struct session *s)
 
 /* Vectored, so GnuTLS packs a whole flight (ServerHello ... ServerHelloDone) into one
  * datagram up to the MTU: one loss then costs one retransmission, not one per record. */
+/* Sends the queued datagrams. Returns 0 when all went, -1 (errno) when some wait. */
+static int batch_flush(struct session_transport *t)
+{
+    struct session_batch *b = t->batch;
+    int n;
+
+    while (b->tx_count > 0) {
+        n = sendmmsg(t->fd, b->tx + b->tx_head, b->tx_count, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            t->last_errno = errno;
+            return -1;
+        }
+        b->tx_head += (unsigned)n;
+        b->tx_count -= (unsigned)n;
+    }
+    b->tx_head = 0;
+    return 0;
+}
+
+/* Queues one datagram (corked). A full queue is sent first; while the socket buffer
+ * cannot take it all, EAGAIN, as a socket would say. */
+static ssize_t batch_queue(struct session_transport *t, const giovec_t *iov, int iovcnt)
+{
+    struct session_batch *b = t->batch;
+    unsigned slot;
+    size_t len = 0;
+    int i;
+
+    if (b->tx_head + b->tx_count == BATCH_SLOTS && batch_flush(t) < 0)
+        return -1;
+    slot = b->tx_head + b->tx_count;
+    for (i = 0; i < iovcnt; i++) {
+        if (len + iov[i].iov_len > b->slot_size) {
+            errno = EMSGSIZE;
+            return -1;
+        }
+        memcpy((unsigned char *)b->tx_iov[slot].iov_base + len, iov[i].iov_base,
+               iov[i].iov_len);
+        len += iov[i].iov_len;
+    }
+    b->tx[slot].msg_hdr.msg_iov->iov_len = len;
+    b->tx_count++;
+    return (ssize_t)len;
+}
+
 static ssize_t transport_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 {
     struct session_transport *t = &((struct session *)ptr)->transport;
-    ssize_t n = udp_sendv(t->fd, (const struct iovec *)iov, iovcnt);
+    ssize_t n;
+
+    if (t->batch != NULL && t->batch->corked)
+        return batch_queue(t, iov, iovcnt);
+    n = udp_sendv(t->fd, (const struct iovec *)iov, iovcnt);
 
     t->last_errno = n < 0 ? errno : 0;
     return n;
@@ -106,6 +169,34 @@ got:
     return n;
 }
 
+/* The next datagram of the last recvmmsg, reading the next batch when it is used up. */
+static ssize_t batch_receive(struct session_transport *t, void *buf, size_t size,
+                             struct udp_addr *from)
+{
+    struct session_batch *b = t->batch;
+    struct mmsghdr *m;
+    size_t len;
+    int n, i;
+
+    if (b->rx_next == b->rx_count) {
+        for (i = 0; i < BATCH_SLOTS; i++) {
+            b->rx[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+            b->rx_iov[i].iov_len = b->slot_size;
+        }
+        n = recvmmsg(t->fd, b->rx, BATCH_SLOTS, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return n;
+        b->rx_count = (unsigned)n;
+        b->rx_next = 0;
+    }
+    m = &b->rx[b->rx_next++];
+    len = m->msg_len < size ? m->msg_len : size;
+    memcpy(buf, b->rx_iov[m - b->rx].iov_base, len);
+    memcpy(&from->ss, m->msg_hdr.msg_name, m->msg_hdr.msg_namelen);
+    from->len = m->msg_hdr.msg_namelen;
+    return (ssize_t)len;
+}
+
 static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
 {
     struct session *s = ptr;
@@ -123,7 +214,9 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size
     }
     /* Bounded: a burst of screened-out datagrams must not keep this thread here. */
     for (i = 0; i < PULL_BATCH && !t->halted; i++) {
-        if (t->blocking)
+        if (t->batch != NULL)
+            n = batch_receive(t, buf, size, &from);
+        else if (t->blocking)
             n = receive_blocking(t, buf, size, &from);
         else if (t->screen != NULL)
             n = udp_recv(t->fd, buf, size, &from, NULL);
@@ -160,7 +253,8 @@ static int transport_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
         return 0;
     /* The buffered ClientHello is data GnuTLS has not read yet: say so, or the handshake
      * waits a whole retransmission period for a datagram that already came. */
-    if (s->transport.pending_len > 0)
+    if (s->transport.pending_len > 0 ||
+        (s->transport.batch != NULL && s->transport.batch->rx_next < s->transport.batch->rx_count))
         return 1;
     return poll(&pfd, 1, (int)ms);
 }
@@ -374,11 +468,61 @@ void session_close(struct session *s)
     gnutls_deinit(s->tls);
     s->tls = NULL;
     s->established = 0;
+    free(s->transport.batch);
+    s->transport.batch = NULL;
 }
 
 size_t session_pending(const struct session *s)
 {
-    return gnutls_record_check_pending(s->tls);
+    const struct session_batch *b = s->transport.batch;
+
+    return gnutls_record_check_pending(s->tls) + (b != NULL ? b->rx_count - b->rx_next : 0);
+}
+
+int session_enable_batching(struct session *s)
+{
+    size_t path_mtu = gnutls_dtls_get_mtu(s->tls); /* the largest datagram, UDP payload */
+    struct session_batch *b;
+    unsigned i;
+
+    b = calloc(1, sizeof(*b) + 2 * BATCH_SLOTS * path_mtu);
+    if (b == NULL)
+        return -1;
+    b->slot_size = path_mtu;
+    for (i = 0; i < BATCH_SLOTS; i++) {
+        b->rx_iov[i].iov_base = b->data + i * path_mtu;
+        b->rx[i].msg_hdr.msg_iov = &b->rx_iov[i];
+        b->rx[i].msg_hdr.msg_iovlen = 1;
+        b->rx[i].msg_hdr.msg_name = &b->from[i];
+        b->tx_iov[i].iov_base = b->data + (BATCH_SLOTS + i) * path_mtu;
+        b->tx[i].msg_hdr.msg_iov = &b->tx_iov[i];
+        b->tx[i].msg_hdr.msg_iovlen = 1;
+    }
+    s->transport.batch = b;
+    return 0;
+}
+
+void session_cork(struct session *s)
+{
+    if (s->transport.batch != NULL)
+        s->transport.batch->corked = 1;
+}
+
+enum session_status session_uncork(struct session *s)
+{
+    struct session_transport *t = &s->transport;
+
+    if (t->batch == NULL)
+        return SESSION_OK;
+    t->batch->corked = 0;
+    if (batch_flush(t) == 0)
+        return SESSION_OK;
+    if (t->last_errno == EAGAIN || t->last_errno == ENOBUFS)
+        return SESSION_AGAIN;
+    if (t->last_errno == ECONNREFUSED)
+        return SESSION_REFUSED;
+    s->error = GNUTLS_E_PUSH_ERROR;
+    return SESSION_FATAL;
 }
 
 size_t session_data_mtu(const struct session *s)

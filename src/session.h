@@ -49,6 +49,8 @@ enum screen_verdict {
     SCREEN_HALT, /* stop the session: every step now answers SESSION_HALTED */
 };
 
+struct session_batch; /* session.c: datagrams read and written several at a time */
+
 /* The session's transport: a UDP socket connected to the peer. */
 struct session_transport {
     int fd;
@@ -66,6 +68,7 @@ struct session_transport {
     int halted;
     int blocking;            /* wait in recvmsg itself (SO_RCVTIMEO; see session_serve) */
     int64_t last_record_us, gap_us; /* how busy the session is, for blocking waits */
+    struct session_batch *batch; /* NULL: one system call per datagram */
 };
 
 struct session {
@@ -136,8 +139,21 @@ enum session_status session_recv_until(struct session *s, void *buf, size_t size
  * then frees it. The socket stays open. Safe on a session never opened. */
 void session_close(struct session *s);
 
-/* Bytes of records GnuTLS holds already decrypted, for session_recv without a read. */
+/* Nonzero when session_recv has something without reading the socket: records GnuTLS
+ * holds decrypted, or datagrams a batched read brought. */
 size_t session_pending(const struct session *s);
+
+/* Reads and writes datagrams several per system call from now on (recvmmsg; sendmmsg
+ * between session_cork and session_uncork), for a session that moves many records: a
+ * tunnel. Non-blocking transports only. Returns 0, or -1 when out of memory (the session
+ * then goes on one datagram at a time). */
+int session_enable_batching(struct session *s);
+
+/* Between these two, records sent are queued, and session_uncork sends them all with
+ * sendmmsg. session_uncork returns OK, AGAIN when the socket buffer took only some (call
+ * it again once the socket is writable), REFUSED or FATAL. Without batching, OK. */
+void session_cork(struct session *s);
+enum session_status session_uncork(struct session *s);
 
 /* The largest record that fits the MTU. */
 size_t session_data_mtu(const struct session *s);

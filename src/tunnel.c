@@ -217,14 +217,48 @@ static int send_packet(struct tunnel *t, const unsigned char *pkt, size_t len)
     }
 }
 
-/* Reads packets from the TUN device and sends them, until it has none, the socket buffer
- * is full (*held: that packet's length, still in buf) or BATCH. Returns -1 to go on, or
- * why the tunnel ended. */
-static int to_peer(struct tunnel *t, unsigned char *buf, size_t *held)
+static int read_and_send(struct tunnel *t, unsigned char *buf, size_t *held);
+
+/* Sends what session_cork queued: 1 when all went, 0 when some wait for the socket to be
+ * writable, -1 when the session failed. */
+static int flush(struct tunnel *t)
+{
+    switch (session_uncork(t->session)) {
+    case SESSION_OK:
+        return 1;
+    case SESSION_AGAIN:
+        return 0;
+    case SESSION_REFUSED:
+        t->why = "the peer's port is closed (ICMP port unreachable)";
+        return -1;
+    default:
+        t->why = "sending failed";
+        return -1;
+    }
+}
+
+/* Reads packets from the TUN device and sends them, corked (several datagrams to one
+ * sendmmsg), until it has none, the socket buffer is full (*held: that packet's length,
+ * still in buf) or BATCH; then sends the queue (*flushing: some of it waits). Returns -1
+ * to go on, or why the tunnel ended. */
+static int to_peer(struct tunnel *t, unsigned char *buf, size_t *held, int *flushing)
+{
+    int end = read_and_send(t, buf, held), flushed;
+
+    if (end >= 0)
+        return end;
+    if ((flushed = flush(t)) < 0)
+        return TUNNEL_FAILED;
+    *flushing = flushed == 0;
+    return -1;
+}
+
+static int read_and_send(struct tunnel *t, unsigned char *buf, size_t *held)
 {
     ssize_t n;
     int i, sent;
 
+    session_cork(t->session);
     for (i = 0; i < BATCH; i++) {
         n = read(t->tun_fd, buf, PACKET_MAX);
         if (n < 0) {
@@ -251,6 +285,7 @@ enum tunnel_end tunnel_run(struct tunnel *t)
     struct session *s = t->session;
     unsigned char in[PACKET_MAX], out[PACKET_MAX];
     size_t held = 0;
+    int flushing = 0;
     unsigned misses = 0;
     int64_t next_ping = t->keepalive_ms ? clock_now_ms() + t->keepalive_ms : -1;
     int end, heard;
@@ -261,6 +296,8 @@ enum tunnel_end tunnel_run(struct tunnel *t)
      * datagram lost there is a TCP segment lost inside (bench: 28,561 losses in 5 s). */
     if (udp_set_buffers(s->transport.fd, SOCKET_BUFFER, err, sizeof(err)) < 0)
         log_debug("%s: %s", s->peer, err);
+    if (session_enable_batching(s) < 0)
+        log_debug("%s: no memory to batch datagrams: one at a time", s->peer);
     /* A peer that did not allow heartbeats (RFC 6520: the extension's mode) cannot be
      * pinged: its own pings, or its packets, are then all there is to go by. */
     if (t->keepalive_ms && !gnutls_heartbeat_allowed(s->tls, GNUTLS_HB_LOCAL_ALLOWED_TO_SEND)) {
@@ -269,9 +306,10 @@ enum tunnel_end tunnel_run(struct tunnel *t)
         next_ping = -1;
     }
     for (;;) {
+        int blocked = held || flushing; /* the TUN device waits for the socket */
         struct pollfd fds[3] = {
-            {.fd = s->transport.fd, .events = POLLIN | (held ? POLLOUT : 0)},
-            {.fd = held ? -1 : t->tun_fd, .events = POLLIN},
+            {.fd = s->transport.fd, .events = POLLIN | (blocked ? POLLOUT : 0)},
+            {.fd = blocked ? -1 : t->tun_fd, .events = POLLIN},
             {.fd = s->stop_fd, .events = POLLIN},
         };
         int wait_ms = session_pending(s) > 0 ? 0 : clock_ms_until(next_ping, -1);
@@ -287,14 +325,17 @@ enum tunnel_end tunnel_run(struct tunnel *t)
             if ((end = from_peer(t, in, &heard)) >= 0)
                 return (enum tunnel_end)end;
         }
-        if (held && (fds[0].revents & (POLLOUT | POLLERR))) {
-            int sent = send_packet(t, out, held);
+        if (blocked && (fds[0].revents & (POLLOUT | POLLERR))) {
+            int sent = flushing ? flush(t) : 1;
+            if (sent > 0 && held)
+                sent = send_packet(t, out, held);
             if (sent < 0)
                 return t->why != NULL ? TUNNEL_FAILED : TUNNEL_STOPPED;
             if (sent > 0)
-                held = 0;
+                held = flushing = 0;
         }
-        if (!held && (fds[1].revents & POLLIN) && (end = to_peer(t, out, &held)) >= 0)
+        if (!held && !flushing && (fds[1].revents & POLLIN) &&
+            (end = to_peer(t, out, &held, &flushing)) >= 0)
             return (enum tunnel_end)end;
         if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             t->why = "the TUN device went away";
