@@ -20,6 +20,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_tunnel  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.environ.get("DTLS_ECHO_BINARY", os.path.join(ROOT, "dtls_echo"))
 UDP_ECHO = os.path.join(ROOT, "tests", "bench", "udp_echo")
@@ -267,6 +270,9 @@ def main():
                           "--insecure", "--timeout", "5000"], 1, "handshakes.count",
             max_clients=sessions + 100, watch=idle_watch(sessions))
 
+    print("bench: the tunnel, in network namespaces", file=sys.stderr, flush=True)
+    results["tunnel"] = bench_tunnel.run(opts.quick)
+
     if not opts.quick:
         kx_runs.append(kx_benchmark())
     kx_runs = [kx for kx in kx_runs if kx]
@@ -277,8 +283,9 @@ def main():
     with open(os.path.join(opts.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     write_plot(results, opts.out)
+    bench_tunnel.write_plot(results["tunnel"], os.path.join(opts.out, "tunnel.png"))
     write_markdown(results, opts.out)
-    print(f"bench: wrote {opts.out}/RESULTS.md, results.json and scaling.png in "
+    print(f"bench: wrote {opts.out}/RESULTS.md, results.json, scaling.png and tunnel.png in "
           f"{results['seconds']} s", file=sys.stderr)
     return 0
 
@@ -416,6 +423,7 @@ def write_markdown(results, out):
         fails = sum(run["failures"]["total"] for k in point for run in point[k].values())
         lines.append(f"| {clients} | " + " | ".join(cells) + f" | {fails} |")
 
+    lines += bench_tunnel.markdown(results["tunnel"])
     lines += ["", "## Commands", "",
               "Servers, started afresh for every run: `dtls_echo -q -a 127.0.0.1 -p PORT "
               "--max-clients N --idle-timeout 120`, `gnutls-serv --udp --echo -q -p PORT "

@@ -167,5 +167,88 @@ def run(quick=False):
             "kinds": {kind: measure(kind, seconds, pings) for kind in KINDS}}
 
 
+COMMANDS = [
+    "Namespaces: a server namespace and a client namespace joined by a veth pair "
+    "(192.168.201.1/24, .2/24), made afresh for each tunnel by scripts/netns.py.",
+    "dtls_echo: `dtls_echo --tun -q -p 5556` in the server's, `dtls_echo -c -a 192.168.201.1 "
+    "-p 5556 --tun --cafile certs/ca.pem --hostname localhost` in the client's (the default "
+    "--mtu 1500: interface MTU 1435, AES-256-GCM).",
+    "wireguard-go: `WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f NAME` on "
+    "each side, configured with `wg set` (fresh keys, port 51820) and `ip addr`/`ip link` "
+    "(MTU 1420, its default).",
+    "socat: `socat OPENSSL-DTLS-SERVER:4433,cert=certs/server.pem,key=certs/server-key.pem,"
+    "verify=0 TUN:10.99.0.1/24,up` and `socat OPENSSL-DTLS-CLIENT:192.168.201.1:4433,verify=0 "
+    "TUN:10.99.0.2/24,up` (its TUN keeps MTU 1500: a full-size packet and the DTLS overhead do not fit one 1500-byte datagram).",
+    "Measures, client to server, through each: `iperf3 -c ADDR -t T -J` (one stream), with "
+    "`-P 4` (four), with `-u -b 0 -l 64` (64 B UDP: packets received per second), and "
+    "`ping -q -c N -i 0.01 ADDR` (the average round trip).",
+]
+
+
+def write_plot(results, path):
+    """tunnel.png: TCP throughput by tunnel, one stream and four (log scale)."""
+    if "kinds" not in results:
+        return
+    data = path + ".dat"
+    with open(data, "w") as f:
+        f.write("# tunnel, TCP Mbit/s one stream, four streams\n")
+        for kind, r in results["kinds"].items():
+            f.write(f'"{kind}" {r["tcp_1_mbit"]:.1f} {r["tcp_4_mbit"]:.1f}\n')
+    script = f"""
+set terminal pngcairo size 900,480 font ",10" noenhanced
+set output "{path}"
+set title "TCP through each tunnel, iperf3 -t {results['seconds']} (Mbit/s, log scale)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y 10
+set yrange [50:*]
+set ylabel "Mbit/s"
+set grid ytics
+set key top right
+plot "{data}" using 2:xtic(1) title "one stream", "" using 3 title "four streams"
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def markdown(results):
+    """The tunnel's section of RESULTS.md."""
+    lines = ["", "## Tunnel (issue 10)", ""]
+    if "kinds" not in results:
+        return lines + [f"Not measured: {results['skipped']}.", ""]
+    k = results["kinds"]
+    ours = k["dtls_echo"]
+    better = max(("wireguard-go", "socat DTLS"), key=lambda name: k[name]["tcp_1_mbit"])
+    wg = k["wireguard-go"]
+    ratio = ours["tcp_1_mbit"] / k[better]["tcp_1_mbit"]
+    ping_ratio = ours["ping_ms"] / wg["ping_ms"]
+    lines += [
+        f"Each tunnel in its own fresh namespaces, the same run, iperf3 -t {results['seconds']}, "
+        f"{results['pings']} pings; the bare veth is the ceiling.",
+        "",
+        "| what | dtls_echo | reference | ratio | target | |",
+        "|---|---|---|---|---|---|",
+        f"| one-stream TCP | {ours['tcp_1_mbit']:.0f} Mbit/s | {k[better]['tcp_1_mbit']:.0f} "
+        f"Mbit/s: {better}, the better of wireguard-go and socat | {ratio:.2f} | >= 2.00 | "
+        f"{'met' if ratio >= 2 else '**missed**'} |",
+        f"| ping round trip | {ours['ping_ms'] * 1000:.0f} µs | {wg['ping_ms'] * 1000:.0f} µs: "
+        f"wireguard-go | {ping_ratio:.2f} | <= 1.20 | {'met' if ping_ratio <= 1.2 else '**missed**'} |",
+        "",
+        "![TCP through each tunnel](tunnel.png)",
+        "",
+        "| tunnel | TCP, 1 stream | TCP, 4 streams | TCP retransmits (1 stream) | 64 B UDP "
+        "received | 64 B UDP lost | ping |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind, r in k.items():
+        lines.append(f"| {kind} | {r['tcp_1_mbit']:.0f} Mbit/s | {r['tcp_4_mbit']:.0f} Mbit/s | "
+                     f"{r['tcp_1_retransmits']} | {r['udp64_pps']:,.0f} /s | "
+                     f"{r['udp64_lost_percent']:.0f} % | {r['ping_ms'] * 1000:.0f} µs |")
+    lines += ["", "64 B UDP: iperf3 sends as fast as it can; the rate is what arrived, the "
+              "rest was lost on the way (a tunnel that cannot keep up drops at its socket or "
+              "TUN queue).", "", "How:", ""] + [f"- {c}" for c in COMMANDS]
+    return lines
+
+
 if __name__ == "__main__":
     print(json.dumps(run("--quick" in sys.argv), indent=2))

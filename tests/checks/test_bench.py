@@ -16,7 +16,8 @@ def test_quick_bench_writes_the_table_and_the_plot(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
     table = (tmp_path / "RESULTS.md").read_text()
-    for heading in ("## Targets (issue 5)", "## Every load", "## Scaling", "## Commands"):
+    for heading in ("## Targets (issue 5)", "## Every load", "## Scaling", "## Tunnel (issue 10)",
+                    "## Commands"):
         assert heading in table
     png = (tmp_path / "scaling.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000
@@ -33,5 +34,13 @@ def test_quick_bench_writes_the_table_and_the_plot(tmp_path):
             assert run["failures"]["total"] == 0, (clients, what, run["failures"])
     burst = results["loads"]["500 clients at once"]["dtls_echo"]
     assert burst["handshakes"]["count"] == 500 and burst["echoes"]["count"] == 500
+    tunnel = results["tunnel"]
+    if os.geteuid() == 0:  # namespaces and TUN devices: root, as in CI
+        for kind in ("bare veth", "dtls_echo", "wireguard-go", "socat DTLS"):
+            figures = tunnel["kinds"][kind]
+            assert figures["tcp_1_mbit"] > 0 and figures["ping_ms"] > 0, (kind, figures)
+        assert (tmp_path / "tunnel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        assert "needs root" in tunnel["skipped"]
     held = results["memory"]["200"]["watch"]
     assert held is not None and held["threads"] == 201  # a thread per session, and the listener
