@@ -221,13 +221,8 @@ enum client_outcome client_tunnel_run(struct connection *conn, const char *host,
 
     memset(&ct, 0, sizeof(ct));
     ct.conn = conn;
-    if (!privileges_have_net_admin()) {
-        log_error("--tun needs CAP_NET_ADMIN to create an interface: run as root, or grant "
-                  "it (setcap cap_net_admin+ep on the binary)");
-        return OUTCOME_RUNTIME;
-    }
-    ct.tun_fd = tun_open("dtls%d", ct.ifname, err, sizeof(err));
-    if (ct.tun_fd < 0) {
+    if (privileges_need_net_admin("--tun (an interface)", err, sizeof(err)) < 0 ||
+        (ct.tun_fd = tun_open("dtls%d", ct.ifname, err, sizeof(err))) < 0) {
         log_error("%s", err);
         return OUTCOME_RUNTIME;
     }

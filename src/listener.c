@@ -241,11 +241,9 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
         errorf(err, err_size, "pipe: %s", strerror(errno));
         return EXIT_RUNTIME;
     }
-    if (cfg->tun && !privileges_have_net_admin()) {
-        errorf(err, err_size, "--tun needs CAP_NET_ADMIN to create interfaces: run as root, "
-                              "or grant it (setcap cap_net_admin+ep on the binary)");
+    if (cfg->tun && privileges_need_net_admin("--tun (an interface per client)", err,
+                                              err_size) < 0)
         return EXIT_RUNTIME;
-    }
     if (cfg->tun && server_tunnels_init(srv, err, err_size) < 0)
         return EXIT_RUNTIME;
     if (pool_init(&srv->pool, server_session_serve, SESSION_STACK_SIZE, THREAD_LINGER_S,

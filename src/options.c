@@ -535,6 +535,9 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
                       seen[OPT_TUN_NET] ? "tun-net" : seen[OPT_TUN_NET6] ? "tun-net6"
                       : seen[OPT_ROUTE] ? "route" : seen[OPT_KEEPALIVE] ? "keepalive"
                       : "lease-time");
+    if (cfg->user != NULL && cfg->client_mode && !cfg->tun)
+        return errorf(err, err_size, "--user goes with --tun on the client: without it, "
+                                     "there is no privilege to drop");
     if (cfg->tun && cfg->client_mode && (cfg->message != NULL || cfg->resume ||
                                          cfg->heartbeat_s))
         return errorf(err, err_size, "--tun carries IP packets, not echoes: cannot use it with "
@@ -695,10 +698,14 @@ void options_print_help(FILE *out)
     fprintf(out,
         "Usage: dtls_echo [OPTIONS]             run the DTLS echo server\n"
         "       dtls_echo -c [OPTIONS]          run the client\n"
+        "       dtls_echo [-c] --tun [OPTIONS]  either end of a VPN tunnel (IP over DTLS)\n"
         "\n"
         "A DTLS 1.2 echo server (one thread per client, stateless cookie exchange) and\n"
         "client on GnuTLS. The client sends a message, or each line of stdin, and checks\n"
-        "that every echo equals what it sent.\n");
+        "that every echo equals what it sent. With --tun the client gets a TUN interface\n"
+        "and addresses from the server, which gives each such client its own interface,\n"
+        "and IP packets travel as DTLS records until SIGINT or SIGTERM (\"tunnel up: IFNAME\n"
+        "ADDR4 peer PEER4 mtu N\" on stderr when it is up).\n");
     for (group = GROUP_COMMON; group <= GROUP_SERVER; group++) {
         fprintf(out, "\n%s\n", headings[group]);
         for (i = 0; i < OPTION_COUNT; i++)

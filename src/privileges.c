@@ -12,7 +12,7 @@
 
 #include "log.h"
 
-int privileges_have_net_admin(void)
+static int have_net_admin(void)
 {
     cap_t caps = cap_get_proc();
     cap_flag_value_t value = CAP_CLEAR;
@@ -23,6 +23,14 @@ int privileges_have_net_admin(void)
         value = CAP_CLEAR;
     cap_free(caps);
     return value == CAP_SET;
+}
+
+int privileges_need_net_admin(const char *what, char *err, size_t err_size)
+{
+    if (have_net_admin())
+        return 0;
+    return errorf(err, err_size, "%s needs CAP_NET_ADMIN: run as root, or grant it (setcap "
+                  "cap_net_admin+ep on the binary)", what);
 }
 
 /* Changes to user's uid, gid and supplementary groups, keeping the permitted

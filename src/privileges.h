@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
-/* Returns 1 when this process may create interfaces (CAP_NET_ADMIN is effective). */
-int privileges_have_net_admin(void);
+/* Returns 0 when this process may create interfaces (CAP_NET_ADMIN is effective), else
+ * -1 with "WHAT needs CAP_NET_ADMIN ...: run as root, or grant it ..." in err. */
+int privileges_need_net_admin(const char *what, char *err, size_t err_size);
 
 /* Becomes user (when not NULL: its uid, gid and groups) and keeps CAP_NET_ADMIN alone
  * when keep_net_admin, no capability at all otherwise; the bounding set too, and no new

@@ -21,6 +21,8 @@
 #define CONTROL_MAX 256
 #define TAKEOVER_WAIT_MS 3000 /* for the same identity's old session to let go */
 #define SEND_WAIT_MS 1000
+#define IPV4_MIN_MTU 68
+#define IPV6_MIN_MTU 1280
 
 /* The lease's owner: kicked through its descriptor when its identity comes back. */
 struct owner {
@@ -217,7 +219,17 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     mtu = (unsigned)session_data_mtu(s);
     if (req.mtu < mtu)
         mtu = req.mtu;
+    if (mtu < IPV4_MIN_MTU) {
+        refuse(s, "the data MTU is below 68 bytes: raise --mtu");
+        status = SESSION_CLOSED;
+        goto cleanup;
+    }
     lease_config(&srv->leases, index, mtu, &cfg);
+    if (cfg.has6 && mtu < IPV6_MIN_MTU) {
+        log_info("%s: a tunnel MTU of %u carries no IPv6 (1280 at least): IPv4 only", s->peer,
+                 mtu);
+        cfg.has6 = 0;
+    }
     tun_fd = tun_open("dtlss%d", ifname, err, sizeof(err));
     if (tun_fd < 0 ||
         tun_configure(ifname, addresses, server_addresses(&cfg, addresses), mtu, err,

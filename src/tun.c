@@ -31,9 +31,6 @@ int tun_open(const char *pattern, char name[IFNAMSIZ], char *err, size_t err_siz
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int saved = errno;
         close(fd);
-        if (saved == EPERM)
-            return errorf(err, err_size, "creating a TUN interface needs CAP_NET_ADMIN: run as "
-                          "root, or grant it (setcap cap_net_admin+ep on the binary)");
         return errorf(err, err_size, "TUNSETIFF %s: %s", pattern, strerror(saved));
     }
     memcpy(name, ifr.ifr_name, IFNAMSIZ);

@@ -20,7 +20,7 @@ struct tun_address {
 
 /* Opens a TUN device (IP packets, no packet information header, non-blocking) named
  * after pattern ("dtls%d": the kernel picks the number). Returns its descriptor with the
- * name in name, or -1 with a reason (a missing CAP_NET_ADMIN said in plain words). */
+ * name in name, or -1 with a reason. */
 int tun_open(const char *pattern, char name[IFNAMSIZ], char *err, size_t err_size);
 
 /* Gives interface name its addresses (count of them), sets its MTU and brings it up.

@@ -117,6 +117,7 @@ def test_tunnel_without_cap_net_admin_is_a_clear_error(side):
     (["--tun", "--tun-net6", "10.0.0.0/8"], "is not an IPv6 network"),
     (["-c", "--tun", "--route", "banana"], "is not a network such as"),
     (["-c", "--tun", "-m", "hi"], "--tun carries IP packets, not echoes"),
+    (["-c", "--user", "nobody", "-m", "hi"], "--user goes with --tun on the client"),
     (["--tun", "--keepalive", "3601"], "--keepalive: '3601' is not a number from 0 to 3600"),
 ])
 def test_tunnel_options_are_checked(args, message):
@@ -461,3 +462,24 @@ def test_a_server_user_that_cannot_open_dev_net_tun_is_told_at_start(net):
         return
     assert server.proc.wait(timeout=10) == 1
     assert "--user nobody cannot open /dev/net/tun (Permission denied)" in server.stderr()
+
+
+@needs_netns
+def test_the_readmes_tunnel_walkthrough_runs_as_written(tmp_path):
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    block = re.search(r"```sh\n# \(tests/e2e/test_tunnel.py runs this block as it is\)\n(.*?)```",
+                      readme, re.S).group(1)
+    try:
+        result = subprocess.run(["bash", "-e", "-c", block], cwd=ROOT, capture_output=True,
+                                text=True, timeout=60)
+    finally:
+        for ns in ("vpn-client", "vpn-server"):  # whatever a failure left behind
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
+                                  text=True).stdout.split()
+            for pid in pids:
+                os.kill(int(pid), signal.SIGKILL)
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("3 packets transmitted, 3 received") == 3, result.stdout
+    assert "tunnel up: dtls0 10.77.0.2 peer 10.77.0.1 mtu 1435" in result.stderr
+    assert "tunnel down: stopped" in result.stderr
