@@ -16,7 +16,7 @@ LDLIBS += $(LIB_LIBS) -pthread -lm
 SRCS := src/log.c src/clock.c src/options.c src/udp.c src/credentials.c src/cookie.c \
 	src/session.c src/rto.c src/registry.c src/pool.c src/server_session.c src/listener.c \
 	src/client.c src/histogram.c src/load.c src/load_worker.c src/load_report.c \
-	src/lease.c src/tun.c src/tunnel.c src/privileges.c src/server_tunnel.c \
+	src/lease.c src/tun.c src/tunnel.c src/tunnel_wire.c src/privileges.c src/server_tunnel.c \
 	src/client_tunnel.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
@@ -63,16 +63,17 @@ build/tsan/dtls_echo: $(SRCS) src/main.c src/*.h
 asan: build/asan/dtls_echo
 tsan: build/tsan/dtls_echo
 
-# libFuzzer harnesses (tests/fuzz/) for option parsing and the listener's datagram path,
-# built with clang, ASan and UBSan and the same warnings as the rest, and the option
-# dictionary made from the option table; `make fuzz` runs each FUZZ_SECONDS on a copy of
-# its seed corpus (scripts/fuzz.sh); `make test` runs a 15 s one.
+# libFuzzer harnesses (tests/fuzz/) for option parsing, the listener's datagram path and
+# the tunnel's control messages, built with clang, ASan and UBSan and the same warnings as
+# the rest, and the option dictionary made from the option table; `make fuzz` runs each
+# FUZZ_SECONDS on a copy of its seed corpus (scripts/fuzz.sh); `make test` runs a 15 s one.
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -Wall -Wextra -Werror -pthread -Isrc $(LIB_CFLAGS)
 FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c src/options.c src/lease.c src/log.c
 FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c
+FUZZ_TUNNEL_SRCS := tests/fuzz/fuzz_tunnel.c src/tunnel_wire.c
 build/fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/*.h
 	mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_OPTIONS_SRCS) $(LIB_LIBS)
@@ -84,7 +85,11 @@ build/fuzz/options.dict: tests/fuzz/options_dict.c src/options.c src/lease.c src
 	$(CC) $(CFLAGS) -Isrc -o build/fuzz/options_dict tests/fuzz/options_dict.c src/options.c \
 		src/lease.c src/log.c $(LDLIBS)
 	build/fuzz/options_dict > $@
-fuzzers: build/fuzz/fuzz_options build/fuzz/fuzz_datagram build/fuzz/options.dict
+build/fuzz/fuzz_tunnel: $(FUZZ_TUNNEL_SRCS) src/*.h
+	mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_TUNNEL_SRCS) $(LIB_LIBS)
+fuzzers: build/fuzz/fuzz_options build/fuzz/fuzz_datagram build/fuzz/fuzz_tunnel \
+	build/fuzz/options.dict
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # fuzz.sh [SECONDS]
 # Builds (with `make fuzzers`) the libFuzzer harnesses of tests/fuzz/ (fuzz_options: the
-# command line parser; fuzz_datagram: the listener's datagram path) into build/fuzz/ with
+# command line parser; fuzz_datagram: the listener's datagram path; fuzz_tunnel: the
+# tunnel's control messages) into build/fuzz/ with
 # clang, AddressSanitizer and UndefinedBehaviorSanitizer, and runs each for SECONDS (default 60)
 # on a fresh copy of its seed corpus in build/fuzz/work/, so the committed corpus never
 # grows. Prints one line per harness, "fuzz_X: N runs, no crash", or the crash, leak,
@@ -73,4 +74,5 @@ run() {
 }
 run fuzz_options options 1024
 run fuzz_datagram datagram 2048
+run fuzz_tunnel tunnel 2048
 exit $failed
