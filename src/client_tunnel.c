@@ -84,24 +84,6 @@ static enum client_outcome ask(struct client_tunnel *ct, struct tunnel_config *c
     return OUTCOME_RUNTIME;
 }
 
-/* The client's end of the link: its address, the server's as the peer, and the tunnel
- * network's length, so the whole network (other clients too) routes through it. */
-static size_t client_addresses(const struct tunnel_config *cfg, struct tun_address out[2])
-{
-    memset(out, 0, 2 * sizeof(out[0]));
-    out[0].family = AF_INET;
-    memcpy(out[0].local, &cfg->addr4, 4);
-    memcpy(out[0].peer, &cfg->peer4, 4);
-    out[0].prefix = cfg->prefix4;
-    if (!cfg->has6)
-        return 1;
-    out[1].family = AF_INET6;
-    memcpy(out[1].local, &cfg->addr6, 16);
-    memcpy(out[1].peer, &cfg->peer6, 16);
-    out[1].prefix = cfg->prefix6;
-    return 2;
-}
-
 /* Gives the interface what config says: the first time its addresses, MTU and the
  * --route routes; after a reconnection nothing, or the new addresses when the lease was
  * lost. Returns 0, or -1 (logged). */
@@ -120,7 +102,7 @@ static int configure(struct client_tunnel *ct, const struct tunnel_config *confi
         log_error("%s", err);
         return -1;
     }
-    ct->address_count = client_addresses(config, ct->addresses);
+    ct->address_count = tunnel_link_addresses(config, 0, ct->addresses);
     if (tun_configure(ct->ifname, ct->addresses, ct->address_count, config->mtu, err,
                       sizeof(err)) < 0) {
         log_error("%s", err);

@@ -72,23 +72,6 @@ static void lease_config(const struct lease_pool *leases, int index, unsigned mt
     out->mtu = mtu;
 }
 
-/* The server's end of the link: its address, the client's alone as the peer. */
-static size_t server_addresses(const struct tunnel_config *cfg, struct tun_address out[2])
-{
-    memset(out, 0, 2 * sizeof(out[0]));
-    out[0].family = AF_INET;
-    memcpy(out[0].local, &cfg->peer4, 4);
-    memcpy(out[0].peer, &cfg->addr4, 4);
-    out[0].prefix = 32;
-    if (!cfg->has6)
-        return 1;
-    out[1].family = AF_INET6;
-    memcpy(out[1].local, &cfg->peer6, 16);
-    memcpy(out[1].peer, &cfg->addr6, 16);
-    out[1].prefix = 128;
-    return 2;
-}
-
 /* Waits for the client's request. Returns OK with *req, or what ended the session. */
 static enum session_status await_request(struct session *s, struct tunnel_request *req,
                                          int64_t deadline_ms)
@@ -232,7 +215,7 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     }
     tun_fd = tun_open("dtlss%d", ifname, err, sizeof(err));
     if (tun_fd < 0 ||
-        tun_configure(ifname, addresses, server_addresses(&cfg, addresses), mtu, err,
+        tun_configure(ifname, addresses, tunnel_link_addresses(&cfg, 1, addresses), mtu, err,
                       sizeof(err)) < 0) {
         log_error("%s: %s", s->peer, err);
         refuse(s, "the server could not make an interface");

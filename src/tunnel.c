@@ -138,11 +138,11 @@ static int flush(struct tunnel *t)
  * to go on, or why the tunnel ended. */
 static int to_peer(struct tunnel *t, unsigned char *buf, size_t *held, int *flushing)
 {
-    int end = read_and_send(t, buf, held), flushed;
+    int end = read_and_send(t, buf, held), flushed = flush(t); /* uncorked either way */
 
     if (end >= 0)
         return end;
-    if ((flushed = flush(t)) < 0)
+    if (flushed < 0)
         return TUNNEL_FAILED;
     *flushing = flushed == 0;
     return -1;

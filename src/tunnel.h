@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "session.h"
+#include "tun.h"
 
 #define TUNNEL_ALPN "dtls-echo-tun"
 #define TUNNEL_CONTROL 0
@@ -57,6 +58,13 @@ size_t tunnel_encode_refusal(const char *reason, unsigned char *out);
  * another version. */
 int tunnel_decode(const unsigned char *rec, size_t len, struct tunnel_request *req,
                   struct tunnel_config *cfg, char *reason, size_t reason_size);
+
+/* The addresses one end of the link gives its interface (2 with IPv6): the client its
+ * own, the server's as the peer and the tunnel network's length, so the whole network
+ * (other clients too) routes through it; the server its own, and the client's alone as
+ * the peer (/32, /128). Returns how many. */
+size_t tunnel_link_addresses(const struct tunnel_config *cfg, int server_end,
+                             struct tun_address out[2]);
 
 /* Why tunnel_run returned. */
 enum tunnel_end {

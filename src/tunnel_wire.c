@@ -1,5 +1,6 @@
-/* tunnel_wire.c - the tunnel's control messages, encoded and decoded (see tunnel.h). The
- * decoder reads the peer's bytes: tests/fuzz/fuzz_tunnel.c fuzzes it. */
+/* tunnel_wire.c - the tunnel's control messages, encoded and decoded, and the addresses
+ * a config gives each end (see tunnel.h). The decoder reads the peer's bytes:
+ * tests/fuzz/fuzz_tunnel.c fuzzes it. */
 #include <string.h>
 
 #include "tunnel.h"
@@ -104,4 +105,21 @@ int tunnel_decode(const unsigned char *rec, size_t len, struct tunnel_request *r
         return TUNNEL_CONFIG;
     }
     return 0;
+}
+
+size_t tunnel_link_addresses(const struct tunnel_config *cfg, int server_end,
+                             struct tun_address out[2])
+{
+    memset(out, 0, 2 * sizeof(out[0]));
+    out[0].family = AF_INET;
+    memcpy(out[0].local, server_end ? &cfg->peer4 : &cfg->addr4, 4);
+    memcpy(out[0].peer, server_end ? &cfg->addr4 : &cfg->peer4, 4);
+    out[0].prefix = server_end ? 32 : cfg->prefix4;
+    if (!cfg->has6)
+        return 1;
+    out[1].family = AF_INET6;
+    memcpy(out[1].local, server_end ? &cfg->peer6 : &cfg->addr6, 16);
+    memcpy(out[1].peer, server_end ? &cfg->addr6 : &cfg->peer6, 16);
+    out[1].prefix = server_end ? 128 : cfg->prefix6;
+    return 2;
 }
