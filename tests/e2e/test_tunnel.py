@@ -385,6 +385,9 @@ def test_every_authentication_mode_carries_a_tunnel(net, mode):
     client = net.client(1, *client_args)
     assert net.ping(net.star.client(1), "10.77.0.1").returncode == 0
     assert client.stop() == 0 and server.stop() == 0
+    # The lease's key: what the client proved, else its token.
+    identity = {"x509-mutual": "(x509:", "psk": "(psk:client)"}.get(mode, "(token:")
+    assert identity in server.stderr(), server.stderr()
 
 
 @needs_netns
