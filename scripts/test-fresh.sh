@@ -16,8 +16,10 @@ if ! command -v mmdebstrap >/dev/null 2>&1; then
 fi
 root=$(mktemp -d /tmp/dtls_echo-fresh.XXXXXX)
 mounted=""
+self_mounted=""
 cleanup() {
     for m in $mounted; do umount -l "$root$m" 2>/dev/null || true; done
+    [ -n "$self_mounted" ] && umount -l "$root" 2>/dev/null || true
     [ -n "${KEEP:-}" ] && { echo "test-fresh: root kept in $root"; return; }
     rm -rf "$root"
 }
@@ -29,6 +31,9 @@ mmdebstrap --quiet --variant=minbase --include=make,git,ca-certificates bookworm
     "deb http://deb.debian.org/debian-security bookworm-security main" ||
     die "mmdebstrap could not build the root"
 git clone --quiet . "$root/root/dtls_echo" || die "git clone"
+# The root is a mount point on a real machine, and `ip netns exec` (the tunnel's tests)
+# needs it to be one: it makes / a slave mount, which fails on a plain directory.
+mount --bind "$root" "$root" && self_mounted=1
 for m in /proc /sys /dev /dev/pts /run; do
     mkdir -p "$root$m"
     mount --bind "$m" "$root$m" && mounted="$m $mounted"
