@@ -136,7 +136,7 @@ struct running {
 /* A request again: the config was lost on the way; it is sent again. */
 static void on_control(struct tunnel *t, const unsigned char *rec, size_t len)
 {
-    struct running *run = (struct running *)t;
+    struct running *run = t->ctx;
     struct tunnel_request req;
     struct tunnel_config unused;
     char reason[8];
@@ -159,6 +159,7 @@ static enum tunnel_end carry(struct server *srv, struct session *s, struct runni
     t->has6 = cfg->has6;
     t->source6 = cfg->addr6;
     t->control = on_control;
+    t->ctx = run;
     return tunnel_run(t);
 }
 
@@ -174,7 +175,7 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     struct owner owner = {.kick_fd = -1};
     enum session_status status;
     enum tunnel_end end;
-    int index = -1, tun_fd = -1;
+    int index = -1, tun_fd = -1, kicked;
     unsigned mtu;
 
     status = await_request(s, &req,
@@ -234,15 +235,16 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     s->stop_fd = owner.kick_fd; /* the same identity on a new session ends this one */
     end = carry(srv, s, &run, &cfg, tun_fd);
     s->stop_fd = -1;
+    kicked = end == TUNNEL_STOPPED && !atomic_load(&srv->stopping);
     log_info("tunnel down: %s for %s: %s; %llu packets in, %llu out, %llu dropped with a "
              "forged source address, %llu dropped otherwise", ifname, s->peer,
-             end == TUNNEL_STOPPED && !atomic_load(&srv->stopping)
-                 ? "the same identity connected again" : tunnel_end_text(&run.tunnel, end), (unsigned long long)run.tunnel.packets_in,
+             kicked ? "the same identity connected again" : tunnel_end_text(&run.tunnel, end),
+             (unsigned long long)run.tunnel.packets_in,
              (unsigned long long)run.tunnel.packets_out,
              (unsigned long long)run.tunnel.spoofed, (unsigned long long)run.tunnel.dropped);
     switch (end) {
     case TUNNEL_STOPPED:
-        status = atomic_load(&srv->stopping) ? SESSION_STOPPED : SESSION_CLOSED;
+        status = kicked ? SESSION_CLOSED : SESSION_STOPPED;
         break;
     case TUNNEL_RESTART:
         status = SESSION_HALTED;

@@ -87,7 +87,7 @@ struct tunnel {
     struct in6_addr source6;
     /* A control message from the peer (a repeated request, a late config). */
     void (*control)(struct tunnel *t, const unsigned char *rec, size_t len);
-    void *ctx;
+    void *ctx;                     /* control's */
     /* Counters, read when it ends. */
     uint64_t packets_in, packets_out;   /* peer -> TUN, TUN -> peer */
     uint64_t spoofed;                   /* dropped: a source not the client's */
