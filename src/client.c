@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "keyfile.h"
 #include "log.h"
 #include "rto.h"
 #include "session.h"
@@ -23,6 +24,7 @@
 #define STDIN_BUFFER 16384
 #define HEARTBEAT_SIZE 64
 #define SILENT_ATTEMPTS_MAX 4 /* handshake attempts when the server never answers */
+#define SESSION_FILE_MAX 16384 /* a saved session: its ticket and parameters, a few KiB */
 
 /* The transcript (-m mode) goes to stdout; in stdin mode stdout carries only the echoes,
  * so the same lines go to stderr. Returns -1 when stdout failed. */
@@ -92,7 +94,11 @@ static enum session_status handshake_with(struct connection *conn, const struct 
             (conn->resume_data.data != NULL &&
              (rc = gnutls_session_set_data(s->tls, conn->resume_data.data,
                                            conn->resume_data.size)) < 0)) {
-            log_error("session setup: %s", gnutls_strerror(rc));
+            if (conn->resume_data.data != NULL && cfg->session_in != NULL)
+                log_error("--session-in '%s' holds no session to resume: %s",
+                          cfg->session_in, gnutls_strerror(rc));
+            else
+                log_error("session setup: %s", gnutls_strerror(rc));
             s->error = 0;
             return SESSION_FATAL;
         }
@@ -499,6 +505,53 @@ static int announce_handshake(struct connection *conn)
     return 0;
 }
 
+/* --session-in: the saved session becomes the one to resume. Returns 0, or -1 (logged). */
+static int load_session(struct connection *conn)
+{
+    unsigned char data[SESSION_FILE_MAX];
+    char err[512];
+    size_t len;
+
+    if (keyfile_read_private(conn->cfg->session_in, data, sizeof(data), &len, err,
+                             sizeof(err)) < 0) {
+        log_error("--session-in: %s", err);
+        return -1;
+    }
+    if (len == 0 || len == sizeof(data)) {
+        log_error("--session-in '%s' holds no saved session", conn->cfg->session_in);
+        return -1;
+    }
+    conn->resume_data.data = gnutls_malloc(len);
+    if (conn->resume_data.data == NULL) {
+        log_error("out of memory for the saved session");
+        return -1;
+    }
+    memcpy(conn->resume_data.data, data, len);
+    conn->resume_data.size = (unsigned)len;
+    gnutls_memset(data, 0, sizeof(data));
+    return 0;
+}
+
+/* --session-out: saves the session just made (its ticket and secrets), mode 0600.
+ * Returns 0, or -1 (logged). */
+static int save_session(struct connection *conn)
+{
+    gnutls_datum_t data = {NULL, 0};
+    char err[512];
+    int rc = gnutls_session_get_data2(conn->session.tls, &data);
+
+    if (rc < 0) {
+        log_error("--session-out: no session to save: %s", gnutls_strerror(rc));
+        return -1;
+    }
+    rc = keyfile_write_private(conn->cfg->session_out, data.data, data.size, err, sizeof(err));
+    gnutls_memset(data.data, 0, data.size);
+    gnutls_free(data.data);
+    if (rc < 0)
+        log_error("--session-out: %s", err);
+    return rc;
+}
+
 /* --resume: keeps the session just made, closes it, and resumes it on a new connection. */
 static enum client_outcome resume_session(struct connection *conn, const char *host,
                                           int stop_fd)
@@ -546,12 +599,21 @@ static enum client_outcome client_session(struct connection *conn, const char *h
     if (cfg->anon)
         log_warn("--anon: nothing is authenticated; anyone on the path can read and change "
                  "the echoes");
+    if (cfg->session_in != NULL && load_session(conn) < 0)
+        return OUTCOME_RUNTIME;
     if (cfg->tun)
         return client_tunnel_run(conn, host, stop_fd);
     if ((outcome = client_connect(conn, host, stop_fd)) != OUTCOME_OK)
         return outcome;
     if (announce_handshake(conn) < 0)
         return stdout_failed();
+    if (cfg->session_in != NULL &&
+        announce(conn, gnutls_session_is_resumed(conn->session.tls)
+                           ? "- Session was resumed"
+                           : "- Session was not resumed: a full handshake") < 0)
+        return stdout_failed();
+    if (cfg->session_out != NULL && save_session(conn) < 0)
+        return OUTCOME_RUNTIME;
     if (cfg->resume && (outcome = resume_session(conn, host, stop_fd)) != OUTCOME_OK)
         return outcome;
     if (cfg->heartbeat_s > 0 && cfg->message != NULL &&

@@ -63,11 +63,28 @@ int cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
     return gnutls_dtls_cookie_send(key, peer_key, peer_key_len, &prestate, &dest, cookie_push);
 }
 
-int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms, char *err, size_t err_size)
+/* Copies GNUTLS_COOKIE_KEY_SIZE bytes of key into a datum GnuTLS allocates. */
+static int copy_key(gnutls_datum_t *out, const unsigned char *key)
+{
+    out->data = gnutls_malloc(GNUTLS_COOKIE_KEY_SIZE);
+    if (out->data == NULL)
+        return -1;
+    memcpy(out->data, key, GNUTLS_COOKIE_KEY_SIZE);
+    out->size = GNUTLS_COOKIE_KEY_SIZE;
+    return 0;
+}
+
+int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms,
+                     const unsigned char *fixed_key, char *err, size_t err_size)
 {
     memset(keys, 0, sizeof(*keys));
-    if (cookie_key_new(&keys->current, err, err_size) < 0)
+    if (fixed_key != NULL) {
+        if (copy_key(&keys->current, fixed_key) < 0)
+            return errorf(err, err_size, "out of memory for the cookie key");
+        keys->fixed = 1;
+    } else if (cookie_key_new(&keys->current, err, err_size) < 0) {
         return -1;
+    }
     pthread_mutex_init(&keys->lock, NULL);
     keys->period_ms = period_ms;
     keys->next_rotation_ms = clock_now_ms() + period_ms;
@@ -89,6 +106,8 @@ int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms)
     gnutls_datum_t fresh;
     char err[128];
 
+    if (keys->fixed)
+        return -1;
     if (now_ms < keys->next_rotation_ms)
         return keys->next_rotation_ms - now_ms;
     if (cookie_key_new(&fresh, err, sizeof(err)) == 0) {

@@ -48,14 +48,18 @@ struct cookie_keys {
     gnutls_datum_t current, previous; /* previous.data is NULL until the first rotation */
     int64_t next_rotation_ms;
     unsigned period_ms;
+    int fixed;               /* the key came from a file (replicas share it): no rotation */
 };
 
-/* Makes the first random key, to rotate every period_ms. Returns 0, or -1 with a reason. */
-int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms, char *err, size_t err_size);
+/* Makes the first key: a random one rotated every period_ms, or, when fixed_key is not
+ * NULL, its first GNUTLS_COOKIE_KEY_SIZE bytes, never rotated (every replica given the same
+ * key file accepts the others' cookies). Returns 0, or -1 with a reason. */
+int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms,
+                     const unsigned char *fixed_key, char *err, size_t err_size);
 void cookie_keys_destroy(struct cookie_keys *keys);
 
 /* Rotates the keys when the period is over (the listener calls it). Returns the
- * milliseconds until the next rotation is due. */
+ * milliseconds until the next rotation is due, -1 for a fixed key. */
 int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms);
 
 /* What the listener does with one datagram. */

@@ -449,6 +449,7 @@ static enum credentials_result certificates_load(const struct tls_settings *cfg,
 }
 
 /* What each mode adds to TLS_DEFAULT_PRIORITY. */
+#define TICKET_KEY_SIZE 64 /* what gnutls_session_ticket_enable_server takes (3.7) */
 #define PRIORITY_PSK ":+ECDHE-PSK:+DHE-PSK:+PSK:+AES-128-CCM:+AES-128-CCM-8"
 #define PRIORITY_ANON ":+ANON-ECDH:+ANON-DH"
 #define PRIORITY_RAWPK ":+CTYPE-SRV-RAWPK:+CTYPE-SRV-X509"
@@ -524,7 +525,15 @@ enum credentials_result credentials_load(const struct tls_settings *cfg,
                        : !psk && !cfg->anon) &&
         (result = certificates_load(cfg, creds, err, err_size)) != CREDENTIALS_OK)
         return result;
-    if (creds->server && (rc = gnutls_session_ticket_key_generate(&creds->ticket_key)) < 0) {
+    if (creds->server && cfg->ticket_key != NULL) {
+        if ((creds->ticket_key.data = gnutls_malloc(TICKET_KEY_SIZE)) == NULL) {
+            errorf(err, err_size, "out of memory for the ticket key");
+            return CREDENTIALS_BAD_FILE;
+        }
+        memcpy(creds->ticket_key.data, cfg->ticket_key, TICKET_KEY_SIZE);
+        creds->ticket_key.size = TICKET_KEY_SIZE;
+    } else if (creds->server &&
+               (rc = gnutls_session_ticket_key_generate(&creds->ticket_key)) < 0) {
         errorf(err, err_size, "ticket key: %s", gnutls_strerror(rc));
         return CREDENTIALS_BAD_FILE;
     }

@@ -30,6 +30,8 @@ struct tls_settings {
     int anon;                     /* anonymous key exchange */
     int require_client_cert;      /* server */
     int heartbeat;                /* may send heartbeat pings (client --heartbeat, a tunnel) */
+    const unsigned char *ticket_key; /* server: its 64 bytes, shared by replicas; NULL: a
+                                        random one */
     const char *priority;         /* NULL: TLS_DEFAULT_PRIORITY plus what the modes need */
     const char *verify_name;      /* client: the name the server certificate must carry */
 };

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "keyfile.h"
 #include "log.h"
 #include "privileges.h"
 #include "server.h"
@@ -224,9 +225,17 @@ static unsigned stop_sessions(struct server *srv)
 static int server_setup(struct server *srv, char *err, size_t err_size)
 {
     const struct config *cfg = srv->cfg;
+    unsigned char cookie_key[KEYFILE_KEY_SIZE], ticket_key[KEYFILE_KEY_SIZE];
     struct tls_settings tls;
 
     options_tls_settings(cfg, &tls);
+    if ((cfg->cookie_key_file != NULL &&
+         keyfile_read(cfg->cookie_key_file, cookie_key, err, err_size) < 0) ||
+        (cfg->ticket_key_file != NULL &&
+         keyfile_read(cfg->ticket_key_file, ticket_key, err, err_size) < 0))
+        return EXIT_RUNTIME;
+    if (cfg->ticket_key_file != NULL)
+        tls.ticket_key = ticket_key;
     switch (credentials_load(&tls, &srv->creds, err, err_size)) {
     case CREDENTIALS_OK:
         break;
@@ -235,7 +244,8 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     case CREDENTIALS_BAD_FILE:
         return EXIT_RUNTIME;
     }
-    if (cookie_keys_init(&srv->cookies, cfg->cookie_rotate_s * 1000, err, err_size) < 0)
+    if (cookie_keys_init(&srv->cookies, cfg->cookie_rotate_s * 1000,
+                         cfg->cookie_key_file != NULL ? cookie_key : NULL, err, err_size) < 0)
         return EXIT_RUNTIME;
     if (pipe2(srv->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
         errorf(err, err_size, "pipe: %s", strerror(errno));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "keyfile.h"
 #include "load.h"
 #include "log.h"
 #include "options.h"
@@ -83,6 +84,14 @@ int main(int argc, char **argv)
         return log_stdout_flush() < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
     log_set_level(cfg.log_level);
+    if (cfg.action == ACTION_GENKEY) {
+        if (keyfile_generate(cfg.genkey, err, sizeof(err)) < 0) {
+            log_error("--genkey: %s", err);
+            return EXIT_RUNTIME;
+        }
+        log_info("wrote a fresh key to '%s' (mode 0600)", cfg.genkey);
+        return EXIT_OK;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines appear as they happen, even in a pipe */
     if (install_signals() < 0) {
         log_error("signal setup: %s", strerror(errno));

@@ -60,6 +60,11 @@ enum option_id {
     OPT_KEEPALIVE,
     OPT_LEASE_TIME,
     OPT_USER,
+    OPT_GENKEY,
+    OPT_COOKIE_KEY_FILE,
+    OPT_TICKET_KEY_FILE,
+    OPT_SESSION_OUT,
+    OPT_SESSION_IN,
     OPT_ID_END,
 };
 
@@ -234,6 +239,9 @@ static const struct option_spec option_table[] = {
     TEXT("user", 0, OPT_USER, GROUP_COMMON, user, "NAME", NULL, not_empty,
          "after set-up, run as this user (with --tun keeping CAP_NET_ADMIN and no other "
          "capability)"),
+    TEXT("genkey", 0, OPT_GENKEY, GROUP_COMMON, genkey, "FILE", NULL, not_empty,
+         "write a fresh random key (128 hex digits) to FILE, mode 0600, for "
+         "--cookie-key-file or --ticket-key-file, and exit"),
     {"verbose", 'v', 'v', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
      "more logging (-v: the negotiated session); -vv more; -vvv adds GnuTLS's own log"},
     {"quiet", 'q', 'q', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
@@ -290,6 +298,12 @@ static const struct option_spec option_table[] = {
     FLAG("plain", 0, OPT_PLAIN, GROUP_LOAD, plain,
          "plain UDP, no DTLS: the baseline, against a UDP echo server"),
     FLAG("json", 0, OPT_JSON, GROUP_LOAD, json, "print the summary as one JSON object"),
+    TEXT("session-out", 0, OPT_SESSION_OUT, GROUP_CLIENT, session_out, "FILE", NULL,
+         not_empty, "after the handshake, save the session to FILE (mode 0600) for "
+                    "--session-in, as openssl s_client -sess_out"),
+    TEXT("session-in", 0, OPT_SESSION_IN, GROUP_CLIENT, session_in, "FILE", NULL, not_empty,
+         "resume the session saved in FILE, with any server that holds its ticket key "
+         "(a full handshake when it cannot); says which it was"),
     {"route", 0, OPT_ROUTE, GROUP_CLIENT, 1, FIELD_LIST, FIELD(routes), "CIDR", 0, 0, 0, NULL,
      check_network, "with --tun: route this network through the tunnel (repeatable; the "
                     "tunnel's own network is always routed)"},
@@ -311,6 +325,12 @@ static const struct option_spec option_table[] = {
          "PEM, with --rawpk-pub"),
     TEXT("rawpk-pub", 0, OPT_RAWPK_PUB, GROUP_SERVER, rawpk_pub, "FILE", NULL, NULL,
          "that raw public key, PEM"),
+    TEXT("cookie-key-file", 0, OPT_COOKIE_KEY_FILE, GROUP_SERVER, cookie_key_file, "FILE",
+         NULL, NULL, "the cookie key, from a file of mode 0600 (--genkey): replicas given "
+                     "the same file accept each other's cookies; it is not rotated"),
+    TEXT("ticket-key-file", 0, OPT_TICKET_KEY_FILE, GROUP_SERVER, ticket_key_file, "FILE",
+         NULL, NULL, "the session ticket key, from a file of mode 0600 (--genkey): a "
+                     "session started on one replica resumes on another with the same file"),
     TEXT("tun-net", 0, OPT_TUN_NET, GROUP_SERVER, tun_net, "CIDR", DEFAULT_TUN_NET,
          check_network, "with --tun: the tunnel's IPv4 network; the server takes its first "
          "address, each client the next free one"),
@@ -535,6 +555,11 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
                       seen[OPT_TUN_NET] ? "tun-net" : seen[OPT_TUN_NET6] ? "tun-net6"
                       : seen[OPT_ROUTE] ? "route" : seen[OPT_KEEPALIVE] ? "keepalive"
                       : "lease-time");
+    if (cfg->cookie_key_file != NULL && seen[OPT_COOKIE_ROTATE])
+        return errorf(err, err_size, "cannot use --cookie-rotate with --cookie-key-file: the "
+                                     "key from the file is not rotated");
+    if (cfg->session_in != NULL && cfg->resume)
+        return errorf(err, err_size, "cannot use --session-in with --resume");
     if (cfg->user != NULL && cfg->client_mode && !cfg->tun)
         return errorf(err, err_size, "--user goes with --tun on the client: without it, "
                                      "there is no privilege to drop");
@@ -601,6 +626,13 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
     }
     if (optind < argc)
         return errorf(err, err_size, "unexpected argument '%s'", argv[optind]);
+    if (cfg->genkey != NULL) {
+        for (opt = 0; opt < SEEN_SLOTS; opt++)
+            if (seen[opt] && opt != OPT_GENKEY && opt != 'q' && opt != 'v')
+                return errorf(err, err_size, "--genkey writes a key and exits: it takes no "
+                                             "other option");
+        cfg->action = ACTION_GENKEY;
+    }
     return validate(cfg, seen, verbose, quiet, err, err_size);
 }
 

@@ -32,7 +32,7 @@
 #define DEFAULT_LEASE_TIME_S 600
 #define TEXT_LIST_MAX 16
 
-enum run_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION };
+enum run_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_GENKEY };
 
 /* An option given several times (--route). */
 struct text_list {
@@ -96,6 +96,13 @@ struct config {
     unsigned keepalive_s;       /* heartbeat after this much silence; 0: off */
     unsigned lease_time_s;      /* server: a client's addresses stay its own this long */
     const char *user;           /* after set-up, run as this user */
+
+    /* Replicas (issue: capacity). */
+    const char *genkey;         /* --genkey: write a fresh key file and exit */
+    const char *cookie_key_file; /* server: the cookie key replicas share */
+    const char *ticket_key_file; /* server: the session ticket key replicas share */
+    const char *session_out;    /* client: save the session here after the handshake */
+    const char *session_in;     /* client: resume the session saved here */
 };
 
 /* Where --help lists an option, and which side it belongs to. */

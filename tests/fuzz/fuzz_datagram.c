@@ -168,7 +168,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if ((rc = gnutls_global_init()) < 0)
         setup_failed("gnutls_global_init", gnutls_strerror(rc));
-    if (cookie_keys_init(&cookie_keys, COOKIE_PERIOD_MS, err, sizeof(err)) < 0)
+    if (cookie_keys_init(&cookie_keys, COOKIE_PERIOD_MS, NULL, err, sizeof(err)) < 0)
         setup_failed("cookie_keys_init", err);
     /* One rotation, so that classification also tries the previous key. */
     cookie_keys_rotate(&cookie_keys, cookie_keys.next_rotation_ms);
