@@ -82,13 +82,32 @@ int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms,
         if (copy_key(&keys->current, fixed_key) < 0)
             return errorf(err, err_size, "out of memory for the cookie key");
         keys->fixed = 1;
+        keys->next_rotation_ms = INT64_MAX;
     } else if (cookie_key_new(&keys->current, err, err_size) < 0) {
         return -1;
     }
     pthread_mutex_init(&keys->lock, NULL);
     keys->period_ms = period_ms;
-    keys->next_rotation_ms = clock_now_ms() + period_ms;
+    if (!keys->fixed)
+        keys->next_rotation_ms = clock_now_ms() + period_ms;
     return 0;
+}
+
+int cookie_keys_replace(struct cookie_keys *keys, const unsigned char *key, int64_t now_ms)
+{
+    gnutls_datum_t fresh;
+
+    if (memcmp(keys->current.data, key, GNUTLS_COOKIE_KEY_SIZE) == 0)
+        return 0;
+    if (copy_key(&fresh, key) < 0)
+        return -1;
+    pthread_mutex_lock(&keys->lock);
+    gnutls_free(keys->previous.data);
+    keys->previous = keys->current;
+    keys->current = fresh;
+    pthread_mutex_unlock(&keys->lock);
+    keys->next_rotation_ms = now_ms + keys->period_ms; /* when the previous one goes */
+    return 1;
 }
 
 void cookie_keys_destroy(struct cookie_keys *keys)
@@ -106,10 +125,20 @@ int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms)
     gnutls_datum_t fresh;
     char err[128];
 
-    if (keys->fixed)
-        return -1;
+    if (keys->fixed && keys->next_rotation_ms == INT64_MAX)
+        return -1; /* nothing due: no rotation, no previous key to drop */
     if (now_ms < keys->next_rotation_ms)
         return keys->next_rotation_ms - now_ms;
+    if (keys->fixed) {
+        /* No rotation: the previous key of a replaced file has had its period. */
+        pthread_mutex_lock(&keys->lock);
+        gnutls_free(keys->previous.data);
+        keys->previous.data = NULL;
+        keys->previous.size = 0;
+        pthread_mutex_unlock(&keys->lock);
+        keys->next_rotation_ms = INT64_MAX;
+        return -1;
+    }
     if (cookie_key_new(&fresh, err, sizeof(err)) == 0) {
         pthread_mutex_lock(&keys->lock);
         gnutls_free(keys->previous.data);

@@ -48,7 +48,8 @@ struct cookie_keys {
     gnutls_datum_t current, previous; /* previous.data is NULL until the first rotation */
     int64_t next_rotation_ms;
     unsigned period_ms;
-    int fixed;               /* the key came from a file (replicas share it): no rotation */
+    int fixed;               /* the key came from a file (replicas share it): no rotation;
+                                next_rotation_ms is when a replaced key stops counting */
 };
 
 /* Makes the first key: a random one rotated every period_ms, or, when fixed_key is not
@@ -61,6 +62,11 @@ void cookie_keys_destroy(struct cookie_keys *keys);
 /* Rotates the keys when the period is over (the listener calls it). Returns the
  * milliseconds until the next rotation is due, -1 for a fixed key. */
 int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms);
+
+/* A fixed key read again from its file (SIGHUP): when it changed, it becomes the current
+ * key and the one before stays valid for one period. The listener calls it. Returns 1
+ * when the key changed, 0 when it is the same, -1 when out of memory. */
+int cookie_keys_replace(struct cookie_keys *keys, const unsigned char *key, int64_t now_ms);
 
 /* What the listener does with one datagram. */
 enum datagram_verdict {

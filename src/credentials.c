@@ -483,6 +483,7 @@ enum credentials_result credentials_load(const struct tls_settings *cfg,
     int rc, psk = cfg->psk_identity != NULL || cfg->pskfile != NULL;
 
     memset(creds, 0, sizeof(*creds));
+    pthread_mutex_init(&creds->ticket_lock, NULL);
     creds->server = cfg->server;
     creds->verify_name = cfg->verify_name;
     creds->require_client_cert = cfg->require_client_cert;
@@ -526,12 +527,10 @@ enum credentials_result credentials_load(const struct tls_settings *cfg,
         (result = certificates_load(cfg, creds, err, err_size)) != CREDENTIALS_OK)
         return result;
     if (creds->server && cfg->ticket_key != NULL) {
-        if ((creds->ticket_key.data = gnutls_malloc(TICKET_KEY_SIZE)) == NULL) {
+        if (credentials_set_ticket_key(creds, cfg->ticket_key) < 0) {
             errorf(err, err_size, "out of memory for the ticket key");
             return CREDENTIALS_BAD_FILE;
         }
-        memcpy(creds->ticket_key.data, cfg->ticket_key, TICKET_KEY_SIZE);
-        creds->ticket_key.size = TICKET_KEY_SIZE;
     } else if (creds->server &&
                (rc = gnutls_session_ticket_key_generate(&creds->ticket_key)) < 0) {
         errorf(err, err_size, "ticket key: %s", gnutls_strerror(rc));
@@ -541,6 +540,37 @@ enum credentials_result credentials_load(const struct tls_settings *cfg,
         log_warn("CRL file '%s' is loaded but unused: this server asks for no client "
                  "certificate", cfg->crlfile);
     return CREDENTIALS_OK;
+}
+
+/* The server's tickets, under the current key (GnuTLS copies it). */
+static int enable_tickets(const struct credentials *creds, gnutls_session_t session)
+{
+    struct credentials *shared = (struct credentials *)creds; /* the lock only */
+    int rc;
+
+    pthread_mutex_lock(&shared->ticket_lock);
+    rc = gnutls_session_ticket_enable_server(session, &creds->ticket_key);
+    pthread_mutex_unlock(&shared->ticket_lock);
+    return rc;
+}
+
+int credentials_set_ticket_key(struct credentials *creds, const unsigned char *key)
+{
+    unsigned char *fresh = gnutls_malloc(TICKET_KEY_SIZE), *old;
+
+    if (fresh == NULL)
+        return -1;
+    memcpy(fresh, key, TICKET_KEY_SIZE);
+    pthread_mutex_lock(&creds->ticket_lock);
+    old = creds->ticket_key.data;
+    creds->ticket_key.data = fresh;
+    creds->ticket_key.size = TICKET_KEY_SIZE;
+    pthread_mutex_unlock(&creds->ticket_lock);
+    if (old != NULL) {
+        gnutls_memset(old, 0, TICKET_KEY_SIZE);
+        gnutls_free(old);
+    }
+    return 0;
 }
 
 int credentials_session_new(const struct credentials *creds, unsigned flags,
@@ -564,8 +594,7 @@ int credentials_session_new(const struct credentials *creds, unsigned flags,
          (rc = gnutls_credentials_set(session, GNUTLS_CRD_ANON, creds->anon_server)) < 0) ||
         (creds->anon_client != NULL &&
          (rc = gnutls_credentials_set(session, GNUTLS_CRD_ANON, creds->anon_client)) < 0) ||
-        (creds->server && (rc = gnutls_session_ticket_enable_server(
-                               session, &creds->ticket_key)) < 0)) {
+        (creds->server && (rc = enable_tickets(creds, session)) < 0)) {
         gnutls_deinit(session);
         return rc;
     }
@@ -617,6 +646,7 @@ void credentials_free(struct credentials *creds)
     }
     free(creds->psk);
     gnutls_free(creds->ticket_key.data);
+    pthread_mutex_destroy(&creds->ticket_lock); /* a zeroed one too: glibc's is plain data */
     memset(creds, 0, sizeof(*creds));
 }
 

@@ -6,6 +6,7 @@
 #define DTLS_ECHO_CREDENTIALS_H
 
 #include <gnutls/gnutls.h>
+#include <pthread.h>
 #include <stddef.h>
 
 /* Our default priority: GnuTLS's NORMAL set, DTLS 1.2 only. */
@@ -63,6 +64,7 @@ struct credentials {
     struct psk_entry *psk;        /* server: identities it knows */
     size_t psk_count;
     gnutls_datum_t ticket_key;    /* server: session ticket key (resumption) */
+    pthread_mutex_t ticket_lock;  /* server: guards ticket_key (SIGHUP replaces it) */
 };
 
 /* Why credentials_load failed. */
@@ -85,6 +87,11 @@ void credentials_free(struct credentials *creds);
  * heartbeat). flags are gnutls_init's. Returns 0, or a negative GnuTLS code. */
 int credentials_session_new(const struct credentials *creds, unsigned flags,
                             gnutls_session_t *session);
+
+/* Replaces the server's session ticket key (64 bytes) for the sessions made from now on:
+ * tickets issued under the old one then get a full handshake. Returns 0, or -1 when out
+ * of memory. */
+int credentials_set_ticket_key(struct credentials *creds, const unsigned char *key);
 
 /* The largest record any session with creds can carry in a datagram of payload_mtu bytes
  * (IP and UDP headers not counted), with the lightest cipher its priority allows: a

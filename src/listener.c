@@ -167,14 +167,52 @@ static void drain_wake_pipe(struct server *srv)
         ;
 }
 
+/* SIGHUP: reads the key files again. A new cookie key becomes current (the one before
+ * stays valid for --cookie-rotate seconds), a new ticket key serves the sessions made from
+ * now on. A file that cannot be read keeps the key in use, said once. */
+static void reload_keys(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    unsigned char key[KEYFILE_KEY_SIZE];
+    char err[512];
+    char drain[16];
+
+    while (read(srv->reload_fd, drain, sizeof(drain)) > 0) {
+        /* one reload for any number of signals */
+    }
+    if (cfg->cookie_key_file == NULL && cfg->ticket_key_file == NULL) {
+        log_info("SIGHUP: no --cookie-key-file or --ticket-key-file to read again");
+        return;
+    }
+    if (cfg->cookie_key_file != NULL) {
+        if (keyfile_read(cfg->cookie_key_file, key, err, sizeof(err)) < 0)
+            log_error("SIGHUP: %s; the cookie key in use stays", err);
+        else if (cookie_keys_replace(&srv->cookies, key, clock_now_ms()) > 0)
+            log_info("SIGHUP: new cookie key from '%s'; the previous one is accepted for %u s",
+                     cfg->cookie_key_file, cfg->cookie_rotate_s);
+        else
+            log_info("SIGHUP: the cookie key in '%s' is the one in use", cfg->cookie_key_file);
+    }
+    if (cfg->ticket_key_file != NULL) {
+        if (keyfile_read(cfg->ticket_key_file, key, err, sizeof(err)) < 0)
+            log_error("SIGHUP: %s; the ticket key in use stays", err);
+        else if (credentials_set_ticket_key(&srv->creds, key) < 0)
+            log_error("SIGHUP: out of memory for the ticket key; the one in use stays");
+        else
+            log_info("SIGHUP: ticket key read from '%s'", cfg->ticket_key_file);
+    }
+    gnutls_memset(key, 0, sizeof(key));
+}
+
 static void listen_loop(struct server *srv)
 {
     static unsigned char buf[MAX_DATAGRAM]; /* the listener's alone */
     struct refusals refusals = {0};
-    struct pollfd fds[3] = {
+    struct pollfd fds[4] = {
         {.fd = srv->listen_fd, .events = POLLIN},
         {.fd = srv->wake_fds[0], .events = POLLIN},
         {.fd = srv->stop_fd, .events = POLLIN},
+        {.fd = srv->reload_fd, .events = POLLIN},
     };
     struct udp_addr peer, local;
     ssize_t n;
@@ -182,12 +220,14 @@ static void listen_loop(struct server *srv)
 
     for (;;) {
         int64_t until_rotation = cookie_keys_rotate(&srv->cookies, clock_now_ms());
-        if (poll(fds, 3, (int)until_rotation) < 0 && errno != EINTR) {
+        if (poll(fds, 4, (int)until_rotation) < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             return;
         }
         if (fds[2].revents)
             return;
+        if (fds[3].revents)
+            reload_keys(srv);
         if (fds[1].revents) {
             drain_wake_pipe(srv);
             pool_reap(&srv->pool);
@@ -264,7 +304,7 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     return EXIT_OK;
 }
 
-int server_run(const struct config *cfg, int stop_fd)
+int server_run(const struct config *cfg, int stop_fd, int reload_fd)
 {
     struct server *srv;
     char err[512];
@@ -277,6 +317,7 @@ int server_run(const struct config *cfg, int stop_fd)
     }
     srv->cfg = cfg;
     srv->stop_fd = stop_fd;
+    srv->reload_fd = reload_fd;
     srv->listen_fd = srv->wake_fds[0] = srv->wake_fds[1] = -1;
     pthread_mutex_init(&srv->lock, NULL);
 

@@ -19,10 +19,11 @@
 #include "server.h"
 #include "session.h"
 
-/* Self-pipe: the first SIGINT, SIGTERM or SIGHUP makes its read end readable for every
- * thread that polls it. A second signal within SAME_STOP_MS is the same stop
- * (`timeout` signals the child and then its group); a later one exits at once. */
-static int stop_pipe[2] = {-1, -1};
+/* Self-pipe: the first SIGINT or SIGTERM (and SIGHUP, but on a server) makes its read
+ * end readable for every thread that polls it. A second signal within SAME_STOP_MS is the
+ * same stop (`timeout` signals the child and then its group); a later one exits at once.
+ * A server's SIGHUP makes the reload pipe readable instead: it re-reads its key files. */
+static int stop_pipe[2] = {-1, -1}, reload_pipe[2] = {-1, -1};
 static _Atomic int64_t first_signal_ms; /* 0: no signal yet; lock-free, so signal-safe */
 
 #define SAME_STOP_MS 1000
@@ -46,18 +47,32 @@ static void on_stop_signal(int signo)
     errno = saved_errno;
 }
 
-static int install_signals(void)
+static void on_reload_signal(int signo)
 {
-    struct sigaction action;
+    int saved_errno = errno;
 
-    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    (void)signo;
+    if (write(reload_pipe[1], "x", 1) < 0) {
+        /* full: a reload is pending already */
+    }
+    errno = saved_errno;
+}
+
+static int install_signals(int hup_reloads)
+{
+    struct sigaction action, reload;
+
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+        pipe2(reload_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
         return -1;
     memset(&action, 0, sizeof(action));
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
+    reload = action;
+    reload.sa_handler = on_reload_signal;
     if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0 ||
-        sigaction(SIGHUP, &action, NULL) < 0)
+        sigaction(SIGHUP, hup_reloads ? &reload : &action, NULL) < 0)
         return -1;
     signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE, reported where written */
     return 0;
@@ -93,7 +108,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines appear as they happen, even in a pipe */
-    if (install_signals() < 0) {
+    if (install_signals(!cfg.client_mode) < 0) {
         log_error("signal setup: %s", strerror(errno));
         return EXIT_RUNTIME;
     }
@@ -106,9 +121,11 @@ int main(int argc, char **argv)
     else if (cfg.client_mode)
         ret = client_run(&cfg, stop_pipe[0]);
     else
-        ret = server_run(&cfg, stop_pipe[0]);
+        ret = server_run(&cfg, stop_pipe[0], reload_pipe[0]);
     session_global_deinit();
     close(stop_pipe[0]);
     close(stop_pipe[1]);
+    close(reload_pipe[0]);
+    close(reload_pipe[1]);
     return ret;
 }

@@ -319,7 +319,8 @@ static const struct option_spec option_table[] = {
            "end a handshake not done by then, in seconds"),
     NUMBER("cookie-rotate", 0, OPT_COOKIE_ROTATE, GROUP_SERVER, cookie_rotate_s, "S", 1, 86400,
            DEFAULT_COOKIE_ROTATE_S, "new cookie key every S seconds; the previous key stays "
-           "valid for one more period"),
+           "valid for one more period (with --cookie-key-file: how long the previous key "
+           "stays valid after SIGHUP)"),
     TEXT("rawpk-key", 0, OPT_RAWPK_KEY, GROUP_SERVER, rawpk_key, "FILE", NULL, NULL,
          "present a raw public key (RFC 7250) instead of a certificate: its private key, "
          "PEM, with --rawpk-pub"),
@@ -327,10 +328,12 @@ static const struct option_spec option_table[] = {
          "that raw public key, PEM"),
     TEXT("cookie-key-file", 0, OPT_COOKIE_KEY_FILE, GROUP_SERVER, cookie_key_file, "FILE",
          NULL, NULL, "the cookie key, from a file of mode 0600 (--genkey): replicas given "
-                     "the same file accept each other's cookies; it is not rotated"),
+                     "the same file accept each other's cookies; not rotated, but read again "
+                     "on SIGHUP (the previous key then stays valid for --cookie-rotate)"),
     TEXT("ticket-key-file", 0, OPT_TICKET_KEY_FILE, GROUP_SERVER, ticket_key_file, "FILE",
          NULL, NULL, "the session ticket key, from a file of mode 0600 (--genkey): a "
-                     "session started on one replica resumes on another with the same file"),
+                     "session started on one replica resumes on another with the same file; "
+                     "read again on SIGHUP"),
     TEXT("tun-net", 0, OPT_TUN_NET, GROUP_SERVER, tun_net, "CIDR", DEFAULT_TUN_NET,
          check_network, "with --tun: the tunnel's IPv4 network; the server takes its first "
          "address, each client the next free one"),
@@ -555,9 +558,6 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
                       seen[OPT_TUN_NET] ? "tun-net" : seen[OPT_TUN_NET6] ? "tun-net6"
                       : seen[OPT_ROUTE] ? "route" : seen[OPT_KEEPALIVE] ? "keepalive"
                       : "lease-time");
-    if (cfg->cookie_key_file != NULL && seen[OPT_COOKIE_ROTATE])
-        return errorf(err, err_size, "cannot use --cookie-rotate with --cookie-key-file: the "
-                                     "key from the file is not rotated");
     if (cfg->session_in != NULL && cfg->resume)
         return errorf(err, err_size, "cannot use --session-in with --resume");
     if (cfg->user != NULL && cfg->client_mode && !cfg->tun)

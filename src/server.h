@@ -32,6 +32,7 @@ struct server {
     int listen_fd;
     struct udp_addr bound;
     int stop_fd;            /* readable once a stop signal came; never drained */
+    int reload_fd;          /* readable after SIGHUP: re-read the key files */
     atomic_int stopping;    /* set before the sessions' sockets are shut down */
     int wake_fds[2];        /* sessions and threads -> listener: forwarded, or exited */
     struct credentials creds;
@@ -46,10 +47,11 @@ struct server {
     unsigned forward_len;
 };
 
-/* Serves until stop_fd becomes readable (SIGINT/SIGTERM/SIGHUP), then closes every
- * session and joins every thread. Returns an enum exit_code: 0; 2 for a setting that
+/* Serves until stop_fd becomes readable (SIGINT/SIGTERM), then closes every session and
+ * joins every thread; re-reads --cookie-key-file and --ticket-key-file whenever
+ * reload_fd becomes readable (SIGHUP). Returns an enum exit_code: 0; 2 for a setting that
  * cannot work; 1 when it could not start otherwise. */
-int server_run(const struct config *cfg, int stop_fd);
+int server_run(const struct config *cfg, int stop_fd, int reload_fd);
 
 /* Queues a datagram from peer, received at local, for the listener. Caller holds
  * srv->lock and then calls server_wake_listener. */

@@ -98,11 +98,11 @@ def test_server_refuses_a_missing_or_garbage_crl_without_client_certs(crl):
     assert crl in result.stderr
 
 
-# 6. Signals: timeout's double SIGTERM, and SIGHUP, stop gracefully.
+# 6. Signals: timeout's double SIGTERM stops gracefully. (SIGHUP stopped the server too
+# until issue 11 made it re-read the key files: tests/e2e/test_replicas.py.)
 
-@pytest.mark.parametrize("signals", [[signal.SIGTERM, signal.SIGTERM], [signal.SIGHUP]])
-def test_a_second_signal_within_a_second_and_sighup_stop_gracefully(port, start_server,
-                                                                     signals):
+@pytest.mark.parametrize("signals", [[signal.SIGTERM, signal.SIGTERM]])
+def test_a_second_signal_within_a_second_stops_gracefully(port, start_server, signals):
     server = start_server(port)
     holder = subprocess.Popen([BINARY, "-c", "-p", str(port)], cwd=ROOT, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

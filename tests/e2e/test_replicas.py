@@ -1,11 +1,14 @@
 """Replicas that share secrets (issue 11, the first part): key files made by --genkey
 (mode 0600, refused when others may read them), a cookie issued by one replica accepted
-by another with the same --cookie-key-file and refused without it, and a session saved
-with --session-out on one replica resumed with --session-in on another that has the same
---ticket-key-file (a full handshake on one that has not)."""
+by another with the same --cookie-key-file and refused without it, a session saved with
+--session-out on one replica resumed with --session-in on another that has the same
+--ticket-key-file (a full handshake on one that has not), and both files read again on
+SIGHUP without a restart, the previous cookie key accepted for one more period."""
 import os
+import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -52,7 +55,6 @@ def test_a_key_file_others_may_read_missing_or_malformed_is_refused(tmp_path, op
 
 @pytest.mark.parametrize("args, message", [
     (["--genkey", "k", "-p", "5"], "--genkey writes a key and exits"),
-    (["--cookie-key-file", "k", "--cookie-rotate", "5"], "cannot use --cookie-rotate with"),
     (["-c", "--session-in", "s", "--resume", "-m", "x"], "cannot use --session-in with"),
     (["--session-out", "s"], "--session-out is a client option"),
 ])
@@ -110,3 +112,46 @@ def test_a_saved_session_file_that_is_not_one_is_a_clear_error(tmp_path, start_s
     garbage.chmod(0o644)
     result = run_client(port, "-m", "x", "--session-in", str(garbage))
     assert result.returncode == 1 and "readable by group or others" in result.stderr
+
+
+def test_sighup_reads_both_key_files_again_and_the_previous_cookie_key_lasts_a_period(
+        tmp_path, start_server):
+    cookie_key, ticket_key = genkey(tmp_path / "cookie.key"), genkey(tmp_path / "ticket.key")
+    port, new_port = free_port(), free_port()
+    server = start_server(port, "--cookie-key-file", str(cookie_key), "--ticket-key-file",
+                          str(ticket_key), "--cookie-rotate", "2")
+    session = tmp_path / "session"
+    assert run_client(port, "-m", "x", "-n", "1", "--session-out", str(session)).returncode == 0
+    hello = capture_client_hello()
+    # A cookie is bound to its sender's address: a socket for each.
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+    try:
+        _, old_cookie = cookie_exchange(socks[0], port, hello)  # under the first key
+        _, late_cookie = cookie_exchange(socks[1], port, hello)  # the same, used late
+        genkey(cookie_key)
+        genkey(ticket_key)
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for("SIGHUP: ticket key read from")
+        assert "SIGHUP: new cookie key from" in server.stderr()
+        assert server.proc.poll() is None  # SIGHUP does not stop a server
+        # A replica started with the new files: its cookies count here.
+        start_server(new_port, "--cookie-key-file", str(cookie_key), "--ticket-key-file",
+                     str(ticket_key))
+        _, new_cookie = cookie_exchange(socks[2], new_port, hello)
+        for sock, cookie in ((socks[0], old_cookie), (socks[2], new_cookie)):
+            sock.sendto(cookie, ("127.0.0.1", port))  # the previous key, for one period
+            assert sock.recv(65536)[13] == 2  # a ServerHello
+        time.sleep(2.5)  # the period is over: a cookie of the old key is asked again
+        socks[1].sendto(late_cookie, ("127.0.0.1", port))
+        assert socks[1].recv(65536)[13] == 3  # a HelloVerifyRequest
+    finally:
+        for sock in socks:
+            sock.close()
+    # The old ticket key is gone: a full handshake; a session under the new one resumes
+    # on the new replica.
+    full = run_client(port, "-m", "x", "-n", "1", "--session-in", str(session),
+                      "--session-out", str(session))
+    assert "- Session was not resumed: a full handshake" in full.stdout, full
+    resumed = run_client(new_port, "-m", "x", "-n", "1", "--session-in", str(session))
+    assert "- Session was resumed" in resumed.stdout, resumed
+    assert server.stop() == 0
