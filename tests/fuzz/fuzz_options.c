@@ -126,7 +126,8 @@ static void check_ranges(const struct config *cfg)
     size_t i;
 
     CHECK(cfg->action == ACTION_RUN || cfg->action == ACTION_HELP ||
-              cfg->action == ACTION_VERSION,
+              cfg->action == ACTION_VERSION ||
+              (cfg->action == ACTION_GENKEY && cfg->genkey != NULL && cfg->genkey[0] != '\0'),
           "action %d", (int)cfg->action);
     /* Every number within the range the option table states (the one place it is). */
     for (i = 0; i < options_count(); i++)
