@@ -24,6 +24,8 @@
 #define STDIN_BUFFER 16384
 #define HEARTBEAT_SIZE 64
 #define SILENT_ATTEMPTS_MAX 4 /* handshake attempts when the server never answers */
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS 8000
 #define SESSION_FILE_MAX 16384 /* a saved session: its ticket and parameters, a few KiB */
 
 /* The transcript (-m mode) goes to stdout; in stdin mode stdout carries only the echoes,
@@ -41,6 +43,24 @@ static enum client_outcome stdout_failed(void)
 {
     (void)log_stdout_flush();
     return OUTCOME_RUNTIME;
+}
+
+void client_keep_session(struct connection *conn)
+{
+    gnutls_free(conn->resume_data.data);
+    conn->resume_data.data = NULL;
+    conn->resume_data.size = 0;
+    if (gnutls_session_get_data2(conn->session.tls, &conn->resume_data) < 0)
+        log_debug("no session data to resume later");
+}
+
+int client_backoff(int stop_fd, unsigned attempt)
+{
+    int ms = attempt >= 4 ? BACKOFF_MAX_MS : BACKOFF_FIRST_MS << attempt;
+    struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
+
+    log_info("reconnecting in %d ms", ms);
+    return poll(&pfd, 1, ms) > 0;
 }
 
 void client_disconnect(struct connection *conn)
@@ -317,12 +337,64 @@ static enum client_outcome exchange_failure(struct connection *conn,
     }
 }
 
+/* --reconnect: a new session after the last one died, resuming it where the server can.
+ * Returns OK, or the outcome of the failed connection (logged). */
+static enum client_outcome reconnect(struct connection *conn)
+{
+    enum client_outcome outcome = OUTCOME_TIMEOUT;
+
+    client_disconnect(conn); /* its data was kept when it was made */
+    /* A server that is not back yet is waited for, within the same count. */
+    while (outcome == OUTCOME_TIMEOUT && conn->reconnects < conn->cfg->reconnect) {
+        conn->reconnects++;
+        log_info("%s: the session is lost; a new one (%u of %u)", conn->server_text,
+                 conn->reconnects, conn->cfg->reconnect);
+        if (client_backoff(conn->stop_fd, conn->reconnects - 1))
+            return exchange_failure(conn, SESSION_STOPPED, 0, 0);
+        outcome = client_connect(conn, conn->host, conn->stop_fd);
+    }
+    if (outcome != OUTCOME_OK)
+        return outcome;
+    client_keep_session(conn);
+    conn->data_mtu = session_data_mtu(&conn->session);
+    return announce(conn, gnutls_session_is_resumed(conn->session.tls)
+                              ? "- Reconnected, the session resumed"
+                              : "- Reconnected, with a full handshake") < 0
+               ? stdout_failed() : OUTCOME_OK;
+}
+
+/* Whether a session that failed this way is worth a new one (--reconnect). */
+static int lost(const struct connection *conn, enum session_status status)
+{
+    return conn->reconnects < conn->cfg->reconnect &&
+           (status == SESSION_TIMEOUT || status == SESSION_CLOSED ||
+            status == SESSION_REFUSED || status == SESSION_FATAL);
+}
+
+/* exchange(), and with --reconnect the same data again on a new session when the session
+ * died: an echo is checked once, on the session that carried it. Returns like exchange,
+ * or SESSION_STOPPED with *outcome when a reconnection failed. */
+static enum session_status exchange_again(struct connection *conn, const void *data,
+                                          size_t len, unsigned char *echo, size_t echo_size,
+                                          size_t *got, enum client_outcome *outcome)
+{
+    enum session_status status;
+
+    *outcome = OUTCOME_OK;
+    while ((status = exchange(conn, data, len, echo, echo_size, got)) != SESSION_OK &&
+           lost(conn, status))
+        if ((*outcome = reconnect(conn)) != OUTCOME_OK)
+            return SESSION_STOPPED;
+    return status;
+}
+
 static enum client_outcome send_messages(struct connection *conn)
 {
     const char *message = conn->cfg->message;
     size_t len = strlen(message), got;
     unsigned char echo[RECORD_BUFFER];
     enum session_status status;
+    enum client_outcome outcome;
     char prefix[48];
     unsigned long i;
 
@@ -332,7 +404,9 @@ static enum client_outcome send_messages(struct connection *conn)
         return OUTCOME_USAGE;
     }
     for (i = 0; i < conn->cfg->count; i++) {
-        status = exchange(conn, message, len, echo, sizeof(echo), &got);
+        status = exchange_again(conn, message, len, echo, sizeof(echo), &got, &outcome);
+        if (outcome != OUTCOME_OK)
+            return outcome;
         if (status != SESSION_OK)
             return exchange_failure(conn, status, i, conn->cfg->count);
         snprintf(prefix, sizeof(prefix), "- Received %zu bytes: ", got);
@@ -384,7 +458,9 @@ static enum client_outcome relay_stdin(struct connection *conn, int stop_fd)
 
     for (;;) {
         while ((chunk = next_chunk(input, have, limit, eof)) > 0) {
-            status = exchange(conn, input, chunk, echo, sizeof(echo), &got);
+            status = exchange_again(conn, input, chunk, echo, sizeof(echo), &got, &outcome);
+            if (outcome != OUTCOME_OK)
+                return outcome;
             if (status != SESSION_OK)
                 return exchange_failure(conn, status, lines, lines + 1);
             if (got != chunk || memcmp(echo, input, chunk) != 0) {
@@ -422,6 +498,12 @@ static enum client_outcome relay_stdin(struct connection *conn, int stop_fd)
         if (fds[1].revents) {
             /* Between lines: the server closing, or a stray late echo. */
             status = session_recv(&conn->session, echo, sizeof(echo), &got, NULL);
+            if (status == SESSION_CLOSED && lost(conn, status)) {
+                log_info("- Peer has closed the DTLS connection");
+                if ((outcome = reconnect(conn)) != OUTCOME_OK)
+                    return outcome;
+                continue;
+            }
             if (status == SESSION_CLOSED) {
                 log_info("- Peer has closed the DTLS connection");
                 return OUTCOME_OK;
@@ -616,6 +698,8 @@ static enum client_outcome client_session(struct connection *conn, const char *h
         return OUTCOME_RUNTIME;
     if (cfg->resume && (outcome = resume_session(conn, host, stop_fd)) != OUTCOME_OK)
         return outcome;
+    if (cfg->reconnect > 0)
+        client_keep_session(conn);
     if (cfg->heartbeat_s > 0 && cfg->message != NULL &&
         (outcome = heartbeat(conn)) != OUTCOME_OK)
         return outcome;
@@ -639,6 +723,8 @@ int client_run(const struct config *cfg, int stop_fd)
     conn.cfg = cfg;
     conn.fd = -1;
     conn.verify_name = cfg->hostname ? cfg->hostname : host;
+    conn.host = host;
+    conn.stop_fd = stop_fd;
     rto_init(&conn.rto, cfg->timeout_ms);
 
     outcome = client_session(&conn, host, stop_fd);

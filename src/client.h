@@ -37,6 +37,9 @@ struct connection {
     struct credentials creds;
     gnutls_datum_t resume_data; /* the session to resume (--resume, a tunnel's reconnection) */
     size_t data_mtu;
+    const char *host;         /* what -a named, for reconnections */
+    int stop_fd;
+    unsigned reconnects;      /* --reconnect: used so far */
     struct rto rto;           /* when to resend an unanswered message */
     unsigned char *recent[RECENT_SENT]; /* the last messages echoed, to spot late twins */
     size_t recent_len[RECENT_SENT];
@@ -47,6 +50,14 @@ struct connection {
  * sessions after a stall; resuming conn->resume_data when set). Returns OK, or the
  * outcome with its error logged. */
 enum client_outcome client_connect(struct connection *conn, const char *host, int stop_fd);
+
+/* Keeps the session just made for the next handshake to resume (a session that fails
+ * later may no longer give it). */
+void client_keep_session(struct connection *conn);
+
+/* Waits before reconnection attempt number attempt (from 0): 0.5 s, doubling up to 8 s.
+ * Returns 1 when the stop came first. */
+int client_backoff(int stop_fd, unsigned attempt);
 
 /* Closes the session (close_notify when it was established) and its socket. */
 void client_disconnect(struct connection *conn);

@@ -20,8 +20,6 @@
 #include "tunnel.h"
 
 #define CONTROL_MAX 256
-#define BACKOFF_FIRST_MS 500
-#define BACKOFF_MAX_MS 8000
 #define STEADY_MS 30000 /* a tunnel up this long starts the backoff again from the first */
 
 struct client_tunnel {
@@ -136,16 +134,6 @@ static void announce_up(const struct client_tunnel *ct, int resumed)
                resumed ? " resumed" : "");
 }
 
-/* Keeps the session's data for the next handshake to resume. */
-static void keep_session(struct connection *conn)
-{
-    gnutls_free(conn->resume_data.data);
-    conn->resume_data.data = NULL;
-    conn->resume_data.size = 0;
-    if (gnutls_session_get_data2(conn->session.tls, &conn->resume_data) < 0)
-        log_debug("no session data to resume later");
-}
-
 /* Waits ms, or until the stop. Returns 1 when stopped. */
 static int sleep_or_stop(int stop_fd, int ms)
 {
@@ -172,7 +160,7 @@ static int session_tunnel(struct client_tunnel *ct, const char *host, int stop_f
         *outcome = OUTCOME_HANDSHAKE;
         return -1;
     }
-    keep_session(conn);
+    client_keep_session(conn);
     if ((*outcome = ask(ct, &config)) != OUTCOME_OK)
         return -1;
     if (sleep_or_stop(stop_fd, 0))
@@ -197,7 +185,8 @@ enum client_outcome client_tunnel_run(struct connection *conn, const char *host,
 {
     struct client_tunnel ct;
     enum client_outcome outcome = OUTCOME_OK;
-    int backoff_ms = BACKOFF_FIRST_MS, end;
+    unsigned attempt = 0;
+    int end;
     int64_t up_since;
     char err[256];
 
@@ -233,13 +222,11 @@ enum client_outcome client_tunnel_run(struct connection *conn, const char *host,
             break;
         client_disconnect(conn);
         if (clock_now_ms() - up_since > STEADY_MS)
-            backoff_ms = BACKOFF_FIRST_MS;
-        log_info("reconnecting in %d ms", backoff_ms);
-        if (sleep_or_stop(stop_fd, backoff_ms)) {
+            attempt = 0;
+        if (client_backoff(stop_fd, attempt++)) {
             outcome = OUTCOME_OK;
             break;
         }
-        backoff_ms = backoff_ms * 2 < BACKOFF_MAX_MS ? backoff_ms * 2 : BACKOFF_MAX_MS;
     }
 cleanup:
     client_disconnect(conn); /* close_notify first, then the interface goes */

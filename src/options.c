@@ -65,6 +65,7 @@ enum option_id {
     OPT_TICKET_KEY_FILE,
     OPT_SESSION_OUT,
     OPT_SESSION_IN,
+    OPT_RECONNECT,
     OPT_ID_END,
 };
 
@@ -304,6 +305,11 @@ static const struct option_spec option_table[] = {
     TEXT("session-in", 0, OPT_SESSION_IN, GROUP_CLIENT, session_in, "FILE", NULL, not_empty,
          "resume the session saved in FILE, with any server that holds its ticket key "
          "(a full handshake when it cannot); says which it was"),
+    {"reconnect", 0, OPT_RECONNECT, GROUP_CLIENT, 1, FIELD_UINT, FIELD(reconnect), "N", 0,
+     1000, 0, NULL, NULL, "when the session dies (the server gone, closed or silent), start "
+                          "a new one, resuming where the server can, up to N times, after "
+                          "0.5 s doubling to 8 s; the message or line whose echo had not "
+                          "come back is sent again on it, and every echo is checked once"},
     {"route", 0, OPT_ROUTE, GROUP_CLIENT, 1, FIELD_LIST, FIELD(routes), "CIDR", 0, 0, 0, NULL,
      check_network, "with --tun: route this network through the tunnel (repeatable; the "
                     "tunnel's own network is always routed)"},
@@ -558,6 +564,9 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
                       seen[OPT_TUN_NET] ? "tun-net" : seen[OPT_TUN_NET6] ? "tun-net6"
                       : seen[OPT_ROUTE] ? "route" : seen[OPT_KEEPALIVE] ? "keepalive"
                       : "lease-time");
+    if (cfg->tun && seen[OPT_RECONNECT])
+        return errorf(err, err_size, "cannot use --reconnect with --tun: a tunnel reconnects "
+                                     "by itself, for as long as it runs");
     if (cfg->session_in != NULL && cfg->resume)
         return errorf(err, err_size, "cannot use --session-in with --resume");
     if (cfg->user != NULL && cfg->client_mode && !cfg->tun)

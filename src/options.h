@@ -103,6 +103,7 @@ struct config {
     const char *ticket_key_file; /* server: the session ticket key replicas share */
     const char *session_out;    /* client: save the session here after the handshake */
     const char *session_in;     /* client: resume the session saved here */
+    unsigned reconnect;         /* client: new sessions after a lost one, at most */
 };
 
 /* Where --help lists an option, and which side it belongs to. */

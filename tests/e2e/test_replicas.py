@@ -3,7 +3,8 @@
 by another with the same --cookie-key-file and refused without it, a session saved with
 --session-out on one replica resumed with --session-in on another that has the same
 --ticket-key-file (a full handshake on one that has not), and both files read again on
-SIGHUP without a restart, the previous cookie key accepted for one more period."""
+SIGHUP without a restart, the previous cookie key accepted for one more period; and the
+client's --reconnect across a server killed and replaced."""
 import os
 import signal
 import socket
@@ -57,6 +58,8 @@ def test_a_key_file_others_may_read_missing_or_malformed_is_refused(tmp_path, op
     (["--genkey", "k", "-p", "5"], "--genkey writes a key and exits"),
     (["-c", "--session-in", "s", "--resume", "-m", "x"], "cannot use --session-in with"),
     (["--session-out", "s"], "--session-out is a client option"),
+    (["-c", "--tun", "--reconnect", "3"], "cannot use --reconnect with --tun"),
+    (["-c", "--reconnect", "1001"], "--reconnect: '1001' is not a number from 0 to 1000"),
 ])
 def test_replica_options_are_checked(args, message):
     result = subprocess.run([BINARY, *args], cwd=ROOT, capture_output=True, text=True,
@@ -155,3 +158,50 @@ def test_sighup_reads_both_key_files_again_and_the_previous_cookie_key_lasts_a_p
     resumed = run_client(new_port, "-m", "x", "-n", "1", "--session-in", str(session))
     assert "- Session was resumed" in resumed.stdout, resumed
     assert server.stop() == 0
+
+
+def test_reconnect_carries_on_after_kill_9_and_writes_each_echo_once_in_order(
+        tmp_path, start_server):
+    """stdin mode with --reconnect: the server is killed, a replica with the same ticket
+    key takes its port a moment later; the line whose echo had not come back is sent
+    again on the resumed session, and stdout holds each line once, in order."""
+    ticket = genkey(tmp_path / "ticket.key")
+    port = free_port()
+    first = start_server(port, "--ticket-key-file", str(ticket))
+    client = subprocess.Popen([BINARY, "-c", "-p", str(port), "--reconnect", "6", "--timeout",
+                               "200"], cwd=ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        client.stdin.write("one\n")
+        client.stdin.flush()
+        assert client.stdout.readline() == "one\n"
+        first.stop(signal.SIGKILL)
+        client.stdin.write("two\n")  # sent into the void: refused, then no server at all
+        client.stdin.flush()
+        time.sleep(1.0)
+        start_server(port, "--ticket-key-file", str(ticket))
+        assert client.stdout.readline() == "two\n"
+        client.stdin.write("three\n")
+        out, err = client.communicate(timeout=30)  # closes stdin: EOF
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert client.returncode == 0, err
+    assert out == "three\n"
+    assert "- Reconnected, the session resumed" in err, err
+
+
+def test_reconnect_gives_up_after_n_attempts_with_the_original_outcome(start_server):
+    port = free_port()
+    server = start_server(port)
+    client = subprocess.Popen([BINARY, "-c", "-p", str(port), "--reconnect", "2", "--timeout",
+                               "100", "--retries", "1"], cwd=ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client.stdin.write("one\n")
+    client.stdin.flush()
+    assert client.stdout.readline() == "one\n"
+    server.stop(signal.SIGKILL)
+    client.stdin.write("two\n")
+    out, err = client.communicate(timeout=60)  # closes stdin: EOF
+    assert client.returncode == 4 and out == "", (out, err)  # no answer: a timeout
+    assert "(2 of 2)" in err and "(3 of 2)" not in err
