@@ -267,6 +267,7 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     const struct config *cfg = srv->cfg;
     unsigned char cookie_key[KEYFILE_KEY_SIZE], ticket_key[KEYFILE_KEY_SIZE];
     struct tls_settings tls;
+    int rc;
 
     options_tls_settings(cfg, &tls);
     if ((cfg->cookie_key_file != NULL &&
@@ -284,8 +285,11 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     case CREDENTIALS_BAD_FILE:
         return EXIT_RUNTIME;
     }
-    if (cookie_keys_init(&srv->cookies, cfg->cookie_rotate_s * 1000,
-                         cfg->cookie_key_file != NULL ? cookie_key : NULL, err, err_size) < 0)
+    rc = cookie_keys_init(&srv->cookies, cfg->cookie_rotate_s * 1000,
+                          cfg->cookie_key_file != NULL ? cookie_key : NULL, err, err_size);
+    gnutls_memset(cookie_key, 0, sizeof(cookie_key)); /* copied where they are used */
+    gnutls_memset(ticket_key, 0, sizeof(ticket_key));
+    if (rc < 0)
         return EXIT_RUNTIME;
     if (pipe2(srv->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
         errorf(err, err_size, "pipe: %s", strerror(errno));
