@@ -22,7 +22,6 @@
 
 #define RECORD_BUFFER 16384
 #define STDIN_BUFFER 16384
-#define HEARTBEAT_SIZE 64
 #define SILENT_ATTEMPTS_MAX 4 /* handshake attempts when the server never answers */
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 8000
@@ -54,13 +53,19 @@ void client_keep_session(struct connection *conn)
         log_debug("no session data to resume later");
 }
 
+int client_stopped(int stop_fd, int ms)
+{
+    struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
+
+    return poll(&pfd, 1, ms) > 0;
+}
+
 int client_backoff(int stop_fd, unsigned attempt)
 {
     int ms = attempt >= 4 ? BACKOFF_MAX_MS : BACKOFF_FIRST_MS << attempt;
-    struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
 
     log_info("reconnecting in %d ms", ms);
-    return poll(&pfd, 1, ms) > 0;
+    return client_stopped(stop_fd, ms);
 }
 
 void client_disconnect(struct connection *conn)
@@ -547,11 +552,8 @@ static enum client_outcome heartbeat(struct connection *conn)
     }
     for (attempt = 0; attempt <= conn->cfg->retries; attempt++) {
         int64_t deadline = clock_now_ms() + rto_backoff_ms(&conn->rto, attempt);
-        /* GnuTLS takes its 16 bytes of padding out of this size, and asserts on an
-         * empty payload (libgnutls 3.7.9, str.c:164): ask for more than the padding. */
-        int rc = gnutls_heartbeat_ping(conn->session.tls, HEARTBEAT_SIZE, 0, 0);
-        if (rc < 0 && rc != GNUTLS_E_AGAIN) {
-            log_error("--heartbeat: ping: %s", gnutls_strerror(rc));
+        if (session_ping(&conn->session) != SESSION_OK) {
+            log_error("--heartbeat: ping: %s", gnutls_strerror(conn->session.error));
             return OUTCOME_RUNTIME;
         }
         do

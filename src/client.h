@@ -55,6 +55,9 @@ enum client_outcome client_connect(struct connection *conn, const char *host, in
  * later may no longer give it). */
 void client_keep_session(struct connection *conn);
 
+/* Waits up to ms (0: just looks) for the stop. Returns 1 when it came. */
+int client_stopped(int stop_fd, int ms);
+
 /* Waits before reconnection attempt number attempt (from 0): 0.5 s, doubling up to 8 s.
  * Returns 1 when the stop came first. */
 int client_backoff(int stop_fd, unsigned attempt);

@@ -5,9 +5,7 @@
  * down", reconnections with backoff (resuming the session where the server can), and
  * "tunnel up" again. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <gnutls/crypto.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -134,14 +132,6 @@ static void announce_up(const struct client_tunnel *ct, int resumed)
                resumed ? " resumed" : "");
 }
 
-/* Waits ms, or until the stop. Returns 1 when stopped. */
-static int sleep_or_stop(int stop_fd, int ms)
-{
-    struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
-
-    return poll(&pfd, 1, ms) > 0;
-}
-
 /* One session's tunnel: connect, ask, configure, carry. Returns the tunnel's end, or -1
  * with *outcome when it never came up. */
 static int session_tunnel(struct client_tunnel *ct, const char *host, int stop_fd,
@@ -163,7 +153,7 @@ static int session_tunnel(struct client_tunnel *ct, const char *host, int stop_f
     client_keep_session(conn);
     if ((*outcome = ask(ct, &config)) != OUTCOME_OK)
         return -1;
-    if (sleep_or_stop(stop_fd, 0))
+    if (client_stopped(stop_fd, 0))
         return TUNNEL_STOPPED;
     if (configure(ct, &config) < 0) {
         *outcome = OUTCOME_RUNTIME;
@@ -211,7 +201,7 @@ enum client_outcome client_tunnel_run(struct connection *conn, const char *host,
     for (;;) {
         up_since = clock_now_ms();
         end = session_tunnel(&ct, host, stop_fd, &outcome);
-        if (end == TUNNEL_STOPPED || sleep_or_stop(stop_fd, 0)) {
+        if (end == TUNNEL_STOPPED || client_stopped(stop_fd, 0)) {
             outcome = OUTCOME_OK;
             break;
         }

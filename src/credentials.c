@@ -286,6 +286,16 @@ static void digest_text(const unsigned char digest[32], char *out, size_t out_si
         snprintf(out + n, out_size - n, "%02x", digest[i]);
 }
 
+int credentials_peer_pin(gnutls_session_t session, char *out, size_t out_size)
+{
+    unsigned char digest[32];
+
+    if (peer_digest(session, digest) < 0)
+        return -1;
+    digest_text(digest, out, out_size);
+    return 0;
+}
+
 /* Client verification with a pin: the server's key must be the pinned one; with a CA
  * file as well, its chain and name are checked too. Nonzero fails the handshake. */
 static int verify_pinned(gnutls_session_t session)
@@ -623,7 +633,6 @@ int credentials_session_new(const struct credentials *creds, unsigned flags,
     return 0;
 }
 
-/* Vectored, so GnuTLS packs a whole flight into one datagram up to the MTU. */
 void credentials_free(struct credentials *creds)
 {
     size_t i;

@@ -88,6 +88,10 @@ void credentials_free(struct credentials *creds);
 int credentials_session_new(const struct credentials *creds, unsigned flags,
                             gnutls_session_t *session);
 
+/* Writes "sha256:HEX" of the peer's public key (its certificate's or its raw key), the
+ * form --pin-pubkey takes. Returns 0, or -1 when the peer presented no key. */
+int credentials_peer_pin(gnutls_session_t session, char *out, size_t out_size);
+
 /* Replaces the server's session ticket key (64 bytes) for the sessions made from now on:
  * tickets issued under the old one then get a full handshake. Returns 0, or -1 when out
  * of memory. */

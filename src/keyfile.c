@@ -37,17 +37,21 @@ int keyfile_write_private(const char *path, const void *data, size_t len, char *
 int keyfile_generate(const char *path, char *err, size_t err_size)
 {
     unsigned char key[KEYFILE_KEY_SIZE];
-    char hex[2 * KEYFILE_KEY_SIZE + 2];
-    size_t i;
+    gnutls_datum_t raw = {key, sizeof(key)};
+    char hex[2 * KEYFILE_KEY_SIZE + 1];
+    size_t hex_size = sizeof(hex);
+    int rc;
 
     if (gnutls_rnd(GNUTLS_RND_KEY, key, sizeof(key)) < 0)
         return errorf(err, err_size, "no random bytes for a key");
-    for (i = 0; i < sizeof(key); i++)
-        snprintf(hex + 2 * i, 3, "%02x", key[i]);
-    hex[2 * KEYFILE_KEY_SIZE] = '\n';
-    hex[2 * KEYFILE_KEY_SIZE + 1] = '\0';
+    rc = gnutls_hex_encode(&raw, hex, &hex_size);
     gnutls_memset(key, 0, sizeof(key));
-    return keyfile_write_private(path, hex, 2 * KEYFILE_KEY_SIZE + 1, err, err_size);
+    if (rc < 0)
+        return errorf(err, err_size, "hex: %s", gnutls_strerror(rc));
+    hex[2 * KEYFILE_KEY_SIZE] = '\n'; /* in place of the terminating zero */
+    rc = keyfile_write_private(path, hex, sizeof(hex), err, err_size);
+    gnutls_memset(hex, 0, sizeof(hex));
+    return rc;
 }
 
 int keyfile_read_private(const char *path, unsigned char *buf, size_t size, size_t *len,

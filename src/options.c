@@ -173,24 +173,42 @@ static int check_priority(const char *name, const char *value, char *err, size_t
     return 0;
 }
 
-/* A network of the family the option wants (--tun-net IPv4, --tun-net6 IPv6 or
- * "none", --route either). */
-static int check_network(const char *name, const char *value, char *err, size_t err_size)
+/* A network of family (AF_INET, AF_INET6; 0: either), named in errors by --name. */
+static int check_network_of(int family, const char *name, const char *value, char *err,
+                            size_t err_size)
 {
     struct ip_prefix prefix;
     char what[40];
 
     snprintf(what, sizeof(what), "--%s", name);
-    if (strcmp(name, "tun-net6") == 0 && strcmp(value, "none") == 0)
-        return 0;
     if (ip_prefix_parse(what, value, &prefix, err, err_size) < 0)
         return -1;
-    if (strcmp(name, "tun-net") == 0 && prefix.family != AF_INET)
-        return errorf(err, err_size, "--tun-net: '%s' is not an IPv4 network (IPv6 goes in "
-                      "--tun-net6)", value);
-    if (strcmp(name, "tun-net6") == 0 && prefix.family != AF_INET6)
-        return errorf(err, err_size, "--tun-net6: '%s' is not an IPv6 network", value);
+    if (family == AF_INET && prefix.family != AF_INET)
+        return errorf(err, err_size, "--%s: '%s' is not an IPv4 network (IPv6 goes in "
+                      "--tun-net6)", name, value);
+    if (family == AF_INET6 && prefix.family != AF_INET6)
+        return errorf(err, err_size, "--%s: '%s' is not an IPv6 network", name, value);
     return 0;
+}
+
+static int check_network(const char *name, const char *value, char *err, size_t err_size)
+{
+    return check_network_of(0, name, value, err, err_size);
+}
+
+static int check_ipv4_network(const char *name, const char *value, char *err,
+                              size_t err_size)
+{
+    return check_network_of(AF_INET, name, value, err, err_size);
+}
+
+/* An IPv6 network, or "none". */
+static int check_ipv6_network(const char *name, const char *value, char *err,
+                              size_t err_size)
+{
+    if (strcmp(value, "none") == 0)
+        return 0;
+    return check_network_of(AF_INET6, name, value, err, err_size);
 }
 
 #define FIELD(f) offsetof(struct config, f)
@@ -278,6 +296,21 @@ static const struct option_spec option_table[] = {
     {"resume", 0, OPT_RESUME, GROUP_CLIENT, 1, FIELD_FLAG, FIELD(resume), NULL, 0, 0, 0, NULL,
      NULL, "full handshake, close, then resume the session; needs -m"},
 
+    TEXT("session-out", 0, OPT_SESSION_OUT, GROUP_CLIENT, session_out, "FILE", NULL,
+         not_empty, "after the handshake, save the session to FILE (mode 0600) for "
+                    "--session-in, as openssl s_client -sess_out"),
+    TEXT("session-in", 0, OPT_SESSION_IN, GROUP_CLIENT, session_in, "FILE", NULL, not_empty,
+         "resume the session saved in FILE, with any server that holds its ticket key "
+         "(a full handshake when it cannot); says which it was"),
+    {"reconnect", 0, OPT_RECONNECT, GROUP_CLIENT, 1, FIELD_UINT, FIELD(reconnect), "N", 0,
+     1000, 0, NULL, NULL, "when the session dies (the server gone, closed or silent), start "
+                          "a new one, resuming where the server can, up to N times, after "
+                          "0.5 s doubling to 8 s; the message or line whose echo had not "
+                          "come back is sent again on it, and every echo is checked once"},
+    {"route", 0, OPT_ROUTE, GROUP_CLIENT, 1, FIELD_LIST, FIELD(routes), "CIDR", 0, 0, 0, NULL,
+     check_network, "with --tun: route this network through the tunnel (repeatable; the "
+                    "tunnel's own network is always routed)"},
+
     NUMBER("clients", 0, OPT_CLIENTS, GROUP_CLIENT, clients, "N", 1, 100000, 0,
            "run the load generator: N concurrent sessions, each sending -n numbered echoes "
            "and checking every one; report handshakes/s, handshake latency, echo round trips, "
@@ -299,20 +332,6 @@ static const struct option_spec option_table[] = {
     FLAG("plain", 0, OPT_PLAIN, GROUP_LOAD, plain,
          "plain UDP, no DTLS: the baseline, against a UDP echo server"),
     FLAG("json", 0, OPT_JSON, GROUP_LOAD, json, "print the summary as one JSON object"),
-    TEXT("session-out", 0, OPT_SESSION_OUT, GROUP_CLIENT, session_out, "FILE", NULL,
-         not_empty, "after the handshake, save the session to FILE (mode 0600) for "
-                    "--session-in, as openssl s_client -sess_out"),
-    TEXT("session-in", 0, OPT_SESSION_IN, GROUP_CLIENT, session_in, "FILE", NULL, not_empty,
-         "resume the session saved in FILE, with any server that holds its ticket key "
-         "(a full handshake when it cannot); says which it was"),
-    {"reconnect", 0, OPT_RECONNECT, GROUP_CLIENT, 1, FIELD_UINT, FIELD(reconnect), "N", 0,
-     1000, 0, NULL, NULL, "when the session dies (the server gone, closed or silent), start "
-                          "a new one, resuming where the server can, up to N times, after "
-                          "0.5 s doubling to 8 s; the message or line whose echo had not "
-                          "come back is sent again on it, and every echo is checked once"},
-    {"route", 0, OPT_ROUTE, GROUP_CLIENT, 1, FIELD_LIST, FIELD(routes), "CIDR", 0, 0, 0, NULL,
-     check_network, "with --tun: route this network through the tunnel (repeatable; the "
-                    "tunnel's own network is always routed)"},
 
     FLAG("require-client-cert", 0, OPT_REQUIRE_CLIENT_CERT, GROUP_SERVER, require_client_cert,
          "ask every client for a certificate, verified against --cafile and --crlfile"),
@@ -341,10 +360,10 @@ static const struct option_spec option_table[] = {
                      "session started on one replica resumes on another with the same file; "
                      "read again on SIGHUP"),
     TEXT("tun-net", 0, OPT_TUN_NET, GROUP_SERVER, tun_net, "CIDR", DEFAULT_TUN_NET,
-         check_network, "with --tun: the tunnel's IPv4 network; the server takes its first "
+         check_ipv4_network, "with --tun: the tunnel's IPv4 network; the server takes its first "
          "address, each client the next free one"),
     TEXT("tun-net6", 0, OPT_TUN_NET6, GROUP_SERVER, tun_net6, "CIDR", DEFAULT_TUN_NET6,
-         check_network, "with --tun: the tunnel's IPv6 network, or none"),
+         check_ipv6_network, "with --tun: the tunnel's IPv6 network, or none"),
     NUMBER("lease-time", 0, OPT_LEASE_TIME, GROUP_SERVER, lease_time_s, "S", 1, 604800,
            DEFAULT_LEASE_TIME_S, "with --tun: a client's addresses stay its own for S seconds "
            "after its session ends (its identity: PSK identity, certificate subject, raw key; "

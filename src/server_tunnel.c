@@ -98,13 +98,15 @@ static enum session_status await_request(struct session *s, struct tunnel_reques
 static void lease_key(const struct session *s, const struct tunnel_request *req,
                       unsigned char key[LEASE_KEY_SIZE], char *identity, size_t identity_size)
 {
-    size_t i, n;
+    gnutls_datum_t token = {(unsigned char *)req->token, TUNNEL_TOKEN_SIZE};
+    size_t n, hex_size;
 
     session_peer_identity(s, identity, identity_size);
     if (identity[0] == '\0') {
         n = (size_t)snprintf(identity, identity_size, "token:");
-        for (i = 0; i < TUNNEL_TOKEN_SIZE && n + 3 <= identity_size; i++, n += 2)
-            snprintf(identity + n, identity_size - n, "%02x", req->token[i]);
+        hex_size = identity_size - n;
+        if (gnutls_hex_encode(&token, identity + n, &hex_size) < 0)
+            identity[n] = '\0'; /* IDENTITY_MAX holds it: not reached */
     }
     gnutls_hash_fast(GNUTLS_DIG_SHA256, identity, strlen(identity), key);
 }

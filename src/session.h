@@ -158,6 +158,11 @@ enum session_status session_uncork(struct session *s);
 /* The largest record that fits the MTU. */
 size_t session_data_mtu(const struct session *s);
 
+/* Sends a DTLS heartbeat ping (RFC 6520) without waiting: session_recv answers PONG when
+ * it comes. Returns OK, or FATAL with the GnuTLS code in s->error (not allowed by the
+ * peer, or a libgnutls without heartbeat support). */
+enum session_status session_ping(struct session *s);
+
 /* Whether the handshake agreed on ALPN protocol proto. */
 int session_alpn_is(const struct session *s, const char *proto);
 

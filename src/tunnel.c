@@ -14,7 +14,6 @@
 #define PACKET_MAX 16384     /* the largest record's plaintext */
 #define BATCH 64             /* packets one wake-up moves each way, at most */
 #define SOCKET_BUFFER (4 * 1024 * 1024) /* a burst at full speed outlasts a scheduling delay */
-#define HEARTBEAT_SIZE 64    /* more than GnuTLS's 16 bytes of padding (see client.c) */
 
 /* Whether a packet from the client comes from one of its own addresses. */
 static int source_allowed(const struct tunnel *t, const unsigned char *pkt, size_t len)
@@ -48,110 +47,69 @@ static void deliver(struct tunnel *t, const unsigned char *rec, size_t len)
         t->packets_in++;
 }
 
+/* Why a session step that failed ended the tunnel. */
+static int ended(struct tunnel *t, enum session_status status)
+{
+    switch (status) {
+    case SESSION_CLOSED:
+        return TUNNEL_CLOSED;
+    case SESSION_HALTED:
+        return TUNNEL_RESTART;
+    case SESSION_STOPPED:
+        return TUNNEL_STOPPED;
+    case SESSION_REFUSED:
+        t->why = "the peer's port is closed (ICMP port unreachable)";
+        return TUNNEL_FAILED;
+    default:
+        t->why = gnutls_strerror(t->session->error);
+        return TUNNEL_FAILED;
+    }
+}
+
 /* Reads records until none is left. Returns -1 to go on, or why the tunnel ended. */
 static int from_peer(struct tunnel *t, unsigned char *buf, int *heard)
 {
-    struct session *s = t->session;
+    enum session_status status;
     size_t len;
     int i;
 
     for (i = 0; i < BATCH; i++) {
-        switch (session_recv(s, buf, PACKET_MAX, &len, NULL)) {
-        case SESSION_OK:
-            *heard = 1;
-            if (len > 0)
-                deliver(t, buf, len);
-            break;
-        case SESSION_PING:
-        case SESSION_PONG:
-            *heard = 1;
-            break;
-        case SESSION_AGAIN:
+        status = session_recv(t->session, buf, PACKET_MAX, &len, NULL);
+        if (status == SESSION_AGAIN)
             return -1;
-        case SESSION_CLOSED:
-            return TUNNEL_CLOSED;
-        case SESSION_HALTED:
-            return TUNNEL_RESTART;
-        case SESSION_STOPPED:
-            return TUNNEL_STOPPED;
-        case SESSION_REFUSED:
-            t->why = "the peer's port is closed (ICMP port unreachable)";
-            return TUNNEL_FAILED;
-        case SESSION_FATAL:
-            t->why = gnutls_strerror(s->error);
-            return TUNNEL_FAILED;
-        default:
-            return -1;
-        }
+        if (status != SESSION_OK && status != SESSION_PING && status != SESSION_PONG)
+            return ended(t, status);
+        *heard = 1;
+        if (status == SESSION_OK && len > 0)
+            deliver(t, buf, len);
     }
     return -1;
 }
 
-/* Sends one packet. Returns 1 when sent (or dropped for good), 0 when the socket buffer
- * is full (send it again when writable), or -1 when the session failed. */
-static int send_packet(struct tunnel *t, const unsigned char *pkt, size_t len)
+/* Sends one packet. Returns OK when sent (or dropped for good: too large for the
+ * session, the interface's MTU raised by hand), TIMEOUT when the socket buffer is full
+ * (send it again when writable), or what ended the session. */
+static enum session_status send_packet(struct tunnel *t, const unsigned char *pkt, size_t len)
 {
-    switch (session_send(t->session, pkt, len, 0)) {
-    case SESSION_OK:
+    enum session_status status = session_send(t->session, pkt, len, 0);
+
+    if (status == SESSION_OK)
         t->packets_out++;
-        return 1;
-    case SESSION_TIMEOUT:
-        return 0;
-    case SESSION_TOO_LARGE: /* the interface's MTU was raised by hand */
+    if (status == SESSION_TOO_LARGE) {
         t->dropped++;
-        return 1;
-    case SESSION_REFUSED:
-        t->why = "the peer's port is closed (ICMP port unreachable)";
-        return -1;
-    case SESSION_STOPPED:
-        t->why = NULL;
-        return -1;
-    default:
-        t->why = gnutls_strerror(t->session->error);
-        return -1;
+        status = SESSION_OK;
     }
-}
-
-static int read_and_send(struct tunnel *t, unsigned char *buf, size_t *held);
-
-/* Sends what session_cork queued: 1 when all went, 0 when some wait for the socket to be
- * writable, -1 when the session failed. */
-static int flush(struct tunnel *t)
-{
-    switch (session_uncork(t->session)) {
-    case SESSION_OK:
-        return 1;
-    case SESSION_AGAIN:
-        return 0;
-    case SESSION_REFUSED:
-        t->why = "the peer's port is closed (ICMP port unreachable)";
-        return -1;
-    default:
-        t->why = "sending failed";
-        return -1;
-    }
+    return status;
 }
 
 /* Reads packets from the TUN device and sends them, corked (several datagrams to one
  * sendmmsg), until it has none, the socket buffer is full (*held: that packet's length,
- * still in buf) or BATCH; then sends the queue (*flushing: some of it waits). Returns -1
- * to go on, or why the tunnel ended. */
-static int to_peer(struct tunnel *t, unsigned char *buf, size_t *held, int *flushing)
-{
-    int end = read_and_send(t, buf, held), flushed = flush(t); /* uncorked either way */
-
-    if (end >= 0)
-        return end;
-    if (flushed < 0)
-        return TUNNEL_FAILED;
-    *flushing = flushed == 0;
-    return -1;
-}
-
+ * still in buf) or BATCH. Returns -1 to go on, or why the tunnel ended. */
 static int read_and_send(struct tunnel *t, unsigned char *buf, size_t *held)
 {
+    enum session_status status;
     ssize_t n;
-    int i, sent;
+    int i;
 
     session_cork(t->session);
     for (i = 0; i < BATCH; i++) {
@@ -164,14 +122,30 @@ static int read_and_send(struct tunnel *t, unsigned char *buf, size_t *held)
         }
         if (n == 0)
             continue;
-        sent = send_packet(t, buf, (size_t)n);
-        if (sent < 0)
-            return t->why != NULL ? TUNNEL_FAILED : TUNNEL_STOPPED;
-        if (sent == 0) {
+        status = send_packet(t, buf, (size_t)n);
+        if (status == SESSION_TIMEOUT) {
             *held = (size_t)n;
             return -1;
         }
+        if (status != SESSION_OK)
+            return ended(t, status);
     }
+    return -1;
+}
+
+/* read_and_send, then the queue sent with one sendmmsg (*flushing: some of it waits for
+ * the socket). Returns -1 to go on, or why the tunnel ended. */
+static int to_peer(struct tunnel *t, unsigned char *buf, size_t *held, int *flushing)
+{
+    int end = read_and_send(t, buf, held);
+    enum session_status status = session_uncork(t->session); /* uncorked either way */
+
+    if (end >= 0)
+        return end;
+    if (status == SESSION_AGAIN)
+        *flushing = 1;
+    else if (status != SESSION_OK)
+        return ended(t, status);
     return -1;
 }
 
@@ -221,13 +195,14 @@ enum tunnel_end tunnel_run(struct tunnel *t)
                 return (enum tunnel_end)end;
         }
         if (blocked && (fds[0].revents & (POLLOUT | POLLERR))) {
-            int sent = flushing ? flush(t) : 1;
-            if (sent > 0 && held)
-                sent = send_packet(t, out, held);
-            if (sent < 0)
-                return t->why != NULL ? TUNNEL_FAILED : TUNNEL_STOPPED;
-            if (sent > 0)
+            /* The queue first, then the packet that did not fit: in their order. */
+            enum session_status status = flushing ? session_uncork(s) : SESSION_OK;
+            if (status == SESSION_OK && held)
+                status = send_packet(t, out, held);
+            if (status == SESSION_OK)
                 held = flushing = 0;
+            else if (status != SESSION_AGAIN && status != SESSION_TIMEOUT)
+                return (enum tunnel_end)ended(t, status);
         }
         if (!held && !flushing && (fds[1].revents & POLLIN) &&
             (end = to_peer(t, out, &held, &flushing)) >= 0)
@@ -246,9 +221,8 @@ enum tunnel_end tunnel_run(struct tunnel *t)
         } else if (clock_now_ms() >= next_ping) {
             if (misses == TUNNEL_KEEPALIVE_MISSES)
                 return TUNNEL_DEAD;
-            int rc = gnutls_heartbeat_ping(s->tls, HEARTBEAT_SIZE, 0, 0);
-            if (rc < 0 && rc != GNUTLS_E_AGAIN)
-                log_debug("%s: heartbeat not sent: %s", s->peer, gnutls_strerror(rc));
+            if (session_ping(s) != SESSION_OK)
+                log_debug("%s: heartbeat not sent: %s", s->peer, gnutls_strerror(s->error));
             misses++;
             next_ping = clock_now_ms() + t->keepalive_ms;
         }
