@@ -17,7 +17,7 @@ SRCS := src/log.c src/clock.c src/options.c src/udp.c src/credentials.c src/cook
 	src/session.c src/rto.c src/registry.c src/pool.c src/server_session.c src/listener.c \
 	src/client.c src/histogram.c src/load.c src/load_worker.c src/load_report.c \
 	src/lease.c src/tun.c src/tunnel.c src/tunnel_wire.c src/privileges.c src/keyfile.c src/server_tunnel.c \
-	src/client_tunnel.c
+	src/client_tunnel.c src/signals.c src/workers.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
 	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto \
@@ -125,7 +125,7 @@ e2e: dtls_echo certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER)
 
 # The fast loop: build, the unit programs, and the functional end-to-end tests (not the
 # interop matrix, the load tests or the sanitizer runs): about a minute.
-check: all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO)
+check: all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER)
 	$(PYTHON) -m pytest -q -x tests/e2e --deselect tests/e2e/test_matrix.py \
 		--deselect tests/e2e/test_load.py --deselect tests/e2e/test_interop.py
 

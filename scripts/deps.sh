@@ -4,13 +4,14 @@
 # node-dtls-client, whose npm packages `make test` installs from the lock file; iproute2
 # and procps (sysctl) for the tests that build network namespaces; libnl-route and
 # libcap for the tunnel; ping for its tests; iperf3, wireguard-go, wireguard-tools and
-# socat for its benchmark).
+# socat for its benchmark; nginx with its stream module, the UDP load balancer in front
+# of replicas, which the tests start as their own process).
 # As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
 set -eu
 packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3
 python3-pytest openssl tshark valgrind clang libclang-rt-14-dev gnuplot-nox iproute2
 procps libnl-3-dev libnl-route-3-dev libcap-dev iputils-ping iperf3 wireguard-go
-wireguard-tools socat"
+wireguard-tools socat nginx-light libnginx-mod-stream"
 # Node.js may come from elsewhere (the machine image has its own); only install Debian's
 # when there is none.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
@@ -31,7 +32,29 @@ fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture, iperf3 whether to run as a daemon:
-# the defaults (no, no) are right here; nothing is left running.
+# the defaults (no, no) are right here. nginx's package would start it as a service and
+# enable it at boot: a policy-rc.d that refuses (101) keeps it from starting while we
+# install, and it is disabled afterwards. Nothing is left running.
 apt-get update -qq
+policy=/usr/sbin/policy-rc.d
+saved=""
+if [ -e "$policy" ]; then
+    saved=$(mktemp)
+    cp -p "$policy" "$saved"
+fi
+restore_policy() {
+    if [ -n "$saved" ]; then mv "$saved" "$policy"; else rm -f "$policy"; fi
+}
+trap restore_policy EXIT
+printf '#!/bin/sh\nexit 101\n' > "$policy"
+chmod 755 "$policy"
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
+case " $missing " in
+    *" nginx-light "*)
+        if [ -d /run/systemd/system ]; then
+            systemctl disable --now nginx >/dev/null 2>&1 || true
+        else
+            update-rc.d nginx disable >/dev/null 2>&1 || true
+        fi ;;
+esac

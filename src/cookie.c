@@ -3,6 +3,7 @@
 #include "cookie.h"
 
 #include <errno.h>
+#include <gnutls/crypto.h>
 #include <string.h>
 
 #include "clock.h"
@@ -74,22 +75,61 @@ static int copy_key(gnutls_datum_t *out, const unsigned char *key)
     return 0;
 }
 
+/* The key of period number period: HMAC-SHA256(secret, period), its first bytes. */
+static int derive_key(const struct cookie_keys *keys, int64_t period, unsigned char *out)
+{
+    unsigned char digest[32];
+    uint64_t number = (uint64_t)period;
+
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, keys->secret, sizeof(keys->secret), &number,
+                         sizeof(number), digest) < 0)
+        return -1;
+    memcpy(out, digest, GNUTLS_COOKIE_KEY_SIZE);
+    gnutls_memset(digest, 0, sizeof(digest));
+    return 0;
+}
+
+/* Makes the current and previous keys those of the period now_ms is in. */
+static int derive_keys(struct cookie_keys *keys, int64_t now_ms)
+{
+    unsigned char current[GNUTLS_COOKIE_KEY_SIZE], previous[GNUTLS_COOKIE_KEY_SIZE];
+    int64_t period = now_ms / keys->period_ms;
+
+    if (derive_key(keys, period, current) < 0 || derive_key(keys, period - 1, previous) < 0)
+        return -1;
+    pthread_mutex_lock(&keys->lock);
+    memcpy(keys->current.data, current, sizeof(current));
+    memcpy(keys->previous.data, previous, sizeof(previous));
+    pthread_mutex_unlock(&keys->lock);
+    gnutls_memset(current, 0, sizeof(current));
+    gnutls_memset(previous, 0, sizeof(previous));
+    keys->period = period;
+    keys->next_rotation_ms = (period + 1) * keys->period_ms;
+    return 0;
+}
+
 int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms,
                      const unsigned char *fixed_key, char *err, size_t err_size)
 {
+    static const unsigned char zero[GNUTLS_COOKIE_KEY_SIZE];
+    int rc;
+
     memset(keys, 0, sizeof(*keys));
+    pthread_mutex_init(&keys->lock, NULL);
+    keys->period_ms = period_ms;
     if (fixed_key != NULL) {
         if (copy_key(&keys->current, fixed_key) < 0)
             return errorf(err, err_size, "out of memory for the cookie key");
         keys->fixed = 1;
         keys->next_rotation_ms = INT64_MAX;
-    } else if (cookie_key_new(&keys->current, err, err_size) < 0) {
-        return -1;
+        return 0;
     }
-    pthread_mutex_init(&keys->lock, NULL);
-    keys->period_ms = period_ms;
-    if (!keys->fixed)
-        keys->next_rotation_ms = clock_now_ms() + period_ms;
+    if (copy_key(&keys->current, zero) < 0 || copy_key(&keys->previous, zero) < 0)
+        return errorf(err, err_size, "out of memory for the cookie keys");
+    if ((rc = gnutls_rnd(GNUTLS_RND_KEY, keys->secret, sizeof(keys->secret))) < 0)
+        return errorf(err, err_size, "cookie secret: %s", gnutls_strerror(rc));
+    if (derive_keys(keys, clock_now_ms()) < 0)
+        return errorf(err, err_size, "cookie key: HMAC-SHA256 failed");
     return 0;
 }
 
@@ -114,17 +154,17 @@ void cookie_keys_destroy(struct cookie_keys *keys)
 {
     if (keys->current.data == NULL)
         return;
+    gnutls_memset(keys->current.data, 0, keys->current.size);
     gnutls_free(keys->current.data);
+    if (keys->previous.data != NULL)
+        gnutls_memset(keys->previous.data, 0, keys->previous.size);
     gnutls_free(keys->previous.data);
     pthread_mutex_destroy(&keys->lock);
-    memset(keys, 0, sizeof(*keys));
+    gnutls_memset(keys, 0, sizeof(*keys));
 }
 
 int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms)
 {
-    gnutls_datum_t fresh;
-    char err[128];
-
     if (keys->fixed && keys->next_rotation_ms == INT64_MAX)
         return -1; /* nothing due: no rotation, no previous key to drop */
     if (now_ms < keys->next_rotation_ms)
@@ -139,18 +179,13 @@ int64_t cookie_keys_rotate(struct cookie_keys *keys, int64_t now_ms)
         keys->next_rotation_ms = INT64_MAX;
         return -1;
     }
-    if (cookie_key_new(&fresh, err, sizeof(err)) == 0) {
-        pthread_mutex_lock(&keys->lock);
-        gnutls_free(keys->previous.data);
-        keys->previous = keys->current;
-        keys->current = fresh;
-        pthread_mutex_unlock(&keys->lock);
-        log_debug("cookie key rotated");
+    if (derive_keys(keys, now_ms) < 0) {
+        log_warn("cookie key not rotated: HMAC-SHA256 failed");
+        keys->next_rotation_ms = now_ms + keys->period_ms;
     } else {
-        log_warn("cookie key not rotated: %s", err);
+        log_debug("cookie key rotated");
     }
-    keys->next_rotation_ms = now_ms + keys->period_ms;
-    return keys->period_ms;
+    return keys->next_rotation_ms - now_ms;
 }
 
 enum datagram_verdict cookie_classify(struct cookie_keys *keys, const struct udp_addr *peer,

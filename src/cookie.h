@@ -42,19 +42,28 @@ int cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
 
 /* The server's cookie keys: the current one, and the previous one, still accepted for one
  * period after a rotation so that a client in the middle of the exchange is not turned
- * away. The listener rotates them; any thread may use them. */
+ * away. Rotating keys are not random one by one but derived from a random secret and the
+ * number of the period on the monotonic clock (HMAC-SHA256(secret, period)): processes
+ * that share the secret (workers forked from one parent) make the same key at the same
+ * time without talking to each other. The listener rotates them; any thread may use them. */
+#define COOKIE_SECRET_SIZE 32
+
 struct cookie_keys {
     pthread_mutex_t lock;
-    gnutls_datum_t current, previous; /* previous.data is NULL until the first rotation */
+    gnutls_datum_t current, previous; /* previous.data is NULL for a fixed key until SIGHUP
+                                         replaces it */
+    unsigned char secret[COOKIE_SECRET_SIZE]; /* rotating keys: what they derive from */
+    int64_t period;          /* rotating keys: the number of the current period */
     int64_t next_rotation_ms;
     unsigned period_ms;
     int fixed;               /* the key came from a file (replicas share it): no rotation;
                                 next_rotation_ms is when a replaced key stops counting */
 };
 
-/* Makes the first key: a random one rotated every period_ms, or, when fixed_key is not
- * NULL, its first GNUTLS_COOKIE_KEY_SIZE bytes, never rotated (every replica given the same
- * key file accepts the others' cookies). Returns 0, or -1 with a reason. */
+/* Makes the first key: one derived from a random secret and rotated every period_ms, or,
+ * when fixed_key is not NULL, its first GNUTLS_COOKIE_KEY_SIZE bytes, never rotated
+ * (every replica given the same key file accepts the others' cookies). Returns 0, or -1
+ * with a reason. */
 int cookie_keys_init(struct cookie_keys *keys, unsigned period_ms,
                      const unsigned char *fixed_key, char *err, size_t err_size);
 void cookie_keys_destroy(struct cookie_keys *keys);

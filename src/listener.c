@@ -170,7 +170,7 @@ static void drain_wake_pipe(struct server *srv)
 /* SIGHUP: reads the key files again. A new cookie key becomes current (the one before
  * stays valid for --cookie-rotate seconds), a new ticket key serves the sessions made from
  * now on. A file that cannot be read keeps the key in use, said once. */
-static void reload_keys(struct server *srv)
+void server_reload_keys(struct server *srv)
 {
     const struct config *cfg = srv->cfg;
     unsigned char key[KEYFILE_KEY_SIZE];
@@ -227,7 +227,7 @@ static void listen_loop(struct server *srv)
         if (fds[2].revents)
             return;
         if (fds[3].revents)
-            reload_keys(srv);
+            server_reload_keys(srv);
         if (fds[1].revents) {
             drain_wake_pipe(srv);
             pool_reap(&srv->pool);
@@ -291,28 +291,44 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     gnutls_memset(ticket_key, 0, sizeof(ticket_key));
     if (rc < 0)
         return EXIT_RUNTIME;
-    if (pipe2(srv->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
-        errorf(err, err_size, "pipe: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
     if (cfg->tun && privileges_need_net_admin("--tun (an interface per client)", err,
                                               err_size) < 0)
         return EXIT_RUNTIME;
     if (cfg->tun && server_tunnels_init(srv, err, err_size) < 0)
         return EXIT_RUNTIME;
-    if (pool_init(&srv->pool, server_session_serve, SESSION_STACK_SIZE, THREAD_LINGER_S,
-                  srv->wake_fds) < 0) {
-        errorf(err, err_size, "thread pool: out of resources");
+    return EXIT_OK;
+}
+
+int server_serve(struct server *srv)
+{
+    int ret = EXIT_OK;
+
+    if (pipe2(srv->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+        log_error("pipe: %s", strerror(errno));
         return EXIT_RUNTIME;
     }
-    return EXIT_OK;
+    if (pool_init(&srv->pool, server_session_serve, SESSION_STACK_SIZE, THREAD_LINGER_S,
+                  srv->wake_fds) < 0) {
+        log_error("thread pool: out of resources");
+        ret = EXIT_RUNTIME;
+    } else {
+        listen_loop(srv);
+        unsigned closed = stop_sessions(srv);
+        log_info("stopped: %u session(s) closed, %lu accepted since the start", closed,
+                 srv->accepted);
+        pool_destroy(&srv->pool);
+    }
+    close(srv->wake_fds[0]);
+    close(srv->wake_fds[1]);
+    srv->wake_fds[0] = srv->wake_fds[1] = -1;
+    return ret;
 }
 
 int server_run(const struct config *cfg, int stop_fd, int reload_fd)
 {
     struct server *srv;
     char err[512];
-    int ret;
+    int ret, *group = NULL;
 
     srv = calloc(1, sizeof(*srv));
     if (srv == NULL) {
@@ -342,6 +358,20 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
         ret = EXIT_RUNTIME;
         goto cleanup;
     }
+    if (cfg->workers > 1) {
+        group = malloc(cfg->workers * sizeof(*group));
+        for (unsigned i = 0; group != NULL && i < cfg->workers; i++)
+            group[i] = -1;
+        ret = group == NULL ? -1
+                            : udp_listen_group(srv->listen_fd, &srv->bound, cfg->workers,
+                                               LISTEN_RCVBUF, group, err, sizeof(err));
+        srv->listen_fd = -1; /* the group took its place */
+        if (ret < 0) {
+            log_error("%s", group == NULL ? "out of memory" : err);
+            ret = EXIT_RUNTIME;
+            goto cleanup;
+        }
+    }
     /* Bound (to a port below 1024 too), keys read: what set-up needed is done, and no
      * thread runs yet (capabilities belong to each thread). */
     if ((cfg->user != NULL || cfg->tun) && privileges_drop(cfg->user, cfg->tun, err,
@@ -363,18 +393,16 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
         log_info("tunnels offered: %s%s%s, leases kept %u s", cfg->tun_net,
                  srv->leases.net6.family ? " and " : "",
                  srv->leases.net6.family ? cfg->tun_net6 : "", cfg->lease_time_s);
-
-    listen_loop(srv);
-    log_info("stopped: %u session(s) closed", stop_sessions(srv));
+    ret = group != NULL ? workers_run(srv, group, cfg->workers) : server_serve(srv);
 
 cleanup:
-    if (srv->pool.serve != NULL)
-        pool_destroy(&srv->pool);
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
-    if (srv->wake_fds[0] >= 0) {
-        close(srv->wake_fds[0]);
-        close(srv->wake_fds[1]);
+    if (group != NULL) {
+        for (unsigned i = 0; i < cfg->workers; i++)
+            if (group[i] >= 0)
+                close(group[i]);
+        free(group);
     }
     cookie_keys_destroy(&srv->cookies);
     lease_pool_free(&srv->leases);

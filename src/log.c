@@ -9,12 +9,19 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static atomic_int current_level = LOG_INFO;
+static char process_name[32] = "dtls_echo: "; /* set before any thread starts */
 
 void log_set_level(int level)
 {
     atomic_store(&current_level, level);
+}
+
+void log_set_process(const char *name)
+{
+    snprintf(process_name, sizeof(process_name), "dtls_echo: %s: ", name);
 }
 
 int log_enabled(int level)
@@ -34,15 +41,24 @@ static const char *level_prefix(int level)
     }
 }
 
+/* The line is made first and written with one write(2): lines from worker processes that
+ * share stderr never interleave either. */
 static void log_line(int level, const char *prefix, const char *fmt, va_list ap)
 {
+    char line[2048];
+    int len;
+
     if (!log_enabled(level))
         return;
+    len = snprintf(line, sizeof(line), "%s%s", prefix, level_prefix(level));
+    len += vsnprintf(line + len, sizeof(line) - (size_t)len, fmt, ap);
+    if ((size_t)len >= sizeof(line) - 1)
+        len = sizeof(line) - 2; /* cut, still one line */
+    line[len++] = '\n';
     flockfile(stderr);
-    fputs(prefix, stderr);
-    fputs(level_prefix(level), stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    if (write(STDERR_FILENO, line, (size_t)len) < 0) {
+        /* nowhere left to say it */
+    }
     funlockfile(stderr);
 }
 
@@ -51,7 +67,7 @@ void log_msg(int level, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    log_line(level, "dtls_echo: ", fmt, ap);
+    log_line(level, process_name, fmt, ap);
     va_end(ap);
 }
 

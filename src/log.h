@@ -19,6 +19,10 @@ enum log_level {
 /* Sets the most detailed level that is printed (LOG_INFO by default). */
 void log_set_level(int level);
 
+/* Names this process in every log_msg line ("dtls_echo: worker 2: ..."); call it before
+ * any thread starts. */
+void log_set_process(const char *name);
+
 /* Returns nonzero when messages at level would be printed. */
 int log_enabled(int level);
 

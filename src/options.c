@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lease.h"
 #include "log.h"
@@ -66,6 +67,7 @@ enum option_id {
     OPT_SESSION_OUT,
     OPT_SESSION_IN,
     OPT_RECONNECT,
+    OPT_WORKERS,
     OPT_ID_END,
 };
 
@@ -105,6 +107,34 @@ static int is_hex_key(const char *text)
     size_t len = strlen(text);
 
     return len > 0 && len % 2 == 0 && strspn(text, "0123456789abcdefABCDEF") == len;
+}
+
+static int parse_number(const char *name, const char *text, unsigned long min,
+                        unsigned long max, unsigned long *out, char *err, size_t err_size);
+
+#define MAX_WORKERS 256
+
+/* --workers: N, or auto (one per online CPU). Returns the count, or 0 with a reason. */
+static unsigned workers_of(const char *name, const char *value, char *err, size_t err_size)
+{
+    unsigned long n;
+    long cpus;
+
+    if (strcmp(value, "auto") == 0) {
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        return cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (unsigned)cpus;
+    }
+    if (parse_number(name, value, 1, MAX_WORKERS, &n, err, err_size) < 0) {
+        errorf(err, err_size, "--%s: '%s' is neither auto nor a number from 1 to %d", name,
+               value, MAX_WORKERS);
+        return 0;
+    }
+    return (unsigned)n;
+}
+
+static int check_workers(const char *name, const char *value, char *err, size_t err_size)
+{
+    return workers_of(name, value, err, err_size) == 0 ? -1 : 0;
 }
 
 static int check_psk_key(const char *name, const char *value, char *err, size_t err_size)
@@ -359,6 +389,10 @@ static const struct option_spec option_table[] = {
          NULL, NULL, "the session ticket key, from a file of mode 0600 (--genkey): a "
                      "session started on one replica resumes on another with the same file; "
                      "read again on SIGHUP"),
+    TEXT("workers", 0, OPT_WORKERS, GROUP_SERVER, workers_text, "N|auto", "1", check_workers,
+         "worker processes, each a whole server on its own socket of one SO_REUSEPORT group "
+         "(auto: one per CPU); a parent starts them, restarts one that dies and stops them "
+         "all; --max-clients counts per worker"),
     TEXT("tun-net", 0, OPT_TUN_NET, GROUP_SERVER, tun_net, "CIDR", DEFAULT_TUN_NET,
          check_ipv4_network, "with --tun: the tunnel's IPv4 network; the server takes its first "
          "address, each client the next free one"),
@@ -586,6 +620,10 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
     if (cfg->tun && seen[OPT_RECONNECT])
         return errorf(err, err_size, "cannot use --reconnect with --tun: a tunnel reconnects "
                                      "by itself, for as long as it runs");
+    if (cfg->tun && seen[OPT_WORKERS])
+        return errorf(err, err_size, "cannot use --workers with --tun: the tunnel's addresses "
+                                     "and interfaces belong to one process");
+    cfg->workers = workers_of("workers", cfg->workers_text, err, err_size);
     if (cfg->session_in != NULL && cfg->resume)
         return errorf(err, err_size, "cannot use --session-in with --resume");
     if (cfg->user != NULL && cfg->client_mode && !cfg->tun)

@@ -104,6 +104,8 @@ struct config {
     const char *session_out;    /* client: save the session here after the handshake */
     const char *session_in;     /* client: resume the session saved here */
     unsigned reconnect;         /* client: new sessions after a lost one, at most */
+    const char *workers_text;   /* server: --workers as given: N or auto */
+    unsigned workers;           /* server: worker processes (auto: one per online CPU) */
 };
 
 /* Where --help lists an option, and which side it belongs to. */

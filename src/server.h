@@ -39,6 +39,7 @@ struct server {
     struct cookie_keys cookies;
     struct pool pool;
     struct lease_pool leases; /* --tun: the tunnel's addresses (locked apart) */
+    unsigned long accepted; /* clients handed to a session; the listener's alone */
 
     pthread_mutex_t lock;   /* guards what follows */
     struct registry registry;
@@ -52,6 +53,21 @@ struct server {
  * reload_fd becomes readable (SIGHUP). Returns an enum exit_code: 0; 2 for a setting that
  * cannot work; 1 when it could not start otherwise. */
 int server_run(const struct config *cfg, int stop_fd, int reload_fd);
+
+/* Serves on srv->listen_fd until the stop: the session threads, the listener's loop, then
+ * every session closed and every thread joined. In a worker process, the whole worker.
+ * Returns an exit code. */
+int server_serve(struct server *srv);
+
+/* Reads --cookie-key-file and --ticket-key-file again (SIGHUP), after draining
+ * srv->reload_fd; a file that cannot be read keeps the key in use, said once. */
+void server_reload_keys(struct server *srv);
+
+/* workers.c: --workers N, with N listening sockets in one SO_REUSEPORT group: forks a
+ * worker process per socket, each a whole server (server_serve) with the keys set up
+ * before the fork, restarts one that dies, passes SIGHUP on, and on the stop stops them
+ * all gracefully. Returns an exit code: 0 when every worker stopped cleanly. */
+int workers_run(struct server *srv, const int *listen_fds, unsigned count);
 
 /* Queues a datagram from peer, received at local, for the listener. Caller holds
  * srv->lock and then calls server_wake_listener. */

@@ -344,6 +344,7 @@ void server_session_start(struct server *srv, const unsigned char *hello, size_t
         return;
     }
     log_out("Accepted connection from %s", client->peer_text);
+    srv->accepted++;
     pthread_mutex_lock(&srv->lock);
     registry_add(&srv->registry, &client->entry);
     pthread_mutex_unlock(&srv->lock);

@@ -228,6 +228,10 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size
         t->last_errno = n < 0 ? errno : 0;
         if (n < 0)
             return -1;
+        /* An empty datagram is no record, and UDP has no end of stream: skipped, not
+         * passed on as one (nginx sends one when the replica behind it refused). */
+        if (n == 0)
+            continue;
         if (t->screen != NULL) {
             enum screen_verdict verdict = t->screen(t->screen_ctx, buf, (size_t)n, &from);
             if (verdict == SCREEN_SKIP)

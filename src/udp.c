@@ -112,8 +112,8 @@ static int setup_failed(int fd)
     return LISTENER_SETUP_FAILED;
 }
 
-static int bind_listener(const struct addrinfo *ai, int rcvbuf, struct udp_addr *bound,
-                         char *err, size_t err_size)
+static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport,
+                         struct udp_addr *bound, char *err, size_t err_size)
 {
     int fd;
 
@@ -127,6 +127,11 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, struct udp_addr 
                   set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO", err,
                                  err_size) < 0
             : set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO", err, err_size) < 0)
+        return setup_failed(fd);
+    /* Workers: one reuseport group of listening sockets, all made before any session's
+     * socket exists (udp_listen_group). */
+    if (reuseport &&
+        set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", err, err_size) < 0)
         return setup_failed(fd);
     /* Bind without SO_REUSEADDR so that a port another program holds fails here with
      * EADDRINUSE, instead of both programs silently sharing it. */
@@ -168,7 +173,7 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
         wildcard6.ai_family = AF_INET6;
         wildcard6.ai_addr = (struct sockaddr *)&any6;
         wildcard6.ai_addrlen = sizeof(any6);
-        fd = bind_listener(&wildcard6, rcvbuf, bound, err, err_size);
+        fd = bind_listener(&wildcard6, rcvbuf, 0, bound, err, err_size);
         if (fd >= 0 || fd == LISTENER_SETUP_FAILED)
             return fd < 0 ? -1 : fd;
         if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL)
@@ -179,7 +184,7 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
     for (ai = list; ai != NULL; ai = ai->ai_next) {
         if (host == NULL && ai->ai_family != AF_INET)
             continue;  /* the IPv6 wildcard failed above; fall back to IPv4 only */
-        fd = bind_listener(ai, rcvbuf, bound, err, err_size);
+        fd = bind_listener(ai, rcvbuf, 0, bound, err, err_size);
         if (fd >= 0)
             break;
         if (fd == LISTENER_SETUP_FAILED) {
@@ -194,6 +199,38 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
         return errorf(err, err_size, "bind to %s port %u: %s%s", host ? host : "*", port,
                       strerror(last_errno), ipv6_hint(last_family, last_errno));
     return fd;
+}
+
+int udp_listen_group(int probe_fd, const struct udp_addr *bound, unsigned count, int rcvbuf,
+                     int *fds, char *err, size_t err_size)
+{
+    struct addrinfo ai;
+    struct udp_addr same;
+    unsigned i;
+
+    /* The probe proved the port free of other programs; it leaves the port to the group.
+     * A socket bound with SO_REUSEPORT alone would have joined another program's group
+     * (one of the same user) instead of failing. */
+    close(probe_fd);
+    memset(&ai, 0, sizeof(ai));
+    ai.ai_family = bound->ss.ss_family;
+    ai.ai_addr = (struct sockaddr *)&bound->ss;
+    ai.ai_addrlen = bound->len;
+    for (i = 0; i < count; i++) {
+        fds[i] = bind_listener(&ai, rcvbuf, 1, &same, err, err_size);
+        if (fds[i] == -1)
+            errorf(err, err_size, "bind listening socket %u of %u: %s", i + 1, count,
+                   strerror(errno));
+        if (fds[i] < 0) {
+            fds[i] = -1;
+            while (i > 0) {
+                close(fds[--i]);
+                fds[i] = -1;
+            }
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *peer, char *err,

@@ -35,6 +35,14 @@ int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **
 int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bound, char *err,
                size_t err_size);
 
+/* Workers: replaces probe_fd, a listening socket udp_listen bound (which proved the port
+ * free), by count sockets bound to the same address in one SO_REUSEPORT group, each set up
+ * as udp_listen's, into fds. The kernel spreads new peers over the group by a hash of
+ * their addresses; a session's connected socket, outside the group, still gets its own
+ * peer's datagrams. Returns 0, or -1 with a reason (and every socket closed). */
+int udp_listen_group(int probe_fd, const struct udp_addr *bound, unsigned count, int rcvbuf,
+                     int *fds, char *err, size_t err_size);
+
 /* Opens a socket bound to local (the listener's port) and connected to peer, so the kernel
  * delivers that peer's datagrams to it rather than to the listener. The socket blocks, for
  * udp_recv_wait(); the other calls here never wait. Returns fd or -1. */

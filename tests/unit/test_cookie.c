@@ -541,6 +541,40 @@ static void test_client_hello_cut_inside_the_cookie_is_rejected(void **state)
                      fx->second_hello_len);
 }
 
+/* Rotating keys derive from the secret and the period's number: two key sets that share
+ * the secret (workers forked from one parent) agree in every period, a rotation keeps the
+ * old current key as the previous one, and another secret gives other keys. */
+static void test_rotating_keys_derive_from_the_secret_and_the_period(void **state)
+{
+    struct cookie_keys a, b, other;
+    unsigned char first[GNUTLS_COOKIE_KEY_SIZE];
+    char err[128];
+    int64_t period_ms = 1000, now;
+
+    (void)state;
+    assert_int_equal(cookie_keys_init(&a, (unsigned)period_ms, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cookie_keys_init(&b, (unsigned)period_ms, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cookie_keys_init(&other, (unsigned)period_ms, NULL, err, sizeof(err)), 0);
+    assert_memory_not_equal(a.current.data, b.current.data, GNUTLS_COOKIE_KEY_SIZE);
+    memcpy(b.secret, a.secret, sizeof(a.secret));
+    now = (a.period + 1) * period_ms; /* the next period starts */
+    assert_int_equal(cookie_keys_rotate(&b, now), period_ms);
+    assert_int_equal(cookie_keys_rotate(&a, now), period_ms);
+    assert_int_equal(cookie_keys_rotate(&other, now), period_ms);
+    assert_memory_equal(a.current.data, b.current.data, GNUTLS_COOKIE_KEY_SIZE);
+    assert_memory_equal(a.previous.data, b.previous.data, GNUTLS_COOKIE_KEY_SIZE);
+    assert_memory_not_equal(a.current.data, other.current.data, GNUTLS_COOKIE_KEY_SIZE);
+    memcpy(first, a.current.data, sizeof(first));
+    assert_int_equal(cookie_keys_rotate(&a, now + period_ms / 2), period_ms / 2); /* not due */
+    assert_memory_equal(a.current.data, first, sizeof(first));
+    assert_int_equal(cookie_keys_rotate(&a, now + period_ms), period_ms);
+    assert_memory_equal(a.previous.data, first, sizeof(first));
+    assert_memory_not_equal(a.current.data, first, sizeof(first));
+    cookie_keys_destroy(&a);
+    cookie_keys_destroy(&b);
+    cookie_keys_destroy(&other);
+}
+
 #define EXCHANGE_TEST(name) cmocka_unit_test_setup_teardown(name, exchange_setup, exchange_teardown)
 
 int main(void)
@@ -548,6 +582,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         EXCHANGE_TEST(test_real_client_hello_is_recognised),
         cmocka_unit_test(test_garbage_is_not_a_client_hello),
+        cmocka_unit_test(test_rotating_keys_derive_from_the_secret_and_the_period),
         EXCHANGE_TEST(test_truncated_client_hello_is_not_a_client_hello),
         EXCHANGE_TEST(test_non_handshake_record_is_not_a_client_hello),
         EXCHANGE_TEST(test_encrypted_epoch_record_is_not_a_client_hello),

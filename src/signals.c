@@ -1,0 +1,92 @@
+/* signals.c - SIGINT, SIGTERM and SIGHUP turned into readable descriptors. The only
+ * globals of the program are here: the ones a signal handler needs. */
+#define _GNU_SOURCE
+#include "signals.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Self-pipes: the first stop signal makes stop_pipe's read end readable for every thread
+ * that polls it; SIGHUP on a server makes reload_pipe's readable. */
+static int stop_pipe[2] = {-1, -1}, reload_pipe[2] = {-1, -1};
+static _Atomic int64_t first_signal_ms; /* 0: no signal yet; lock-free, so signal-safe */
+
+/* A second signal within this is the same stop (`timeout` signals the child and then its
+ * group); a later one exits at once. */
+#define SAME_STOP_MS 1000
+
+static void on_stop_signal(int signo)
+{
+    int saved_errno = errno;
+    struct timespec now;
+    int64_t now_ms, none = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+    now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 1; /* never 0 */
+    if (!atomic_compare_exchange_strong(&first_signal_ms, &none, now_ms)) {
+        if (now_ms - none >= SAME_STOP_MS)
+            _exit(128 + signo);
+        return; /* the same stop, signalled twice */
+    }
+    if (write(stop_pipe[1], "x", 1) < 0) {
+        /* nothing to do in a signal handler; the pipe is empty, so this cannot fail */
+    }
+    errno = saved_errno;
+}
+
+static void on_reload_signal(int signo)
+{
+    int saved_errno = errno;
+
+    (void)signo;
+    if (write(reload_pipe[1], "x", 1) < 0) {
+        /* full: a reload is pending already */
+    }
+    errno = saved_errno;
+}
+
+static void close_pair(int pair[2])
+{
+    if (pair[0] >= 0) {
+        close(pair[0]);
+        close(pair[1]);
+    }
+    pair[0] = pair[1] = -1;
+}
+
+void signals_close(void)
+{
+    close_pair(stop_pipe);
+    close_pair(reload_pipe);
+}
+
+int signals_install(int hup_reloads, int *stop_fd, int *reload_fd)
+{
+    struct sigaction action, reload;
+
+    signals_close();
+    atomic_store(&first_signal_ms, 0);
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+        pipe2(reload_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -1;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    reload = action;
+    reload.sa_handler = on_reload_signal;
+    if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0 ||
+        sigaction(SIGHUP, hup_reloads ? &reload : &action, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE, reported where written */
+    *stop_fd = stop_pipe[0];
+    *reload_fd = reload_pipe[0];
+    return 0;
+}
