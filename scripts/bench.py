@@ -61,8 +61,14 @@ def proc_status(pid, field):
     return None
 
 
+# Pinned runs: the server on one CPU, the load generator on the other (taskset), so that
+# the echo rate is per core and does not depend on where the scheduler puts threads.
+SERVER_CPU, LOAD_CPU = "0", "1"
+PINNED = "8 sessions x 8 in flight, 64 B, pinned (server on CPU 0, load on CPU 1)"
+
+
 class Server:
-    def __init__(self, kind, max_clients):
+    def __init__(self, kind, max_clients, extra=(), pinned=False):
         self.kind = kind
         self.port = free_port()
         cert = lambda name: os.path.join(ROOT, "certs", name)
@@ -74,6 +80,10 @@ class Server:
                     "--x509certfile", cert("server.pem"), "--x509keyfile", cert("server-key.pem")]
         else:
             args = [UDP_ECHO, "-a", HOST, "-p", str(self.port)]
+        args += list(extra)
+        if pinned:
+            args = ["taskset", "-c", SERVER_CPU] + args
+        self.command = " ".join("PORT" if a == str(self.port) else a for a in args)
         self.proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
@@ -92,7 +102,7 @@ class Server:
                 self.proc.wait()
 
 
-def run_load(server, args, watch=None):
+def run_load(server, args, watch=None, pinned=False):
     """One run of the load generator against server; returns its JSON summary (plus
     the exit code, and what watch() returned while it ran)."""
     cap = CAP_S[server.kind]
@@ -100,6 +110,8 @@ def run_load(server, args, watch=None):
            "--duration", str(cap)] + args
     if server.kind == "plain UDP":
         cmd.append("--plain")
+    if pinned:
+        cmd = ["taskset", "-c", LOAD_CPU] + cmd
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     watched = watch(server, proc) if watch else None
@@ -109,7 +121,10 @@ def run_load(server, args, watch=None):
     except (ValueError, IndexError):
         raise RuntimeError(f"no summary from {' '.join(cmd)}: {err.strip()}")
     summary["exit"] = proc.returncode
-    summary["command"] = "dtls_echo " + " ".join(cmd[1:])
+    summary["command"] = " ".join("PORT" if a == str(server.port) else a
+                                  for a in cmd).replace(BINARY, "dtls_echo")
+    summary["server_command"] = server.command.replace(BINARY, "dtls_echo").replace(
+        UDP_ECHO, "tests/bench/udp_echo")
     if watched is not None:
         summary["watch"] = watched
     return summary
@@ -120,7 +135,8 @@ def metric(summary, key):
     return summary[section][field] if field else summary[section]
 
 
-def measure(server_kind, args, runs, key, max_clients=1000, watch=None):
+def measure(server_kind, args, runs, key, max_clients=1000, watch=None, server_args=(),
+            pinned=False):
     """Runs a load `runs` times, each against a fresh server; returns the median run by
     key (ties: the first), with every run's value of key. gnutls-serv's loads with more
     than one client run once: it serves one client at a time, so they run into the cap."""
@@ -128,9 +144,9 @@ def measure(server_kind, args, runs, key, max_clients=1000, watch=None):
         runs = 1
     results = []
     for _ in range(runs):
-        server = Server(server_kind, max_clients)
+        server = Server(server_kind, max_clients, server_args, pinned)
         try:
-            results.append(run_load(server, args, watch))
+            results.append(run_load(server, args, watch, pinned))
         finally:
             server.stop()
     values = [metric(r, key) for r in results]
@@ -244,6 +260,21 @@ def main():
              SERVERS if not opts.quick else (SERVERS[0], SERVERS[2]),
              ["--clients", "8", "--window", "8", "-n", n(30000), "--size", size, "--insecure"],
              "echoes.per_s")
+
+    # Workers (--workers 2) against the same loads, and the echo rate per core: every
+    # thread of the server pinned on one CPU, the load generator on the other.
+    workers = ("--workers", "2")
+    load("handshakes, 8 concurrent clients, 2 workers", SERVERS[:1],
+         ["--clients", "8", "-n", n(250), "--handshakes-only", "--insecure"], "handshakes.per_s",
+         server_args=workers)
+    load("500 clients at once, 2 workers", SERVERS[:1],
+         ["--clients", "500", "-n", "1", "--insecure"], "handshakes.p99_ms", server_args=workers)
+    load("8 sessions x 8 in flight, 64 B, 2 workers", SERVERS[:1],
+         ["--clients", "8", "--window", "8", "-n", n(30000), "--size", "64", "--insecure"],
+         "echoes.per_s", server_args=workers)
+    load(PINNED, (SERVERS[0], SERVERS[2]),
+         ["--clients", "8", "--window", "8", "-n", n(30000), "--size", "64", "--insecure"],
+         "echoes.per_s", pinned=True)
 
     if not opts.quick:
         kx_runs.append(kx_benchmark())
@@ -371,7 +402,15 @@ def write_markdown(results, out):
     target("ping-pong round trip p50, 64 B", f"{ours * 1000:.0f} µs",
            f"{plain * 1000:.0f} µs: plain UDP", f"{ours / plain:.2f}", "<= 1.20",
            ours <= 1.2 * plain)
-    for name in ("500 clients at once", "500 clients at once, verifying"):
+    pinned = loads[PINNED]
+    ours, plain = pinned["dtls_echo"]["echoes"]["per_s"], pinned["plain UDP"]["echoes"]["per_s"]
+    target("echoes/s per core: 8 sessions x 8 in flight, 64 B, pinned", fmt(ours),
+           f"{fmt(plain)}: plain UDP, pinned the same way (runs: "
+           f"{', '.join(fmt(v) for v in pinned['dtls_echo']['runs'])} against "
+           f"{', '.join(fmt(v) for v in pinned['plain UDP']['runs'])})",
+           f"{ours / plain:.2f}", ">= 0.85", ours >= 0.85 * plain)
+    for name in ("500 clients at once", "500 clients at once, verifying",
+                 "500 clients at once, 2 workers"):
         h = loads[name]["dtls_echo"]["handshakes"]
         target(f"{name}: handshake p99", f"{h['p99_ms']:.0f} ms, {h['count']} of 500 done",
                "", "", "< 250 ms, all 500", h["p99_ms"] < 250 and h["count"] == 500)
@@ -387,6 +426,17 @@ def write_markdown(results, out):
             target(f"{sessions} sessions held", "not all connected", "", "", "< 64 KiB", False)
     if not kx:
         lines += ["", "The gnutls-cli --benchmark-tls-kx reference is not run with --quick."]
+
+    lines += ["", "## Workers", "", "The same loads against one server process and against "
+              "`--workers 2` (two processes in one SO_REUSEPORT group), on the same 2 cores as "
+              "the load generator.", "",
+              "| load | 1 worker | 2 workers | 2 / 1 |", "|---|---|---|---|"]
+    for one, key, unit in (("handshakes, 8 concurrent clients", "handshakes.per_s", "/s"),
+                           ("8 sessions x 8 in flight, 64 B", "echoes.per_s", "/s"),
+                           ("500 clients at once", "handshakes.p99_ms", " ms p99")):
+        a = metric(loads[one]["dtls_echo"], key)
+        b = metric(loads[f"{one}, 2 workers"]["dtls_echo"], key)
+        lines.append(f"| {one} | {fmt(a)}{unit} | {fmt(b)}{unit} | {b / a:.2f} |")
 
     lines += ["", "## Every load", "",
               "Rates run from the first start (or echo) to the last completion. Handshake "
@@ -428,10 +478,12 @@ def write_markdown(results, out):
               "Servers, started afresh for every run: `dtls_echo -q -a 127.0.0.1 -p PORT "
               "--max-clients N --idle-timeout 120`, `gnutls-serv --udp --echo -q -p PORT "
               "--x509certfile certs/server.pem --x509keyfile certs/server-key.pem`, "
-              "`tests/bench/udp_echo -a 127.0.0.1 -p PORT`. The load generator's command for "
-              "each load (against the plain UDP server it adds --plain):", ""]
+              "`tests/bench/udp_echo -a 127.0.0.1 -p PORT`, with what the load adds (workers, "
+              "taskset). The load generator's command for each load (against the plain UDP "
+              "server it adds --plain):", ""]
     for name, by_server in loads.items():
-        lines.append(f"- {name}: `{by_server['dtls_echo']['command']}`")
+        r = by_server["dtls_echo"]
+        lines.append(f"- {name}: `{r['command']}` against `{r['server_command']}`")
     for sessions, m in results["memory"].items():
         lines.append(f"- {sessions} sessions held: `{m['command']}`; the server's VmRSS from "
                      f"/proc/PID/status at start and once it has a thread per session")
