@@ -4,6 +4,7 @@
  * A client that restarts on the same address and port gets a fresh session here. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,29 @@ static void echo_record(struct client *client, const void *data, size_t len)
         log_warn("%s: echo not sent: %s", client->peer_text, session_status_name(status));
 }
 
+/* Sends the echoes corked since the last read, waiting (bounded) while the socket
+ * buffer is full. */
+static void flush_echoes(struct client *client)
+{
+    struct session *s = &client->session;
+    enum session_status status = session_uncork(s);
+    int64_t deadline = 0; /* the clock is read only when the buffer is full */
+
+    while (status == SESSION_AGAIN) {
+        struct pollfd out = {.fd = client->fd, .events = POLLOUT};
+        if (deadline == 0)
+            deadline = clock_now_ms() + SEND_RETRY_MS;
+        else if (clock_now_ms() >= deadline)
+            break;
+        poll(&out, 1, clock_ms_until(deadline, SEND_RETRY_MS));
+        status = session_uncork(s);
+    }
+    if (status == SESSION_FATAL)
+        session_log_failure(LOG_WARN, s, "echoes not sent", s->error);
+    else if (status != SESSION_OK)
+        log_warn("%s: echoes not sent: %s", client->peer_text, session_status_name(status));
+}
+
 /* The record's epoch and sequence number, as the GnuTLS example prints them, and the
  * record with anything unprintable escaped: it is the client's data, not ours to send
  * to the operator's terminal. */
@@ -172,7 +196,7 @@ static void print_record(const unsigned char seq[8], const unsigned char *data, 
 /* Echoes every record until close_notify, --idle-timeout, a fatal error or the stop. The
  * transport waits in recvmsg for at most the idle time left (SO_RCVTIMEO); the stop
  * wakes it with shutdown(SHUT_RD) on the socket. */
-static enum session_end echo(struct client *client)
+static enum session_end echo_records(struct client *client)
 {
     struct session *s = &client->session;
     int64_t idle_ms = (int64_t)client->server->cfg->idle_timeout_s * 1000;
@@ -186,10 +210,16 @@ static enum session_end echo(struct client *client)
         return END_CLOSED;
     }
     for (;;) {
+        /* A busy session echoes what one read brought with one sendmmsg: once nothing
+         * is left to read without waiting (a replay GnuTLS discarded counts as read). */
+        if (session_pending(s) == 0)
+            flush_echoes(client);
         switch (session_recv(s, data, sizeof(data), &len, seq)) {
         case SESSION_OK:
             if (log_enabled(LOG_INFO))
                 print_record(seq, data, len);
+            if (session_batch_when_busy(s))
+                session_cork(s);
             echo_record(client, data, len);
             deadline = clock_now_ms() + idle_ms;
             break;
@@ -227,6 +257,16 @@ static enum session_end echo(struct client *client)
             break;
         }
     }
+}
+
+/* echo_records, and then the echoes still corked (records read together with the
+ * close_notify that ended the session) sent. */
+static enum session_end echo(struct client *client)
+{
+    enum session_end end = echo_records(client);
+
+    flush_echoes(client);
+    return end;
 }
 
 /* The client asked for a tunnel: it runs on this thread, over the same socket. */

@@ -169,7 +169,9 @@ got:
     return n;
 }
 
-/* The next datagram of the last recvmmsg, reading the next batch when it is used up. */
+/* The next datagram of the last recvmmsg, reading the next batch when it is used up. A
+ * blocking session waits as receive_blocking does (a busy one looks a few times first),
+ * then in recvmmsg itself, which returns what has queued once one datagram came. */
 static ssize_t batch_receive(struct session_transport *t, void *buf, size_t size,
                              struct udp_addr *from)
 {
@@ -184,8 +186,20 @@ static ssize_t batch_receive(struct session_transport *t, void *buf, size_t size
             b->rx_iov[i].iov_len = b->slot_size;
         }
         n = recvmmsg(t->fd, b->rx, BATCH_SLOTS, MSG_DONTWAIT, NULL);
+        for (i = 0; n < 0 && errno == EAGAIN && t->blocking && t->gap_us < BUSY_GAP_US &&
+                    i < SPIN_ROUNDS; i++) {
+            sched_yield();
+            n = recvmmsg(t->fd, b->rx, BATCH_SLOTS, MSG_DONTWAIT, NULL);
+        }
+        if (n < 0 && errno == EAGAIN && t->blocking)
+            n = recvmmsg(t->fd, b->rx, BATCH_SLOTS, MSG_WAITFORONE, NULL);
         if (n <= 0)
             return n;
+        if (t->blocking) {
+            int64_t now = clock_now_us();
+            t->gap_us = now - t->last_record_us;
+            t->last_record_us = now;
+        }
         b->rx_count = (unsigned)n;
         b->rx_next = 0;
     }
@@ -504,6 +518,14 @@ int session_enable_batching(struct session *s)
     }
     s->transport.batch = b;
     return 0;
+}
+
+int session_batch_when_busy(struct session *s)
+{
+    if (s->transport.batch == NULL && s->transport.gap_us < BUSY_GAP_US &&
+        session_enable_batching(s) < 0)
+        return 0;
+    return s->transport.batch != NULL;
 }
 
 void session_cork(struct session *s)

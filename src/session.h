@@ -145,9 +145,14 @@ size_t session_pending(const struct session *s);
 
 /* Reads and writes datagrams several per system call from now on (recvmmsg; sendmmsg
  * between session_cork and session_uncork), for a session that moves many records: a
- * tunnel. Non-blocking transports only. Returns 0, or -1 when out of memory (the session
- * then goes on one datagram at a time). */
+ * tunnel, or a busy echo session. Returns 0, or -1 when out of memory (the session then
+ * goes on one datagram at a time). */
 int session_enable_batching(struct session *s);
+
+/* Batching for a session that turned busy (its last two records came within a
+ * millisecond), so that an idle one keeps its memory: returns 1 when the session is
+ * batched (now or before), 0 when not. */
+int session_batch_when_busy(struct session *s);
 
 /* Between these two, records sent are queued, and session_uncork sends them all with
  * sendmmsg. session_uncork returns OK, AGAIN when the socket buffer took only some (call
