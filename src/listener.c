@@ -22,9 +22,9 @@
 #define LISTEN_RCVBUF (8 * 1024 * 1024) /* a burst of ~10,000 ClientHellos */
 #define SESSION_STACK_SIZE (256 * 1024)
 #define THREAD_LINGER_S 2  /* a thread whose session ended waits this long for the next */
+#define PRESTART_THREADS 512 /* session threads ready before the first client (a burst) */
 #define FORWARD_QUEUE_MAX 1024
 #define REFUSED_MEMORY 64
-#define MAX_DATAGRAM 65536
 #define LISTEN_BATCH 256
 
 /* Listener only: the last peers refused for --max-clients, to log each once. */
@@ -206,7 +206,7 @@ void server_reload_keys(struct server *srv)
 
 static void listen_loop(struct server *srv)
 {
-    static unsigned char buf[MAX_DATAGRAM]; /* the listener's alone */
+    const struct udp_datagram *got;
     struct refusals refusals = {0};
     struct pollfd fds[4] = {
         {.fd = srv->listen_fd, .events = POLLIN},
@@ -214,9 +214,7 @@ static void listen_loop(struct server *srv)
         {.fd = srv->stop_fd, .events = POLLIN},
         {.fd = srv->reload_fd, .events = POLLIN},
     };
-    struct udp_addr peer, local;
-    ssize_t n;
-    int i;
+    int i, k, n;
 
     for (;;) {
         int64_t until_rotation = cookie_keys_rotate(&srv->cookies, clock_now_ms());
@@ -233,16 +231,18 @@ static void listen_loop(struct server *srv)
             pool_reap(&srv->pool);
             drain_forwarded(srv, &refusals);
         }
-        /* A batch at a time, so exited threads and forwarded datagrams get a turn. */
-        for (i = 0; i < LISTEN_BATCH; i++) {
-            local = srv->bound;
-            n = udp_recv(srv->listen_fd, buf, sizeof(buf), &peer, &local);
-            if (n < 0) {
+        /* Up to LISTEN_BATCH datagrams, read UDP_BATCH per system call, so exited
+         * threads and forwarded datagrams get a turn. */
+        for (i = 0; i < LISTEN_BATCH; i += n) {
+            n = udp_recv_batch(srv->listen_fd, srv->batch, &srv->bound, &got);
+            if (n <= 0) {
                 if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                    log_debug("recvmsg: %s", strerror(errno));
+                    log_debug("recvmmsg: %s", strerror(errno));
                 break;
             }
-            handle_datagram(srv, &refusals, buf, (size_t)n, &peer, &local);
+            for (k = 0; k < n; k++)
+                handle_datagram(srv, &refusals, got[k].data, got[k].len, &got[k].peer,
+                                &got[k].local);
         }
     }
 }
@@ -307,17 +307,28 @@ int server_serve(struct server *srv)
         log_error("pipe: %s", strerror(errno));
         return EXIT_RUNTIME;
     }
-    if (pool_init(&srv->pool, server_session_serve, SESSION_STACK_SIZE, THREAD_LINGER_S,
-                  srv->wake_fds) < 0) {
+    srv->batch = udp_batch_new();
+    if (srv->batch == NULL) {
+        log_error("out of memory for the listener's buffers");
+        ret = EXIT_RUNTIME;
+    } else if (pool_init(&srv->pool, server_session_serve, SESSION_STACK_SIZE,
+                         THREAD_LINGER_S, srv->wake_fds) < 0) {
         log_error("thread pool: out of resources");
         ret = EXIT_RUNTIME;
     } else {
+        unsigned ready = srv->cfg->max_clients < PRESTART_THREADS ? srv->cfg->max_clients
+                                                                  : PRESTART_THREADS;
+        unsigned started = pool_prestart(&srv->pool, ready);
+        if (started < ready)
+            log_warn("only %u of %u session threads could start ahead", started, ready);
         listen_loop(srv);
         unsigned closed = stop_sessions(srv);
         log_info("stopped: %u session(s) closed, %lu accepted since the start", closed,
                  srv->accepted);
         pool_destroy(&srv->pool);
     }
+    udp_batch_free(srv->batch);
+    srv->batch = NULL;
     close(srv->wake_fds[0]);
     close(srv->wake_fds[1]);
     srv->wake_fds[0] = srv->wake_fds[1] = -1;

@@ -14,29 +14,27 @@
 struct pool_thread {
     pthread_t id;
     struct pool *pool;
-    struct pool_job *first;
-    struct pool_thread *next; /* in the exited list */
+    struct pool_job *job;      /* handed to it while parked (or its first) */
+    pthread_cond_t cond;       /* it waits here while parked */
+    struct pool_thread *above, *below; /* in the parked stack */
+    struct pool_thread *next;  /* in the exited list */
 };
 
 int pool_init(struct pool *pool, void (*serve)(struct pool_job *), size_t stack_size,
               unsigned linger_s, const int wake_fds[2])
 {
-    pthread_condattr_t condattr;
-
     pool->serve = serve;
     pool->wake_read_fd = wake_fds[0];
     pool->wake_write_fd = wake_fds[1];
     pool->linger_s = linger_s;
     atomic_store(&pool->stopping, 0);
-    pool->handoff = NULL;
-    pool->parked = pool->threads = 0;
+    pool->parked_top = NULL;
+    pool->parked = pool->threads = pool->floor = 0;
     pool->exited = NULL;
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
         return -1;
-    pthread_condattr_init(&condattr);
-    pthread_condattr_setclock(&condattr, CLOCK_MONOTONIC);
-    pthread_cond_init(&pool->cond, &condattr);
-    pthread_condattr_destroy(&condattr);
+    pthread_condattr_init(&pool->condattr);
+    pthread_condattr_setclock(&pool->condattr, CLOCK_MONOTONIC);
     pthread_attr_init(&pool->attr);
     pthread_attr_setstacksize(&pool->attr, stack_size);
     return 0;
@@ -49,26 +47,49 @@ static void wake_owner(struct pool *pool)
         log_debug("wake: %s", strerror(errno));
 }
 
-/* Parks the calling thread until it is handed a job (returned), or linger_s pass or the
- * pool stops (NULL). */
-static struct pool_job *next_job(struct pool *pool)
+/* Takes thread off the parked stack. Caller holds the lock. */
+static void unpark_locked(struct pool *pool, struct pool_thread *thread)
 {
-    struct pool_job *job = NULL;
+    if (thread->above != NULL)
+        thread->above->below = thread->below;
+    else
+        pool->parked_top = thread->below;
+    if (thread->below != NULL)
+        thread->below->above = thread->above;
+    thread->above = thread->below = NULL;
+    pool->parked--;
+}
+
+/* Parks the calling thread on top of the stack until it is handed a job (returned), or
+ * linger_s pass or the pool stops (NULL). The stack is last in, first out: the thread
+ * parked last, whose stack and caches are warm, serves the next client, and under light
+ * load the same few threads serve everyone while the others linger out. */
+static struct pool_job *next_job(struct pool_thread *self)
+{
+    struct pool *pool = self->pool;
+    struct pool_job *job;
     struct timespec until;
 
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += pool->linger_s;
     pthread_mutex_lock(&pool->lock);
+    self->above = NULL;
+    self->below = pool->parked_top;
+    if (pool->parked_top != NULL)
+        pool->parked_top->above = self;
+    pool->parked_top = self;
     pool->parked++;
-    while (pool->handoff == NULL && !atomic_load(&pool->stopping) &&
-           pthread_cond_timedwait(&pool->cond, &pool->lock, &until) == 0)
-        ;
-    if (pool->handoff != NULL) {
-        job = pool->handoff; /* pool_submit counted it off parked */
-        pool->handoff = job->next;
-    } else {
-        pool->parked--;
+    while (self->job == NULL && !atomic_load(&pool->stopping)) {
+        if (pthread_cond_timedwait(&self->cond, &pool->lock, &until) == 0)
+            continue;
+        if (pool->threads > pool->floor)
+            break; /* lingered long enough */
+        until.tv_sec += pool->linger_s; /* one of the pool's floor: stay */
     }
+    job = self->job; /* pool_submit took it off the stack */
+    self->job = NULL;
+    if (job == NULL)
+        unpark_locked(pool, self);
     pthread_mutex_unlock(&pool->lock);
     return job;
 }
@@ -79,7 +100,8 @@ static void *thread_main(void *arg)
     struct pool *pool = self->pool;
     struct pool_job *job;
 
-    for (job = self->first; job != NULL; job = next_job(pool))
+    for (job = self->job != NULL ? self->job : next_job(self); job != NULL;
+         job = next_job(self))
         pool->serve(job);
     pthread_mutex_lock(&pool->lock);
     self->next = pool->exited;
@@ -90,29 +112,25 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-int pool_submit(struct pool *pool, struct pool_job *job)
+/* Starts a thread whose first job is job (NULL: it parks first). Returns 0 or an errno
+ * value. */
+static int start_thread(struct pool *pool, struct pool_job *job)
 {
     struct pool_thread *thread;
     int rc;
 
     pthread_mutex_lock(&pool->lock);
-    if (pool->parked > 0) { /* a thread whose job ended takes it */
-        pool->parked--;
-        job->next = pool->handoff;
-        pool->handoff = job;
-        pthread_cond_signal(&pool->cond);
-        pthread_mutex_unlock(&pool->lock);
-        return 0;
-    }
     pool->threads++;
     pthread_mutex_unlock(&pool->lock);
-
     thread = calloc(1, sizeof(*thread));
     rc = thread == NULL ? ENOMEM : 0;
     if (thread != NULL) {
         thread->pool = pool;
-        thread->first = job;
+        thread->job = job;
+        pthread_cond_init(&thread->cond, &pool->condattr);
         rc = pthread_create(&thread->id, &pool->attr, thread_main, thread);
+        if (rc != 0)
+            pthread_cond_destroy(&thread->cond);
     }
     if (rc != 0) {
         free(thread);
@@ -121,6 +139,36 @@ int pool_submit(struct pool *pool, struct pool_job *job)
         pthread_mutex_unlock(&pool->lock);
     }
     return rc;
+}
+
+unsigned pool_prestart(struct pool *pool, unsigned count)
+{
+    unsigned started;
+
+    pthread_mutex_lock(&pool->lock);
+    pool->floor = count;
+    pthread_mutex_unlock(&pool->lock);
+    for (started = 0; started < count && start_thread(pool, NULL) == 0; started++)
+        ;
+    return started;
+}
+
+int pool_submit(struct pool *pool, struct pool_job *job)
+{
+
+    struct pool_thread *parked;
+
+    pthread_mutex_lock(&pool->lock);
+    parked = pool->parked_top;
+    if (parked != NULL) { /* the thread parked last takes it */
+        unpark_locked(pool, parked);
+        parked->job = job;
+        pthread_cond_signal(&parked->cond);
+        pthread_mutex_unlock(&pool->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return start_thread(pool, job);
 }
 
 void pool_reap(struct pool *pool)
@@ -134,6 +182,7 @@ void pool_reap(struct pool *pool)
     for (; list != NULL; list = next) {
         next = list->next;
         pthread_join(list->id, NULL);
+        pthread_cond_destroy(&list->cond);
         free(list);
     }
 }
@@ -143,9 +192,12 @@ void pool_stop(struct pool *pool)
     char bytes[256];
     unsigned threads;
 
+    struct pool_thread *parked;
+
     atomic_store(&pool->stopping, 1);
     pthread_mutex_lock(&pool->lock);
-    pthread_cond_broadcast(&pool->cond);
+    for (parked = pool->parked_top; parked != NULL; parked = parked->below)
+        pthread_cond_signal(&parked->cond);
     pthread_mutex_unlock(&pool->lock);
     for (;;) {
         pool_reap(pool);
@@ -165,6 +217,6 @@ void pool_stop(struct pool *pool)
 void pool_destroy(struct pool *pool)
 {
     pthread_attr_destroy(&pool->attr);
-    pthread_cond_destroy(&pool->cond);
+    pthread_condattr_destroy(&pool->condattr);
     pthread_mutex_destroy(&pool->lock);
 }

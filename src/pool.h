@@ -8,9 +8,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* Embedded in what is served (the server's struct client). */
+/* Embedded in what is served (the server's struct client); the pool keeps nothing in it. */
 struct pool_job {
-    struct pool_job *next;
 };
 
 struct pool_thread;
@@ -19,13 +18,14 @@ struct pool {
     void (*serve)(struct pool_job *job); /* runs one job to its end */
     int wake_read_fd;        /* the owner's wake pipe: a byte is written to it ... */
     int wake_write_fd;       /* ... when a thread exits, so the owner reaps it */
-    unsigned linger_s;       /* how long a thread waits for its next job */
+    unsigned linger_s;       /* how long a thread waits for its next job ... */
+    unsigned floor;          /* ... unless no more than this many threads are alive */
     atomic_int stopping;
     pthread_attr_t attr;
+    pthread_condattr_t condattr; /* the threads' condition variables: monotonic clock */
     pthread_mutex_t lock;    /* guards what follows */
-    pthread_cond_t cond;     /* parked threads wait here for a job */
-    struct pool_job *handoff; /* jobs handed to parked threads */
-    unsigned parked;         /* threads waiting for a job, minus jobs in handoff */
+    struct pool_thread *parked_top; /* threads waiting for a job, the last parked first */
+    unsigned parked;         /* how many */
     unsigned threads;        /* threads alive */
     struct pool_thread *exited; /* to be joined */
 };
@@ -34,6 +34,12 @@ struct pool {
  * wake_fds[1] (non-blocking) when they exit. Returns 0 or -1. */
 int pool_init(struct pool *pool, void (*serve)(struct pool_job *), size_t stack_size,
               unsigned linger_s, const int wake_fds[2]);
+
+/* Starts count threads that park at once and stay parked, whatever linger_s says, for as
+ * long as no more than count threads are alive: a burst of clients then finds them ready
+ * (created, their stacks and GnuTLS's per-thread state touched) instead of creating one
+ * per client on the listener's thread. Returns the threads started. */
+unsigned pool_prestart(struct pool *pool, unsigned count);
 
 /* Hands job to a parked thread, or starts a thread for it. Returns 0, or an errno value
  * (the job was not taken). */

@@ -31,6 +31,7 @@ struct server {
     const struct config *cfg;
     int listen_fd;
     struct udp_addr bound;
+    struct udp_batch *batch; /* the listener's receive buffers */
     int stop_fd;            /* readable once a stop signal came; never drained */
     int reload_fd;          /* readable after SIGHUP: re-read the key files */
     atomic_int stopping;    /* set before the sessions' sockets are shut down */

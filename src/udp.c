@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -333,6 +334,62 @@ static ssize_t receive(int fd, void *buf, size_t size, struct udp_addr *peer,
     peer->len = msg.msg_namelen;
     if (local != NULL)
         read_destination(&msg, local);
+    return n;
+}
+
+#define UDP_DATAGRAM_MAX 65536
+
+struct udp_batch {
+    struct udp_datagram got[UDP_BATCH];
+    struct mmsghdr msgs[UDP_BATCH];
+    struct iovec iov[UDP_BATCH];
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+        struct cmsghdr align;
+    } control[UDP_BATCH];
+    unsigned char data[UDP_BATCH][UDP_DATAGRAM_MAX];
+};
+
+struct udp_batch *udp_batch_new(void)
+{
+    struct udp_batch *b = malloc(sizeof(*b)); /* mmap'd: pages come as datagrams fill them */
+    unsigned i;
+
+    for (i = 0; b != NULL && i < UDP_BATCH; i++) {
+        b->got[i].data = b->data[i];
+        b->iov[i].iov_base = b->data[i];
+        b->iov[i].iov_len = sizeof(b->data[i]);
+        memset(&b->msgs[i].msg_hdr, 0, sizeof(b->msgs[i].msg_hdr));
+        b->msgs[i].msg_hdr.msg_name = &b->got[i].peer.ss;
+        b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
+        b->msgs[i].msg_hdr.msg_iovlen = 1;
+        b->msgs[i].msg_hdr.msg_control = b->control[i].buf;
+    }
+    return b;
+}
+
+void udp_batch_free(struct udp_batch *b)
+{
+    free(b);
+}
+
+int udp_recv_batch(int fd, struct udp_batch *b, const struct udp_addr *bound,
+                   const struct udp_datagram **out)
+{
+    int i, n;
+
+    for (i = 0; i < UDP_BATCH; i++) {
+        b->msgs[i].msg_hdr.msg_namelen = sizeof(b->got[i].peer.ss);
+        b->msgs[i].msg_hdr.msg_controllen = sizeof(b->control[i].buf);
+    }
+    n = recvmmsg(fd, b->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+    for (i = 0; i < n; i++) {
+        b->got[i].peer.len = b->msgs[i].msg_hdr.msg_namelen;
+        b->got[i].len = b->msgs[i].msg_len;
+        b->got[i].local = *bound;
+        read_destination(&b->msgs[i].msg_hdr, &b->got[i].local);
+    }
+    *out = b->got;
     return n;
 }
 

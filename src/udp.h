@@ -52,6 +52,28 @@ int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *pe
 /* Opens a client socket connected to addr. Returns the fd, or -1. */
 int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_size);
 
+/* Datagrams read several per system call (recvmmsg), each with its source and the
+ * address it was sent to. */
+#define UDP_BATCH 32
+
+struct udp_datagram {
+    struct udp_addr peer, local;
+    size_t len;
+    unsigned char *data;
+};
+
+struct udp_batch; /* udp.c: the buffers, 2 MiB, touched only as far as datagrams fill them */
+
+struct udp_batch *udp_batch_new(void);
+void udp_batch_free(struct udp_batch *b);
+
+/* Reads what is queued on fd, up to UDP_BATCH datagrams, without blocking; a datagram's
+ * local address is bound's with the destination address the socket reported (udp_listen's
+ * sockets do). Returns the count and points *out at them (valid until the next call), or
+ * -1 with errno (EAGAIN: none). */
+int udp_recv_batch(int fd, struct udp_batch *b, const struct udp_addr *bound,
+                   const struct udp_datagram **out);
+
 /* Receives one datagram without blocking; fills *peer and, when local is not NULL, replaces
  * the address in *local (the caller's bound address) with the one the datagram was sent
  * to, keeping the port, when the socket reports it (udp_listen's sockets do).
