@@ -24,6 +24,7 @@ UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie
 	tests/unit/test_session tests/unit/test_lease
 RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
+REFERENCE := tests/bench/dtls_reference
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
 .PHONY: all run test test-fresh check fuzzers unit e2e checks asan tsan fuzz bench certs deps clean
@@ -45,6 +46,10 @@ $(RELAY): $(RELAY).c
 
 $(UDP_ECHO): $(UDP_ECHO).c
 	$(CC) $(CFLAGS) -o $@ $<
+
+# The burst's baseline in make bench: a single-threaded non-blocking DTLS echo server.
+$(REFERENCE): $(REFERENCE).c
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_LIBS)
 
 # node-dtls-client, the independent DTLS stack of the interop matrix, from its lock file.
 $(NODE_PEER): tests/interop/node/package.json tests/interop/node/package-lock.json
@@ -97,7 +102,7 @@ fuzz:
 # BENCH_FLAGS=--quick for the short run CI makes.
 BENCH_FLAGS ?=
 bench: deps
-	$(MAKE) --no-print-directory all certs $(UDP_ECHO)
+	$(MAKE) --no-print-directory all certs $(UDP_ECHO) $(REFERENCE)
 	scripts/bench.sh $(BENCH_FLAGS)
 
 # Every file gen-certs.sh makes: a missing one (any of them) regenerates the set.
@@ -130,14 +135,15 @@ check: all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER)
 		--deselect tests/e2e/test_load.py --deselect tests/e2e/test_interop.py
 
 # The sanitizer, valgrind and fuzzing runs (tests/checks/): slower, all in `make test`.
-checks: all certs $(RELAY) $(UDP_ECHO) $(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo
+checks: all certs $(RELAY) $(UDP_ECHO) $(REFERENCE) $(NODE_PEER) build/asan/dtls_echo \
+	build/tsan/dtls_echo
 	$(PYTHON) -m pytest -q -rs tests/checks
 
 # Installs what is missing, builds, and runs everything; pytest runs the cmocka unit
 # programs too (tests/e2e/test_unit.py), so its summary is the last line.
 test: deps
-	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER) \
-		build/asan/dtls_echo build/tsan/dtls_echo
+	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(REFERENCE) \
+		$(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo
 	$(PYTHON) -m pytest -q -rs tests/e2e tests/checks
 
 # Builds a fresh Debian 12 root (mmdebstrap) and runs the README's two commands in it:
@@ -146,4 +152,4 @@ test-fresh:
 	scripts/test-fresh.sh
 
 clean:
-	rm -rf dtls_echo src/*.o src/*.d tests/unit/*.d $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) build
+	rm -rf dtls_echo src/*.o src/*.d tests/unit/*.d $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(REFERENCE) build
