@@ -22,7 +22,7 @@
 #define LISTEN_RCVBUF (8 * 1024 * 1024) /* a burst of ~10,000 ClientHellos */
 #define SESSION_STACK_SIZE (256 * 1024)
 #define THREAD_LINGER_S 2  /* a thread whose session ended waits this long for the next */
-#define PRESTART_THREADS 512 /* session threads ready before the first client (a burst) */
+#define PRESTART_THREADS 32 /* session threads ready before the first client */
 #define FORWARD_QUEUE_MAX 1024
 #define REFUSED_MEMORY 64
 #define LISTEN_BATCH 256
@@ -299,6 +299,18 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     return EXIT_OK;
 }
 
+/* The line scripts and users wait for: from here on the server answers at once. */
+static void announce_ready(const struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+
+    log_out("UDP server ready. Listening to port '%u'.", cfg->port);
+    if (cfg->tun)
+        log_info("tunnels offered: %s%s%s, leases kept %u s", cfg->tun_net,
+                 srv->leases.net6.family ? " and " : "",
+                 srv->leases.net6.family ? cfg->tun_net6 : "", cfg->lease_time_s);
+}
+
 int server_serve(struct server *srv)
 {
     int ret = EXIT_OK;
@@ -321,6 +333,8 @@ int server_serve(struct server *srv)
         unsigned started = pool_prestart(&srv->pool, ready);
         if (started < ready)
             log_warn("only %u of %u session threads could start ahead", started, ready);
+        if (srv->announce)
+            announce_ready(srv);
         listen_loop(srv);
         unsigned closed = stop_sessions(srv);
         log_info("stopped: %u session(s) closed, %lu accepted since the start", closed,
@@ -371,14 +385,16 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
     }
     if (cfg->workers > 1) {
         group = malloc(cfg->workers * sizeof(*group));
-        for (unsigned i = 0; group != NULL && i < cfg->workers; i++)
-            group[i] = -1;
-        ret = group == NULL ? -1
-                            : udp_listen_group(srv->listen_fd, &srv->bound, cfg->workers,
-                                               LISTEN_RCVBUF, group, err, sizeof(err));
+        if (group == NULL) {
+            log_error("out of memory for %u listening sockets", cfg->workers);
+            ret = EXIT_RUNTIME;
+            goto cleanup;
+        }
+        ret = udp_listen_group(srv->listen_fd, &srv->bound, cfg->workers, LISTEN_RCVBUF,
+                               group, err, sizeof(err));
         srv->listen_fd = -1; /* the group took its place */
         if (ret < 0) {
-            log_error("%s", group == NULL ? "out of memory" : err);
+            log_error("%s", err);
             ret = EXIT_RUNTIME;
             goto cleanup;
         }
@@ -399,12 +415,13 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
         ret = EXIT_RUNTIME;
         goto cleanup;
     }
-    log_out("UDP server ready. Listening to port '%u'.", cfg->port);
-    if (cfg->tun)
-        log_info("tunnels offered: %s%s%s, leases kept %u s", cfg->tun_net,
-                 srv->leases.net6.family ? " and " : "",
-                 srv->leases.net6.family ? cfg->tun_net6 : "", cfg->lease_time_s);
-    ret = group != NULL ? workers_run(srv, group, cfg->workers) : server_serve(srv);
+    if (group != NULL) { /* the group is bound: datagrams wait there for the workers */
+        announce_ready(srv);
+        ret = workers_run(srv, group, cfg->workers);
+    } else {
+        srv->announce = 1;
+        ret = server_serve(srv);
+    }
 
 cleanup:
     if (srv->listen_fd >= 0)

@@ -100,8 +100,9 @@ static void *thread_main(void *arg)
     struct pool *pool = self->pool;
     struct pool_job *job;
 
-    for (job = self->job != NULL ? self->job : next_job(self); job != NULL;
-         job = next_job(self))
+    job = self->job; /* its first, or NULL: started ahead (nobody hands it one yet) */
+    self->job = NULL;
+    for (job = job != NULL ? job : next_job(self); job != NULL; job = next_job(self))
         pool->serve(job);
     pthread_mutex_lock(&pool->lock);
     self->next = pool->exited;

@@ -213,6 +213,8 @@ int udp_listen_group(int probe_fd, const struct udp_addr *bound, unsigned count,
      * A socket bound with SO_REUSEPORT alone would have joined another program's group
      * (one of the same user) instead of failing. */
     close(probe_fd);
+    for (i = 0; i < count; i++)
+        fds[i] = -1;
     memset(&ai, 0, sizeof(ai));
     ai.ai_family = bound->ss.ss_family;
     ai.ai_addr = (struct sockaddr *)&bound->ss;
