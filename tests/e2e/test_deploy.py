@@ -32,8 +32,8 @@ def test_the_deploy_readme_walkthrough_runs_as_written():
     assert "- Session was resumed" in result.stdout, result.stdout
 
 
-def unit_text(with_tun=False):
-    text = open(UNIT).read().replace("/usr/local/bin/dtls_echo", BINARY)
+def unit_text(with_tun=False, binary=BINARY):
+    text = open(UNIT).read().replace("/usr/local/bin/dtls_echo", binary)
     if with_tun:  # a drop-in's [Service] lines go after the unit's own
         service = open(TUN_DROP_IN).read().split("[Service]\n", 1)[1]
         text = text.replace("[Install]", service.replace("/usr/local/bin/dtls_echo", BINARY)
@@ -80,13 +80,20 @@ def test_the_units_commands_run_as_an_unprivileged_user(tmp_path, nobodys_dir):
     state, creds = nobodys_dir / "state", nobodys_dir / "creds"
     state.mkdir(mode=0o700)
     creds.mkdir(mode=0o700)
+    # Installed where nobody may read them, as /usr/local/bin and /etc/dtls_echo are (the
+    # checkout may be in root's home, mode 0700).
+    binary, cert = nobodys_dir / "dtls_echo", nobodys_dir / "server.pem"
+    shutil.copy(BINARY, binary)
+    shutil.copy(os.path.join(ROOT, "certs", "server.pem"), cert)
+    binary.chmod(0o755)
+    cert.chmod(0o644)
     shutil.copy(os.path.join(ROOT, "certs", "server-key.pem"), creds / "server-key.pem")
     (creds / "server-key.pem").chmod(0o400)
     for path in (state, creds, creds / "server-key.pem"):
         os.chown(path, 65534, 65534)
     port = free_port()
     env = dict(os.environ, STATE_DIRECTORY=str(state), CREDENTIALS_DIRECTORY=str(creds))
-    text = unit_text()
+    text = unit_text(binary=str(binary))
     setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
     pre = subprocess.run([*setpriv, "/bin/sh", "-c",
@@ -97,7 +104,7 @@ def test_the_units_commands_run_as_an_unprivileged_user(tmp_path, nobodys_dir):
         st = os.stat(state / name)
         assert st.st_uid == 65534 and st.st_mode & 0o777 == 0o600
     start = command_of(text, "ExecStart").replace("%i", str(port)).replace(
-        "/etc/dtls_echo/server.pem", os.path.join(ROOT, "certs", "server.pem"))
+        "/etc/dtls_echo/server.pem", str(cert))
     start = re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], start)
     server = Process([*setpriv, *start.split()], tmp_path, "service")
     try:
