@@ -27,7 +27,8 @@ UDP_ECHO := tests/bench/udp_echo
 REFERENCE := tests/bench/dtls_reference
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
-.PHONY: all run test test-fresh check fuzzers unit e2e checks asan tsan fuzz bench certs deps clean
+.PHONY: all run test test-fresh check fuzzers unit e2e checks asan tsan fuzz bench certs deps clean \
+	install uninstall
 all: dtls_echo
 
 dtls_echo: $(OBJS) src/main.o
@@ -105,6 +106,31 @@ bench: deps
 	$(MAKE) --no-print-directory all certs $(UDP_ECHO) $(REFERENCE)
 	scripts/bench.sh $(BENCH_FLAGS)
 
+VERSION := $(shell sed -n 's/^\#define DTLS_ECHO_VERSION "\(.*\)"/\1/p' src/options.h)
+
+# The man page: doc/dtls_echo.1.in with its OPTIONS section written from the option
+# table (doc/man_options.c), so that it and --help never disagree.
+dtls_echo.1: doc/dtls_echo.1.in doc/man_options.c src/options.c src/lease.c src/log.c src/*.h
+	mkdir -p build/doc
+	$(CC) $(CFLAGS) -Isrc -o build/doc/man_options doc/man_options.c src/options.c \
+		src/lease.c src/log.c $(LIB_LIBS)
+	build/doc/man_options > build/doc/options.man
+	awk -v version="$(VERSION)" '/^@OPTIONS@$$/ { while ((getline line < \
+		"build/doc/options.man") > 0) print line; next } { gsub("@VERSION@", version); \
+		print }' doc/dtls_echo.1.in > $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, its man page, bash completion.
+PREFIX ?= /usr/local
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man/man1
+COMPLETIONDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+install: dtls_echo dtls_echo.1
+	install -D -m 0755 dtls_echo $(BINDIR)/dtls_echo
+	install -D -m 0644 dtls_echo.1 $(MANDIR)/dtls_echo.1
+	install -D -m 0644 scripts/dtls_echo.bash-completion $(COMPLETIONDIR)/dtls_echo
+uninstall:
+	rm -f $(BINDIR)/dtls_echo $(MANDIR)/dtls_echo.1 $(COMPLETIONDIR)/dtls_echo
+
 # Every file gen-certs.sh makes: a missing one (any of them) regenerates the set.
 CERT_FILES := $(addprefix certs/,ca.pem server.pem client.pem revoked.pem crl.pem \
 	other-ca.pem server-rsa.pem big-chain.pem other-server.pem rawpk-key.pem rawpk-pub.pem \
@@ -152,4 +178,4 @@ test-fresh:
 	scripts/test-fresh.sh
 
 clean:
-	rm -rf dtls_echo src/*.o src/*.d tests/unit/*.d $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(REFERENCE) build
+	rm -rf dtls_echo src/*.o src/*.d tests/unit/*.d $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(REFERENCE) dtls_echo.1 build

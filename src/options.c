@@ -750,6 +750,20 @@ static size_t help_words(FILE *out, const char *text, size_t column)
     return column;
 }
 
+/* The range, and the default where there is one: stated from the table alone ("" when
+ * there is neither). */
+static void option_extra(const struct option_spec *spec, char *extra, size_t size)
+{
+    extra[0] = '\0';
+    if ((spec->type == FIELD_UINT || spec->type == FIELD_ULONG) && spec->default_number != 0)
+        snprintf(extra, size, "(%lu-%lu, default %lu)", spec->min, spec->max,
+                 spec->default_number);
+    else if (spec->type == FIELD_UINT || spec->type == FIELD_ULONG)
+        snprintf(extra, size, "(%lu-%lu)", spec->min, spec->max);
+    else if (spec->type == FIELD_TEXT && spec->default_text != NULL)
+        snprintf(extra, size, "(default %s)", spec->default_text);
+}
+
 static void help_option(FILE *out, const struct option_spec *spec)
 {
     char left[64], extra[96] = "";
@@ -769,28 +783,23 @@ static void help_option(FILE *out, const struct option_spec *spec)
         fprintf(out, "%*s", (int)(HELP_COLUMN - column), "");
     }
     column = HELP_COLUMN;
-    /* The range, and the default where there is one: stated here from the table alone. */
-    if ((spec->type == FIELD_UINT || spec->type == FIELD_ULONG) && spec->default_number != 0)
-        snprintf(extra, sizeof(extra), "(%lu-%lu, default %lu)", spec->min, spec->max,
-                 spec->default_number);
-    else if (spec->type == FIELD_UINT || spec->type == FIELD_ULONG)
-        snprintf(extra, sizeof(extra), "(%lu-%lu)", spec->min, spec->max);
-    else if (spec->type == FIELD_TEXT && spec->default_text != NULL)
-        snprintf(extra, sizeof(extra), "(default %s)", spec->default_text);
+    option_extra(spec, extra, sizeof(extra));
     column = help_words(out, spec->help, column);
     if (extra[0] != '\0')
         help_words(out, extra, column);
     fputc('\n', out);
 }
 
+/* Where --help and the man page list each group. */
+static const char *const group_headings[] = {
+    [GROUP_COMMON] = "Common options",
+    [GROUP_CLIENT] = "Client options",
+    [GROUP_LOAD] = "Load generator (client options, with --clients)",
+    [GROUP_SERVER] = "Server options",
+};
+
 void options_print_help(FILE *out)
 {
-    static const char *const headings[] = {
-        [GROUP_COMMON] = "Common options:",
-        [GROUP_CLIENT] = "Client options:",
-        [GROUP_LOAD] = "Load generator (client options, with --clients):",
-        [GROUP_SERVER] = "Server options:",
-    };
     size_t group, i;
 
     fprintf(out,
@@ -805,7 +814,7 @@ void options_print_help(FILE *out)
         "and IP packets travel as DTLS records until SIGINT or SIGTERM (\"tunnel up: IFNAME\n"
         "ADDR4 peer PEER4 mtu N\" on stderr when it is up).\n");
     for (group = GROUP_COMMON; group <= GROUP_SERVER; group++) {
-        fprintf(out, "\n%s\n", headings[group]);
+        fprintf(out, "\n%s:\n", group_headings[group]);
         for (i = 0; i < OPTION_COUNT; i++)
             if (option_table[i].group == group)
                 help_option(out, &option_table[i]);
@@ -818,6 +827,57 @@ void options_print_help(FILE *out)
         "\nExit codes: 0 success; 1 runtime error (socket, file, resource, stdout); 2 usage\n"
         "error; 3 handshake or certificate verification failed; 4 timeout, no answer from\n"
         "the peer; 5 an echo did not match what was sent.\n");
+}
+
+/* text for roff: backslashes and hyphens escaped, a leading dot or quote kept literal. */
+static void man_text(FILE *out, const char *text)
+{
+    if (*text == '.' || *text == '\'')
+        fputs("\\&", out);
+    for (; *text != '\0'; text++) {
+        if (*text == '\\')
+            fputs("\\e", out);
+        else if (*text == '-')
+            fputs("\\-", out);
+        else
+            fputc(*text, out);
+    }
+}
+
+void options_write_man(FILE *out)
+{
+    char extra[96];
+    size_t group, i;
+
+    for (group = GROUP_COMMON; group <= GROUP_SERVER; group++) {
+        fputs(".SS ", out);
+        man_text(out, group_headings[group]);
+        fputc('\n', out);
+        for (i = 0; i < OPTION_COUNT; i++) {
+            const struct option_spec *spec = &option_table[i];
+            if (spec->group != group)
+                continue;
+            fputs(".TP\n", out);
+            if (spec->short_name != 0)
+                fprintf(out, "\\fB\\-%c\\fR, ", spec->short_name);
+            fputs("\\fB\\-\\-", out);
+            man_text(out, spec->name);
+            fputs("\\fR", out);
+            if (spec->arg != NULL) {
+                fputs(" \\fI", out);
+                man_text(out, spec->arg);
+                fputs("\\fR", out);
+            }
+            fputc('\n', out);
+            man_text(out, spec->help);
+            option_extra(spec, extra, sizeof(extra));
+            if (extra[0] != '\0') {
+                fputc(' ', out);
+                man_text(out, extra);
+            }
+            fputc('\n', out);
+        }
+    }
 }
 
 void options_write_dictionary(FILE *out)

@@ -126,6 +126,10 @@ int options_number(size_t index, const struct config *cfg, const char **name,
 /* Writes a libFuzzer dictionary of every option and the edges of every range. */
 void options_write_dictionary(FILE *out);
 
+/* Writes the OPTIONS section of the man page (roff, from the same table as --help: one
+ * .SS per group, one .TP per option). */
+void options_write_man(FILE *out);
+
 /* Fills cfg from argv. Returns 0, or -1 with a one-line reason in err (a usage error). */
 int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t err_size);
 
