@@ -178,8 +178,26 @@ def test_a_killed_worker_is_replaced_and_only_its_clients_reconnect(start_server
         reconnected = "- Reconnected" in err
         assert reconnected == (served_by[c.pid] == 1), (served_by[c.pid], err)
     assert f"worker 1 (pid {pids[1]}) killed by signal 9" in server.stderr()
+    # The new worker 1 serves: of up to 16 new clients, one lands on it (each, 1 in 2).
+    for _ in range(16):
+        c = subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            c.stdin.write("three\n")
+            c.stdin.flush()
+            assert c.stdout.readline() == "three\n"
+            new_remote = {r for _, r in socket_ports(replaced[1])}
+            on_new = any(local in new_remote for local, _ in socket_ports(c.pid))
+            c.communicate(timeout=15)
+        finally:
+            if c.poll() is None:
+                c.kill()
+        if on_new:
+            break
+    else:
+        pytest.fail("16 new clients, none on the new worker 1")
     stop_cleanly(server, 2)
-    assert accepted_per_worker(server.stderr())[1] > 0  # the new worker 1 served some
 
 
 def test_the_workers_share_the_cookie_secret_and_the_ticket_key(tmp_path, start_server):
