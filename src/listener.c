@@ -333,7 +333,7 @@ int server_serve(struct server *srv)
         unsigned started = pool_prestart(&srv->pool, ready);
         if (started < ready)
             log_warn("only %u of %u session threads could start ahead", started, ready);
-        if (srv->announce)
+        if (srv->cfg->workers <= 1) /* else the parent said it, once */
             announce_ready(srv);
         listen_loop(srv);
         unsigned closed = stop_sessions(srv);
@@ -419,7 +419,6 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
         announce_ready(srv);
         ret = workers_run(srv, group, cfg->workers);
     } else {
-        srv->announce = 1;
         ret = server_serve(srv);
     }
 

@@ -29,7 +29,7 @@ int pool_init(struct pool *pool, void (*serve)(struct pool_job *), size_t stack_
     pool->linger_s = linger_s;
     atomic_store(&pool->stopping, 0);
     pool->parked_top = NULL;
-    pool->parked = pool->threads = pool->floor = 0;
+    pool->threads = pool->floor = 0;
     pool->exited = NULL;
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
         return -1;
@@ -57,7 +57,6 @@ static void unpark_locked(struct pool *pool, struct pool_thread *thread)
     if (thread->below != NULL)
         thread->below->above = thread->above;
     thread->above = thread->below = NULL;
-    pool->parked--;
 }
 
 /* Parks the calling thread on top of the stack until it is handed a job (returned), or
@@ -78,7 +77,6 @@ static struct pool_job *next_job(struct pool_thread *self)
     if (pool->parked_top != NULL)
         pool->parked_top->above = self;
     pool->parked_top = self;
-    pool->parked++;
     while (self->job == NULL && !atomic_load(&pool->stopping)) {
         if (pthread_cond_timedwait(&self->cond, &pool->lock, &until) == 0)
             continue;

@@ -25,7 +25,6 @@ struct pool {
     pthread_condattr_t condattr; /* the threads' condition variables: monotonic clock */
     pthread_mutex_t lock;    /* guards what follows */
     struct pool_thread *parked_top; /* threads waiting for a job, the last parked first */
-    unsigned parked;         /* how many */
     unsigned threads;        /* threads alive */
     struct pool_thread *exited; /* to be joined */
 };

@@ -41,7 +41,6 @@ struct server {
     struct pool pool;
     struct lease_pool leases; /* --tun: the tunnel's addresses (locked apart) */
     unsigned long accepted; /* clients handed to a session; the listener's alone */
-    int announce;           /* server_serve prints the ready line (not in a worker) */
 
     pthread_mutex_t lock;   /* guards what follows */
     struct registry registry;

@@ -4,7 +4,6 @@
  * A client that restarts on the same address and port gets a fresh session here. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,18 +160,8 @@ static void echo_record(struct client *client, const void *data, size_t len)
 static void flush_echoes(struct client *client)
 {
     struct session *s = &client->session;
-    enum session_status status = session_uncork(s);
-    int64_t deadline = 0; /* the clock is read only when the buffer is full */
+    enum session_status status = session_flush(s, SEND_RETRY_MS);
 
-    while (status == SESSION_AGAIN) {
-        struct pollfd out = {.fd = client->fd, .events = POLLOUT};
-        if (deadline == 0)
-            deadline = clock_now_ms() + SEND_RETRY_MS;
-        else if (clock_now_ms() >= deadline)
-            break;
-        poll(&out, 1, clock_ms_until(deadline, SEND_RETRY_MS));
-        status = session_uncork(s);
-    }
     if (status == SESSION_FATAL)
         session_log_failure(LOG_WARN, s, "echoes not sent", s->error);
     else if (status != SESSION_OK)

@@ -160,6 +160,10 @@ int session_batch_when_busy(struct session *s);
 void session_cork(struct session *s);
 enum session_status session_uncork(struct session *s);
 
+/* session_uncork for a blocking caller: waits while the socket buffer is full, as
+ * session_send does, for at most timeout_ms. Returns OK, TIMEOUT, REFUSED or FATAL. */
+enum session_status session_flush(struct session *s, int timeout_ms);
+
 /* The largest record that fits the MTU. */
 size_t session_data_mtu(const struct session *s);
 
