@@ -339,6 +339,10 @@ def test_a_client_back_before_the_server_noticed_takes_over_its_old_session(net)
     client.wait_for("tunnel up:", timeout=15)
     relay.proc.send_signal(signal.SIGUSR1)
     client.wait_for("tunnel down: no answer to 3 keepalives", timeout=15)
+    # Its close_notify is sent after that line, before the backoff's: into the black hole,
+    # or it would end the old session (seen once under TSan) and there would be nothing
+    # to take over.
+    client.wait_for("reconnecting in", timeout=15)
     relay.proc.send_signal(signal.SIGUSR1)
     server.wait_for("the same identity connected again", timeout=40)
     deadline = time.monotonic() + 20
