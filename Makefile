@@ -15,7 +15,7 @@ LDLIBS += $(LIB_LIBS) -pthread -lm
 
 SRCS := src/log.c src/clock.c src/options.c src/udp.c src/credentials.c src/cookie.c \
 	src/session.c src/rto.c src/registry.c src/pool.c src/server_session.c src/listener.c \
-	src/client.c src/histogram.c src/load.c src/load_worker.c src/load_report.c \
+	src/client.c src/client_report.c src/trace.c src/histogram.c src/load.c src/load_worker.c src/load_report.c \
 	src/lease.c src/tun.c src/tunnel.c src/tunnel_wire.c src/privileges.c src/keyfile.c src/server_tunnel.c \
 	src/client_tunnel.c src/signals.c src/workers.c
 OBJS := $(SRCS:.c=.o)

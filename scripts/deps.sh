@@ -5,13 +5,16 @@
 # and procps (sysctl) for the tests that build network namespaces; libnl-route and
 # libcap for the tunnel; ping for its tests; iperf3, wireguard-go, wireguard-tools and
 # socat for its benchmark; nginx with its stream module, the UDP load balancer in front
-# of replicas, which the tests start as their own process).
+# of replicas, which the tests start as their own process); ca-certificates (the system
+# trust store an installed client falls back to), man-db (the man page's render test),
+# and debhelper, fakeroot and lintian to build and check the .deb.
 # As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
 set -eu
 packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3
 python3-pytest openssl tshark valgrind clang libclang-rt-14-dev gnuplot-nox iproute2
 procps libnl-3-dev libnl-route-3-dev libcap-dev iputils-ping iperf3 wireguard-go
-wireguard-tools socat nginx-light libnginx-mod-stream"
+wireguard-tools socat nginx-light libnginx-mod-stream ca-certificates man-db debhelper
+fakeroot lintian"
 # Node.js may come from elsewhere (the machine image has its own); only install Debian's
 # when there is none.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"

@@ -6,6 +6,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <gnutls/x509.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,8 +95,11 @@ static enum session_status handshake_with(struct connection *conn, const struct 
         .peer = &conn->server,
         .retransmit_ms = cfg->timeout_ms,
         .total_ms = attempt_ms + cfg->timeout_ms,
-        .server_name = conn->verify_name,
-        .alpn = cfg->tun ? TUNNEL_ALPN : NULL,
+        .server_name = conn->sni,
+        .alpn_first = cfg->tun ? TUNNEL_ALPN : NULL,
+        .alpn = cfg->alpn,
+        .srtp_profiles = cfg->srtp_profiles,
+        .trace = cfg->trace ? &conn->trace : NULL,
     };
     enum session_status status = SESSION_TIMEOUT;
     const char *hint = NULL;
@@ -127,9 +131,13 @@ static enum session_status handshake_with(struct connection *conn, const struct 
             s->error = 0;
             return SESSION_FATAL;
         }
+        conn->report.attempts++;
+        conn->report.handshake_us = clock_now_us();
         status = session_handshake(s, clock_now_ms() + attempt_ms);
+        conn->report.handshake_us = clock_now_us() - conn->report.handshake_us;
         if (status == SESSION_OK)
             return SESSION_OK;
+        conn->report.handshake_us = 0;
         if (status == SESSION_FATAL)
             session_log_failure(LOG_ERROR, s, "handshake failed", s->error);
         /* Loss can stall one attempt after our Finished; a wrong key stalls them all. */
@@ -182,7 +190,7 @@ enum client_outcome client_connect(struct connection *conn, const char *host, in
     enum session_status status = SESSION_TIMEOUT;
     char err[256];
 
-    if (udp_resolve(host, cfg->port, 0, &list, err, sizeof(err)) < 0) {
+    if (udp_resolve(host, cfg->port, cfg->family, 0, &list, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return OUTCOME_RUNTIME;
     }
@@ -275,6 +283,17 @@ static enum session_status receive_echo(struct connection *conn, const unsigned 
     }
 }
 
+/* --json: one more echo came back after rtt_us (from its last sending). */
+static void note_round_trip(struct client_report *report, int64_t rtt_us)
+{
+    if (report->echoes == 0 || rtt_us < report->rtt_min_us)
+        report->rtt_min_us = rtt_us;
+    if (rtt_us > report->rtt_max_us)
+        report->rtt_max_us = rtt_us;
+    report->rtt_sum_us += rtt_us;
+    report->echoes++;
+}
+
 /* Sends data and waits for its echo, resending it up to --retries times, each after the
  * retransmission timeout (from the measured round trip, doubling on every resend up to
  * --timeout). Returns OK with *got bytes in echo, TIMEOUT, or what ended the session. */
@@ -300,6 +319,7 @@ static enum session_status exchange(struct connection *conn, const void *data, s
             /* Karn's rule: a resent message's round trip says nothing certain. */
             if (attempt == 0)
                 rto_sample(&conn->rto, clock_now_us() - sent_us);
+            note_round_trip(&conn->report, clock_now_us() - sent_us);
             remember_sent(conn, data, len);
             return SESSION_OK;
         }
@@ -576,6 +596,48 @@ static enum client_outcome heartbeat(struct connection *conn)
     return exchange_failure(conn, status, 0, 0);
 }
 
+/* --print-cert: each certificate of the server's chain as GnuTLS's one-line summary
+ * (subject, issuer, serial, key, signature, validity, pin-sha256) and PEM, on stdout;
+ * a raw public key as its pin and PEM. Returns 0, or -1 when stdout failed. */
+static int print_certificates(const struct connection *conn)
+{
+    gnutls_session_t tls = conn->session.tls;
+    const gnutls_datum_t *chain;
+    gnutls_datum_t summary = {NULL, 0}, pem = {NULL, 0};
+    gnutls_x509_crt_t crt;
+    unsigned count = 0, i;
+    char pin[80];
+    int rc = 0;
+
+    chain = gnutls_certificate_get_peers(tls, &count);
+    if (chain == NULL || count == 0)
+        return log_out("The server presented no certificate.");
+    if (gnutls_certificate_type_get2(tls, GNUTLS_CTYPE_PEERS) == GNUTLS_CRT_RAWPK) {
+        if (credentials_peer_pin(tls, pin, sizeof(pin)) < 0 ||
+            gnutls_pem_base64_encode2("PUBLIC KEY", &chain[0], &pem) < 0)
+            return log_out("The server presented a raw public key that cannot be read.");
+        rc = log_out("Raw public key: %s\n%.*s", pin, (int)pem.size - 1, (char *)pem.data);
+        gnutls_free(pem.data);
+        return rc;
+    }
+    for (i = 0; i < count && rc == 0; i++) {
+        if (gnutls_x509_crt_init(&crt) < 0)
+            return 0;
+        if (gnutls_x509_crt_import(crt, &chain[i], GNUTLS_X509_FMT_DER) >= 0 &&
+            gnutls_x509_crt_print(crt, GNUTLS_CRT_PRINT_ONELINE, &summary) >= 0 &&
+            gnutls_pem_base64_encode2("CERTIFICATE", &chain[i], &pem) >= 0)
+            rc = log_out("Certificate[%u]: %s\n%.*s", i, (char *)summary.data,
+                         (int)pem.size - 1, (char *)pem.data);
+        else
+            rc = log_out("Certificate[%u]: cannot be read", i);
+        gnutls_free(summary.data);
+        gnutls_free(pem.data);
+        summary.data = pem.data = NULL;
+        gnutls_x509_crt_deinit(crt);
+    }
+    return rc;
+}
+
 static int announce_handshake(struct connection *conn)
 {
     if (conn->creds.have_pin && announce(conn, "The server's public key matches --pin-pubkey.") < 0)
@@ -586,6 +648,10 @@ static int announce_handshake(struct connection *conn)
     if (announce(conn, "- Handshake was completed") < 0)
         return -1;
     session_log_description(&conn->session, conn->cfg->message != NULL);
+    if (conn->cfg->print_cert && print_certificates(conn) < 0)
+        return -1;
+    if (conn->cfg->json)
+        client_report_session(conn);
     return 0;
 }
 
@@ -677,6 +743,11 @@ static enum client_outcome client_session(struct connection *conn, const char *h
         log_error("%s", err);
         return OUTCOME_RUNTIME;
     }
+    if (cfg->system_trust)
+        log_debug("verifying the server against the system's trust store (no --cafile, and "
+                  "no %s here)", DEFAULT_CAFILE);
+    else if (cfg->cafile != NULL)
+        log_debug("verifying the server against %s", cfg->cafile);
     if (cfg->insecure)
         log_warn("--insecure: the server's certificate is not verified; anyone on the path "
                  "can impersonate it");
@@ -721,15 +792,21 @@ int client_run(const struct config *cfg, int stop_fd)
     enum client_outcome outcome;
     unsigned i;
 
+    if (cfg->json) /* stdout holds the one JSON object */
+        log_transcript_to_stderr();
     memset(&conn, 0, sizeof(conn));
     conn.cfg = cfg;
     conn.fd = -1;
     conn.verify_name = cfg->hostname ? cfg->hostname : host;
+    conn.sni = cfg->no_sni ? NULL : cfg->sni ? cfg->sni : conn.verify_name;
+    conn.report.start_us = conn.trace.origin_us = clock_now_us();
     conn.host = host;
     conn.stop_fd = stop_fd;
     rto_init(&conn.rto, cfg->timeout_ms);
 
     outcome = client_session(&conn, host, stop_fd);
+    if (cfg->json && client_report_print(&conn, exit_code[outcome]) < 0 && outcome == OUTCOME_OK)
+        outcome = OUTCOME_RUNTIME;
     client_disconnect(&conn);
     credentials_free(&conn.creds);
     gnutls_free(conn.resume_data.data);

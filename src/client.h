@@ -7,6 +7,7 @@
 #include "options.h"
 #include "rto.h"
 #include "session.h"
+#include "trace.h"
 #include "udp.h"
 
 #define RECENT_SENT 8         /* sent messages remembered, to spot their late duplicates */
@@ -27,6 +28,20 @@ enum client_outcome {
     OUTCOME_MISMATCH,     /* an echo differed */
 };
 
+/* What --json reports of a one-shot client. */
+struct client_report {
+    int64_t start_us;         /* when the client started */
+    int64_t handshake_us;     /* the last handshake: from the first ClientHello; 0: none */
+    unsigned attempts;        /* handshake attempts (fresh sessions after a stall) */
+    unsigned long echoes;     /* echoes received and checked */
+    int64_t rtt_min_us, rtt_max_us, rtt_sum_us;
+    int have_session;         /* what follows was filled by client_report_session */
+    char version[16], suite[64], group[32], verification[48], alpn[64];
+    const char *srtp_profile; /* NULL: none */
+    char srtp_material[257];
+    int resumed;
+};
+
 struct connection {
     const struct config *cfg;
     struct session session;
@@ -34,6 +49,10 @@ struct connection {
     struct udp_addr server;
     char server_text[UDP_ADDR_TEXT_MAX];
     const char *verify_name;  /* --hostname, else -a */
+    const char *sni;          /* the server name to send: --sni, else verify_name; NULL:
+                                 --no-sni */
+    struct trace trace;       /* --trace: when the client started */
+    struct client_report report;
     struct credentials creds;
     gnutls_datum_t resume_data; /* the session to resume (--resume, a tunnel's reconnection) */
     size_t data_mtu;
@@ -68,5 +87,13 @@ void client_disconnect(struct connection *conn);
 /* client_tunnel.c: --tun: the interface, the tunnel's request, and packets both ways
  * until the stop, reconnecting when the server goes silent. */
 enum client_outcome client_tunnel_run(struct connection *conn, const char *host, int stop_fd);
+
+/* --json (client_report.c): notes the session just made (version, suite, group, how the
+ * server was verified, resumption, ALPN, SRTP). */
+void client_report_session(struct connection *conn);
+
+/* --json: prints the one JSON object of the run on stdout. Returns 0, or -1 when stdout
+ * failed. */
+int client_report_print(const struct connection *conn, int exit_code);
 
 #endif

@@ -43,25 +43,36 @@ struct cookie_destination {
     int fd;
     const struct udp_addr *peer;
     const struct udp_addr *local;
+    const struct cookie_keys *keys; /* its on_reply; NULL: none */
 };
 
 static ssize_t cookie_push(gnutls_transport_ptr_t ptr, const void *buf, size_t size)
 {
     const struct cookie_destination *dest = ptr;
+    ssize_t sent = udp_send(dest->fd, buf, size, dest->peer, dest->local);
 
-    return udp_send(dest->fd, buf, size, dest->peer, dest->local);
+    if (sent > 0 && dest->keys != NULL && dest->keys->on_reply != NULL)
+        dest->keys->on_reply(dest->keys->on_reply_ctx, dest->peer, buf, (size_t)sent);
+    return sent;
 }
 
-int cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
-                 const struct udp_addr *local)
+/* cookie_reply, telling keys' on_reply what it sent (keys NULL: no one). */
+static int reply(gnutls_datum_t *key, const struct cookie_keys *keys, int fd,
+                 const struct udp_addr *peer, const struct udp_addr *local)
 {
-    struct cookie_destination dest = {fd, peer, local};
+    struct cookie_destination dest = {fd, peer, local, keys};
     gnutls_dtls_prestate_st prestate;
     unsigned char peer_key[UDP_ADDR_KEY_MAX];
     size_t peer_key_len = udp_addr_key(peer, peer_key);
 
     memset(&prestate, 0, sizeof(prestate));
     return gnutls_dtls_cookie_send(key, peer_key, peer_key_len, &prestate, &dest, cookie_push);
+}
+
+int cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
+                 const struct udp_addr *local)
+{
+    return reply(key, NULL, fd, peer, local);
 }
 
 /* Copies GNUTLS_COOKIE_KEY_SIZE bytes of key into a datum GnuTLS allocates. */
@@ -222,7 +233,7 @@ int cookie_reply_current(struct cookie_keys *keys, int fd, const struct udp_addr
     pthread_mutex_lock(&keys->lock);
     memcpy(current, keys->current.data, sizeof(current));
     pthread_mutex_unlock(&keys->lock);
-    rc = cookie_reply(&key, fd, peer, local);
+    rc = reply(&key, keys, fd, peer, local);
     if (rc < 0 && log_enabled(LOG_DEBUG)) {
         char text[UDP_ADDR_TEXT_MAX];
         udp_addr_to_text(peer, text, sizeof(text));

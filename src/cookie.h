@@ -58,6 +58,9 @@ struct cookie_keys {
     unsigned period_ms;
     int fixed;               /* the key came from a file (replicas share it): no rotation;
                                 next_rotation_ms is when a replaced key stops counting */
+    /* --trace: shown each HelloVerifyRequest cookie_reply_current sent (NULL: none). */
+    void (*on_reply)(void *ctx, const struct udp_addr *peer, const void *buf, size_t len);
+    void *on_reply_ctx;
 };
 
 /* Makes the first key: one derived from a random secret and rotated every period_ms, or,

@@ -4,6 +4,7 @@
 #include "credentials.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -224,6 +226,20 @@ static enum credentials_result pin_load(const char *pin, unsigned char digest[32
     char hex[65];
     int rc;
 
+    if (strncmp(pin, "sha256//", 8) == 0) { /* curl's and openssl's form */
+        gnutls_datum_t text = {(unsigned char *)pin + 8, (unsigned)strlen(pin + 8)};
+        gnutls_datum_t raw = {NULL, 0};
+        int ok = gnutls_base64_decode2(&text, &raw) >= 0 && raw.size == 32;
+        if (ok)
+            memcpy(digest, raw.data, 32);
+        gnutls_free(raw.data);
+        if (!ok) {
+            errorf(err, err_size, "public key pin '%s' is not sha256// and the base64 of 32 "
+                   "bytes", pin);
+            return CREDENTIALS_BAD_SETTING;
+        }
+        return CREDENTIALS_OK;
+    }
     if (strncmp(pin, "sha256:", 7) == 0) {
         if (pin_hex(pin, hex) < 0 || hex_decode(hex, 64, digest) < 0) {
             errorf(err, err_size, "public key pin '%s' is not sha256: and 64 hex digits", pin);
@@ -320,6 +336,35 @@ static int verify_pinned(gnutls_session_t session)
         (gnutls_certificate_verify_peers3(session, creds->verify_name, &status) < 0 ||
          status != 0))
         return -1;
+    return 0;
+}
+
+/* ---- the key log ----------------------------------------------------------------- */
+
+/* Appends one secret in the NSS key log format Wireshark reads ("LABEL CLIENT_RANDOM
+ * SECRET" in hex), as GnuTLS does for SSLKEYLOGFILE; one write per line, so that
+ * threads and worker processes sharing the file never interleave within a line. */
+static int keylog_write(gnutls_session_t session, const char *label,
+                        const gnutls_datum_t *secret)
+{
+    const struct credentials *creds = gnutls_session_get_ptr(session);
+    gnutls_datum_t client_random, server_random;
+    char line[512];
+    size_t n = (size_t)snprintf(line, sizeof(line), "%s ", label), hex;
+
+    gnutls_session_get_random(session, &client_random, &server_random);
+    hex = sizeof(line) - n;
+    if (n >= sizeof(line) || gnutls_hex_encode(&client_random, line + n, &hex) < 0)
+        return 0;
+    n += strlen(line + n);
+    line[n++] = ' ';
+    hex = sizeof(line) - n - 1;
+    if (gnutls_hex_encode(secret, line + n, &hex) < 0)
+        return 0;
+    n += strlen(line + n);
+    line[n++] = '\n';
+    if (write(creds->keylog_fd, line, n) != (ssize_t)n)
+        log_warn("the key log: %s", strerror(errno));
     return 0;
 }
 
@@ -420,7 +465,15 @@ static enum credentials_result certificates_load(const struct tls_settings *cfg,
     }
     /* The server loads a CRL it was given even when it asks for no client certificate, so
      * that a missing or garbage file is an error, not silence. */
-    if ((creds->verify_ca &&
+    if (cfg->system_trust) {
+        rc = gnutls_certificate_set_x509_system_trust(creds->cert);
+        if (rc <= 0) {
+            errorf(err, err_size, "the system's trust store: %s (install ca-certificates, or "
+                   "name a CA file)", rc < 0 ? gnutls_strerror(rc) : "no certificate in it");
+            return CREDENTIALS_BAD_FILE;
+        }
+    }
+    if ((creds->verify_ca && !cfg->system_trust &&
          load_pem_list(creds->cert, gnutls_certificate_set_x509_trust_file, "CA file",
                        cfg->cafile, "no certificate in it", err, err_size) < 0) ||
         ((creds->verify_ca || cfg->server) && cfg->crlfile != NULL &&
@@ -498,8 +551,19 @@ enum credentials_result credentials_load(const struct tls_settings *cfg,
     creds->verify_name = cfg->verify_name;
     creds->require_client_cert = cfg->require_client_cert;
     creds->heartbeat = cfg->heartbeat;
-    creds->verify_ca = !cfg->server ? cfg->cafile != NULL : cfg->require_client_cert;
+    creds->verify_ca = !cfg->server ? cfg->cafile != NULL || cfg->system_trust
+                                    : cfg->require_client_cert;
 
+    if (cfg->keylogfile != NULL) {
+        creds->keylog_fd = open(cfg->keylogfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                                0600);
+        if (creds->keylog_fd < 0) {
+            errorf(err, err_size, "cannot write key log file '%s': %s", cfg->keylogfile,
+                   strerror(errno));
+            return CREDENTIALS_BAD_FILE;
+        }
+        creds->have_keylog = 1;
+    }
     priority_text(cfg, priority, sizeof(priority));
     rc = gnutls_priority_init2(&creds->priority, priority, &where, 0);
     if (rc < 0) {
@@ -593,6 +657,8 @@ int credentials_session_new(const struct credentials *creds, unsigned flags,
     if (rc < 0)
         return rc;
     gnutls_session_set_ptr(session, (void *)creds);
+    if (creds->have_keylog) /* in place of SSLKEYLOGFILE's */
+        gnutls_session_set_keylog_function(session, keylog_write);
     if ((rc = gnutls_priority_set(session, creds->priority)) < 0 ||
         (creds->cert != NULL &&
          (rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, creds->cert)) < 0) ||
@@ -655,6 +721,8 @@ void credentials_free(struct credentials *creds)
     }
     free(creds->psk);
     gnutls_free(creds->ticket_key.data);
+    if (creds->have_keylog)
+        close(creds->keylog_fd);
     pthread_mutex_destroy(&creds->ticket_lock); /* a zeroed one too: glibc's is plain data */
     memset(creds, 0, sizeof(*creds));
 }

@@ -17,13 +17,14 @@ struct tls_settings {
     int server;
     const char *cafile;           /* trust anchors; the client verifies the server with them,
                                      the server its clients (with require_client_cert) */
+    int system_trust;             /* client: the system's trust anchors, instead of cafile */
     const char *crlfile;          /* revocation list, checked with cafile */
     const char *certfile;         /* own certificate chain, with keyfile */
     const char *keyfile;
     const char *rawpk_pub;        /* server: own raw public key (RFC 7250), with rawpk_key */
     const char *rawpk_key;
-    const char *pin;              /* client: "sha256:HEX", or a PEM public key or certificate
-                                     file: trust exactly that server key */
+    const char *pin;              /* client: "sha256:HEX", "sha256//BASE64", or a PEM public
+                                     key or certificate file: trust exactly that server key */
     const char *pin_name;         /* what to call the pin in messages (its option) */
     const char *psk_identity;     /* client: the identity to send; server: the only one */
     const char *psk_key;          /* hex */
@@ -35,6 +36,7 @@ struct tls_settings {
                                         random one */
     const char *priority;         /* NULL: TLS_DEFAULT_PRIORITY plus what the modes need */
     const char *verify_name;      /* client: the name the server certificate must carry */
+    const char *keylogfile;       /* append the session secrets here (NSS key log format) */
 };
 
 /* One PSK identity and its key. */
@@ -65,6 +67,8 @@ struct credentials {
     size_t psk_count;
     gnutls_datum_t ticket_key;    /* server: session ticket key (resumption) */
     pthread_mutex_t ticket_lock;  /* server: guards ticket_key (SIGHUP replaces it) */
+    int keylog_fd;                /* the key log, with have_keylog */
+    int have_keylog;
 };
 
 /* Why credentials_load failed. */

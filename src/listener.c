@@ -81,6 +81,25 @@ static void log_refusal(struct server *srv, struct refusals *refusals,
     log_warn("%s refused: %u clients already (--max-clients)", text, srv->cfg->max_clients);
 }
 
+/* --trace of the cookie exchange: stateless as the listener is (no retransmission is
+ * marked here; the client's trace marks its own). */
+static void trace_cookie(const struct server *srv, const struct udp_addr *peer, int outgoing,
+                         const void *buf, size_t len)
+{
+    struct trace_state state;
+    char text[UDP_ADDR_TEXT_MAX];
+
+    udp_addr_to_text(peer, text, sizeof(text));
+    trace_state_init(&state, &srv->trace, text);
+    trace_datagram(&state, outgoing, buf, len);
+}
+
+static void trace_cookie_reply(void *ctx, const struct udp_addr *peer, const void *buf,
+                               size_t len)
+{
+    trace_cookie(ctx, peer, 1, buf, len);
+}
+
 /* One datagram that reached the listener (or was forwarded to it). */
 static void handle_datagram(struct server *srv, struct refusals *refusals,
                             const unsigned char *buf, size_t len, const struct udp_addr *peer,
@@ -102,6 +121,8 @@ static void handle_datagram(struct server *srv, struct refusals *refusals,
             udp_addr_to_text(peer, text, sizeof(text));
             log_debug("Sending hello verify request to %s", text);
         }
+        if (srv->cfg->trace)
+            trace_cookie(srv, peer, 0, buf, len);
         cookie_reply_current(&srv->cookies, srv->listen_fd, peer, local);
         return;
     case DATAGRAM_CLIENT_HELLO:
@@ -269,6 +290,12 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     struct tls_settings tls;
     int rc;
 
+    if (cfg->cert_not_found) {
+        errorf(err, err_size, "no server certificate: looked for %s and %s (make certs "
+               "creates the first; or give --cert and --key)", DEFAULT_SERVER_CERT,
+               SYSTEM_SERVER_CERT);
+        return EXIT_RUNTIME;
+    }
     options_tls_settings(cfg, &tls);
     if ((cfg->cookie_key_file != NULL &&
          keyfile_read(cfg->cookie_key_file, cookie_key, err, err_size) < 0) ||
@@ -288,6 +315,11 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     rc = cookie_keys_init(&srv->cookies, cfg->cookie_rotate_s * 1000,
                           cfg->cookie_key_file != NULL ? cookie_key : NULL, err, err_size);
     gnutls_memset(cookie_key, 0, sizeof(cookie_key)); /* copied where they are used */
+    if (cfg->trace) {
+        srv->trace.origin_us = clock_now_us();
+        srv->cookies.on_reply = trace_cookie_reply;
+        srv->cookies.on_reply_ctx = srv;
+    }
     gnutls_memset(ticket_key, 0, sizeof(ticket_key));
     if (rc < 0)
         return EXIT_RUNTIME;
@@ -376,7 +408,7 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
                  "the echoes");
     if (udp_raise_fd_limit(cfg->max_clients + 64UL) < cfg->max_clients + 64UL)
         log_warn("the open-file limit is below what --max-clients %u needs", cfg->max_clients);
-    srv->listen_fd = udp_listen(cfg->address, cfg->port, LISTEN_RCVBUF, &srv->bound, err,
+    srv->listen_fd = udp_listen(cfg->address, cfg->port, cfg->family, LISTEN_RCVBUF, &srv->bound, err,
                                 sizeof(err));
     if (srv->listen_fd < 0) {
         log_error("%s", err);

@@ -149,6 +149,7 @@ int load_run(const struct config *cfg, int stop_fd)
     load->stop_fd = stop_fd;
     load->done_fds[0] = load->done_fds[1] = -1;
     load->verify_name = cfg->hostname ? cfg->hostname : host;
+    load->sni = cfg->no_sni ? NULL : cfg->sni ? cfg->sni : load->verify_name;
     for (i = 0; i < sizeof(load->pattern); i++)
         load->pattern[i] = (unsigned char)((i * 2654435761u) >> 13);
 
@@ -166,7 +167,7 @@ int load_run(const struct config *cfg, int stop_fd)
             goto cleanup;
         }
     }
-    if (udp_resolve(host, cfg->port, 0, &load->servers, err, sizeof(err)) < 0) {
+    if (udp_resolve(host, cfg->port, cfg->family, 0, &load->servers, err, sizeof(err)) < 0) {
         log_error("%s", err);
         goto cleanup;
     }

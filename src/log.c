@@ -13,10 +13,21 @@
 
 static atomic_int current_level = LOG_INFO;
 static char process_name[32] = "dtls_echo: "; /* set before any thread starts */
+static FILE *transcript_stream; /* log_out's; NULL: stdout. Set before any thread starts */
 
 void log_set_level(int level)
 {
     atomic_store(&current_level, level);
+}
+
+void log_transcript_to_stderr(void)
+{
+    transcript_stream = stderr;
+}
+
+static FILE *transcript(void)
+{
+    return transcript_stream != NULL ? transcript_stream : stdout;
 }
 
 void log_set_process(const char *name)
@@ -81,52 +92,54 @@ void log_status(const char *fmt, ...)
 }
 
 /* A line's end, and whether stdout took it all. Caller holds the stdout lock. */
-static int end_line(void)
+static int end_line(FILE *out)
 {
-    int ok = fputc('\n', stdout) != EOF && fflush(stdout) == 0 && !ferror(stdout);
+    int ok = fputc('\n', out) != EOF && fflush(out) == 0 && !ferror(out);
 
-    funlockfile(stdout);
+    funlockfile(out);
     return ok ? 0 : -1;
 }
 
 int log_out(const char *fmt, ...)
 {
+    FILE *out = transcript();
     va_list ap;
 
     if (!log_enabled(LOG_INFO))
         return 0;
-    flockfile(stdout);
+    flockfile(out);
     va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
+    vfprintf(out, fmt, ap);
     va_end(ap);
-    return end_line();
+    return end_line(out);
 }
 
 int log_out_data(const char *prefix, const void *data, size_t len)
 {
     const unsigned char *byte = data;
+    FILE *out = transcript();
     size_t i;
 
     if (!log_enabled(LOG_INFO))
         return 0;
-    flockfile(stdout);
-    fputs(prefix, stdout);
+    flockfile(out);
+    fputs(prefix, out);
     for (i = 0; i < len; i++) {
         unsigned char c = byte[i];
         if (c == '\\')
-            fputs("\\\\", stdout);
+            fputs("\\\\", out);
         else if (c == '\n')
-            fputs("\\n", stdout);
+            fputs("\\n", out);
         else if (c == '\r')
-            fputs("\\r", stdout);
+            fputs("\\r", out);
         else if (c == '\t')
-            fputs("\\t", stdout);
+            fputs("\\t", out);
         else if (c < 0x20 || c >= 0x7f)
-            fprintf(stdout, "\\x%02x", c);
+            fprintf(out, "\\x%02x", c);
         else
-            putc_unlocked(c, stdout);
+            putc_unlocked(c, out);
     }
-    return end_line();
+    return end_line(out);
 }
 
 int log_stdout_flush(void)

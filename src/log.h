@@ -23,6 +23,10 @@ void log_set_level(int level);
  * any thread starts. */
 void log_set_process(const char *name);
 
+/* Sends log_out's transcript lines to stderr from now on, leaving stdout to one result
+ * (--json); call it before any thread starts. */
+void log_transcript_to_stderr(void);
+
 /* Returns nonzero when messages at level would be printed. */
 int log_enabled(int level);
 

@@ -68,6 +68,13 @@ enum option_id {
     OPT_SESSION_IN,
     OPT_RECONNECT,
     OPT_WORKERS,
+    OPT_KEYLOGFILE,
+    OPT_SNI,
+    OPT_NO_SNI,
+    OPT_PRINT_CERT,
+    OPT_ALPN,
+    OPT_SRTP_PROFILES,
+    OPT_TRACE,
     OPT_ID_END,
 };
 
@@ -173,10 +180,77 @@ static int is_pin_digest(const char *text)
 
 static int check_pin(const char *name, const char *value, char *err, size_t err_size)
 {
+    const char *b64 = value + 8;
+
+    if (strncmp(value, "sha256//", 8) == 0) {
+        if (strlen(b64) != 44 || b64[43] != '=' ||
+            strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43)
+            return errorf(err, err_size, "--%s: '%s' is not sha256// and the base64 of 32 "
+                          "bytes (44 characters)", name, value);
+        return 0;
+    }
     if (strncmp(value, "sha256:", 7) == 0 && !is_pin_digest(value))
         return errorf(err, err_size, "--%s: '%s' is not sha256: and 64 hex digits", name,
                       value);
     return not_empty(name, value, err, err_size);
+}
+
+/* A list of names separated by sep (ALPN protocols, SRTP profiles): none empty. */
+static int check_list(const char *name, const char *value, char sep, char *err,
+                      size_t err_size)
+{
+    const char *p = value;
+    size_t len;
+
+    for (;;) {
+        len = strcspn(p, (char[]){sep, '\0'});
+        if (len == 0 || len > 255)
+            return errorf(err, err_size, "--%s: '%s' has an empty or too long item (the items "
+                          "are separated by '%c')", name, value, sep);
+        if (p[len] == '\0')
+            return 0;
+        p += len + 1;
+    }
+}
+
+#define ALPN_PROTOCOLS_MAX 7 /* libgnutls keeps 8; the tunnel's may take one */
+#define ALPN_NAME_MAX 32     /* libgnutls's limit on a protocol name */
+
+static int check_alpn(const char *name, const char *value, char *err, size_t err_size)
+{
+    const char *p;
+    size_t count = 1, len;
+
+    if (check_list(name, value, ',', err, err_size) < 0)
+        return -1;
+    for (p = value; (len = strcspn(p, ",")), p[len] != '\0'; p += len + 1, count++)
+        if (len > ALPN_NAME_MAX)
+            break;
+    if (len > ALPN_NAME_MAX || count > ALPN_PROTOCOLS_MAX)
+        return errorf(err, err_size, "--%s: at most %d protocols of at most %d characters",
+                      name, ALPN_PROTOCOLS_MAX, ALPN_NAME_MAX);
+    return 0;
+}
+
+/* Each profile must be one GnuTLS knows. */
+static int check_srtp(const char *name, const char *value, char *err, size_t err_size)
+{
+    gnutls_srtp_profile_t id;
+    char profile[64];
+    const char *p;
+    size_t len;
+
+    if (check_list(name, value, ':', err, err_size) < 0)
+        return -1;
+    for (p = value;; p += len + 1) {
+        len = strcspn(p, ":");
+        snprintf(profile, sizeof(profile), "%.*s", (int)len, p);
+        if (len >= sizeof(profile) || gnutls_srtp_get_profile_id(profile, &id) < 0)
+            return errorf(err, err_size, "--%s: '%.*s' is not an SRTP profile GnuTLS knows",
+                          name, (int)len, p);
+        if (p[len] == '\0')
+            return 0;
+    }
 }
 
 /* Checks a --priority string: GnuTLS must parse it, and it must enable a DTLS version
@@ -250,18 +324,26 @@ static int check_ipv6_network(const char *name, const char *value, char *err,
 static const struct option_spec option_table[] = {
     FLAG("client", 'c', 'c', GROUP_COMMON, client_mode, "client mode (default: server)"),
     TEXT("address", 'a', 'a', GROUP_COMMON, address, "HOST", NULL, not_empty,
-         "client: server to reach (default localhost); server: address to bind (default "
-         "every IPv6 and IPv4 address)"),
+         "client: server to reach (default localhost; or give HOST[:PORT] or [IPV6]:PORT "
+         "after the options); server: address to bind (default every IPv6 and IPv4 "
+         "address)"),
     NUMBER("port", 'p', 'p', GROUP_COMMON, port, "PORT", 1, 65535, DEFAULT_PORT, "UDP port"),
-    TEXT("cafile", 0, OPT_CAFILE, GROUP_COMMON, cafile, "FILE", DEFAULT_CAFILE, NULL,
-         "trusted CA certificates, PEM"),
+    FLAG("ipv4", '4', '4', GROUP_COMMON, ipv4, "IPv4 only: the client resolves the host to "
+         "IPv4 addresses, the server binds 0.0.0.0"),
+    FLAG("ipv6", '6', '6', GROUP_COMMON, ipv6, "IPv6 only: the client resolves the host to "
+         "IPv6 addresses, the server binds :: without IPv4"),
+    TEXT("cafile", 0, OPT_CAFILE, GROUP_COMMON, cafile, "FILE", NULL, NULL,
+         "trusted CA certificates, PEM (client default: " DEFAULT_CAFILE " when the current "
+         "directory has it, else the system's trust store; server default, with "
+         "--require-client-cert: " DEFAULT_CAFILE ", else " SYSTEM_CAFILE ")"),
     TEXT("crlfile", 0, OPT_CRLFILE, GROUP_COMMON, crlfile, "FILE", NULL, NULL,
          "certificate revocation list, PEM (default none)"),
     TEXT("cert", 0, OPT_CERT, GROUP_COMMON, certfile, "FILE", NULL, NULL,
-         "own certificate chain, PEM (server default " DEFAULT_SERVER_CERT "; client "
-         "default none)"),
+         "own certificate chain, PEM (server default " DEFAULT_SERVER_CERT " when the "
+         "current directory has it, else " SYSTEM_SERVER_CERT "; client default none)"),
     TEXT("key", 0, OPT_KEY, GROUP_COMMON, keyfile, "FILE", NULL, NULL,
-         "private key of --cert, PEM (server default " DEFAULT_SERVER_KEY ")"),
+         "private key of --cert, PEM (server default " DEFAULT_SERVER_KEY ", or "
+         SYSTEM_SERVER_KEY " beside " SYSTEM_SERVER_CERT ")"),
     NUMBER("mtu", 0, OPT_MTU, GROUP_COMMON, mtu, "BYTES", 256, 65535, DEFAULT_MTU,
            "path MTU, IP and UDP headers included; an echo never exceeds what fits in it"),
     TEXT("priority", 0, OPT_PRIORITY, GROUP_COMMON, priority, "STRING", NULL, check_priority,
@@ -291,6 +373,23 @@ static const struct option_spec option_table[] = {
     TEXT("genkey", 0, OPT_GENKEY, GROUP_COMMON, genkey, "FILE", NULL, not_empty,
          "write a fresh random key (128 hex digits) to FILE, mode 0600, for "
          "--cookie-key-file or --ticket-key-file, and exit"),
+    TEXT("keylogfile", 0, OPT_KEYLOGFILE, GROUP_COMMON, keylogfile, "FILE", NULL, not_empty,
+         "append every session's secrets to FILE (mode 0600 when new), in the NSS key log "
+         "format Wireshark decrypts with, as the SSLKEYLOGFILE variable does"),
+    TEXT("alpn", 0, OPT_ALPN, GROUP_COMMON, alpn, "PROTO[,PROTO]", NULL, check_alpn,
+         "ALPN (RFC 7301): the client offers these protocols in order; the server accepts "
+         "these, and refuses a client that offers only others (no_application_protocol); "
+         "-v prints the one agreed"),
+    TEXT("srtp-profiles", 0, OPT_SRTP_PROFILES, GROUP_COMMON, srtp_profiles,
+         "PROFILE[:PROFILE]", NULL, check_srtp,
+         "DTLS-SRTP (RFC 5764), as WebRTC media uses it: offer or accept these profiles "
+         "(SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AES128_CM_HMAC_SHA1_32, SRTP_NULL_HMAC_SHA1_80, "
+         "SRTP_NULL_SHA1_32, SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM); -v prints the "
+         "profile agreed and its keying material (EXTRACTOR-dtls_srtp) in hex"),
+    {"trace", 0, OPT_TRACE, GROUP_COMMON, 1, FIELD_FLAG, FIELD(trace), NULL, 0, 0, 0, NULL, NULL,
+         "print the handshake as it happens on stderr: a line per datagram and per "
+         "handshake message in it, with the time, direction, type, length, fragment, epoch "
+         "and sequence numbers; cookie exchanges and retransmissions marked"},
     {"verbose", 'v', 'v', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
      "more logging (-v: the negotiated session); -vv more; -vvv adds GnuTLS's own log"},
     {"quiet", 'q', 'q', GROUP_COMMON, 0, FIELD_FLAG, NO_FIELD, NULL, 0, 0, 0, NULL, NULL,
@@ -308,6 +407,14 @@ static const struct option_spec option_table[] = {
     TEXT("hostname", 0, OPT_HOSTNAME, GROUP_CLIENT, hostname, "NAME", NULL, check_hostname,
          "name to verify in the server certificate and send as SNI (default: the -a "
          "address)"),
+    TEXT("sni", 0, OPT_SNI, GROUP_CLIENT, sni, "NAME", NULL, check_hostname,
+         "server name to send (SNI), apart from the name verified (default: the --hostname "
+         "or host, when it is a DNS name)"),
+    FLAG("no-sni", 0, OPT_NO_SNI, GROUP_CLIENT, no_sni, "send no server name (SNI)"),
+    {"print-cert", 0, OPT_PRINT_CERT, GROUP_CLIENT, 1, FIELD_FLAG, FIELD(print_cert), NULL, 0,
+     0, 0, NULL, NULL, "print the server's certificate chain on stdout after the handshake, each "
+         "certificate as a one-line summary (subject, issuer, key, validity, "
+         "pin-sha256) and PEM, as openssl s_client -showcerts does"},
     FLAG("insecure", 0, OPT_INSECURE, GROUP_CLIENT, insecure,
          "do not verify the server certificate (warns every run)"),
     NUMBER("timeout", 0, OPT_TIMEOUT, GROUP_CLIENT, timeout_ms, "MS", 10, 3600000,
@@ -319,7 +426,8 @@ static const struct option_spec option_table[] = {
            "one (at most 3 when the server never answered)"),
     TEXT("pin-pubkey", 0, OPT_PIN_PUBKEY, GROUP_CLIENT, pin_pubkey, "PIN", NULL, check_pin,
          "trust exactly this server key instead of a CA: a PEM public key or certificate "
-         "file, or sha256:HEX of the key (works with X.509 and raw public keys)"),
+         "file, sha256:HEX of the key, or sha256//BASE64 as curl and --print-cert write "
+         "it (works with X.509 and raw public keys)"),
     {"heartbeat", 0, OPT_HEARTBEAT, GROUP_CLIENT, 1, FIELD_UINT, FIELD(heartbeat_s), "S", 1,
      3600, 0, NULL, NULL, "send a DTLS heartbeat ping (RFC 6520) after the handshake and "
                           "every S seconds of idle stdin; off by default"},
@@ -361,7 +469,11 @@ static const struct option_spec option_table[] = {
            "worker threads; one per CPU by default"),
     FLAG("plain", 0, OPT_PLAIN, GROUP_LOAD, plain,
          "plain UDP, no DTLS: the baseline, against a UDP echo server"),
-    FLAG("json", 0, OPT_JSON, GROUP_LOAD, json, "print the summary as one JSON object"),
+    FLAG("json", 0, OPT_JSON, GROUP_CLIENT, json,
+         "print one JSON object on stdout and nothing else there: with --clients the load "
+         "summary; else, with -m, the session (version, suite, group, verification, "
+         "resumption, ALPN, SRTP), the echoes and their round trips, the timings and the "
+         "exit code"),
 
     FLAG("require-client-cert", 0, OPT_REQUIRE_CLIENT_CERT, GROUP_SERVER, require_client_cert,
          "ask every client for a certificate, verified against --cafile and --crlfile"),
@@ -446,6 +558,42 @@ static int parse_number(const char *name, const char *text, unsigned long min,
         return errorf(err, err_size, "--%s: '%s' is not a number from %lu to %lu", name, text,
                       min, max);
     *out = value;
+    return 0;
+}
+
+/* The client's positional target: HOST, HOST:PORT, [IPV6] or [IPV6]:PORT, or an IPv6
+ * address alone (more than one colon, no brackets). The host is copied into cfg. */
+static int parse_target(const char *arg, int port_seen, struct config *cfg, char *err,
+                        size_t err_size)
+{
+    const char *host = arg, *port = NULL, *close;
+    size_t host_len = strlen(arg);
+    unsigned long number;
+
+    if (arg[0] == '[') {
+        close = strchr(arg, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+            return errorf(err, err_size, "'%s' is not HOST[:PORT] or [IPV6]:PORT", arg);
+        host = arg + 1;
+        host_len = (size_t)(close - host);
+        port = close[1] == ':' ? close + 2 : NULL;
+    } else if (strchr(arg, ':') != NULL && strchr(arg, ':') == strrchr(arg, ':')) {
+        host_len = (size_t)(strchr(arg, ':') - arg);
+        port = strchr(arg, ':') + 1;
+    }
+    if (host_len == 0 || host_len >= sizeof(cfg->host_text))
+        return errorf(err, err_size, "'%s': the host %s", arg,
+                      host_len == 0 ? "is empty" : "is too long");
+    if (port != NULL && port_seen)
+        return errorf(err, err_size, "cannot use -p with a port in '%s'", arg);
+    if (port != NULL && parse_number("port", port, 1, 65535, &number, err, err_size) < 0)
+        return errorf(err, err_size, "'%s': the port '%s' is not a number from 1 to 65535",
+                      arg, port);
+    if (port != NULL)
+        cfg->port = (unsigned)number;
+    memcpy(cfg->host_text, host, host_len);
+    cfg->host_text[host_len] = '\0';
+    cfg->address = cfg->host_text;
     return 0;
 }
 
@@ -584,8 +732,13 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
         return errorf(err, err_size, "--handshakes-only sends no echoes: cannot use it with "
                                      "--size, --window, --interval or --plain");
     cfg->count_set = seen['n'];
+    if (cfg->ipv4 && cfg->ipv6)
+        return errorf(err, err_size, "cannot use -4 and -6 together");
+    cfg->family = cfg->ipv4 ? AF_INET : cfg->ipv6 ? AF_INET6 : AF_UNSPEC;
     if (verbose && quiet)
         return errorf(err, err_size, "cannot use -v and -q together");
+    if (cfg->trace && quiet)
+        return errorf(err, err_size, "cannot use --trace and -q together");
     if (cfg->insecure && (seen[OPT_CAFILE] || seen[OPT_CRLFILE]))
         return errorf(err, err_size, "cannot use --insecure with --cafile or --crlfile");
 
@@ -607,6 +760,14 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
                                      "certificates, keys, PSK or pins");
     if (seen[OPT_RAWPK_KEY] && seen[OPT_CERT])
         return errorf(err, err_size, "cannot use --rawpk-key with --cert: one server key");
+    if (cfg->sni != NULL && cfg->no_sni)
+        return errorf(err, err_size, "cannot use --sni with --no-sni");
+    if (cfg->json && !cfg->clients && cfg->message == NULL)
+        return errorf(err, err_size, "--json needs --message (or --clients): without it the "
+                                     "echoes of stdin are what stdout carries");
+    if (cfg->json && (cfg->print_cert || cfg->tun))
+        return errorf(err, err_size, "cannot use --json with --%s: stdout holds the one JSON "
+                      "object", cfg->tun ? "tun" : "print-cert");
     if (cfg->pin_pubkey && cfg->insecure)
         return errorf(err, err_size, "cannot use --pin-pubkey with --insecure");
     if (cfg->resume && cfg->message == NULL)
@@ -634,16 +795,28 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
         return errorf(err, err_size, "--tun carries IP packets, not echoes: cannot use it with "
                                      "--message, --resume or --heartbeat");
     if (cfg->client_mode) {
-        if (cfg->insecure)
-            cfg->cafile = NULL;
-        /* A pin, a PSK or --anon replaces the CA as the client's trust decision. */
-        if (cfg->pin_pubkey || cfg->psk_identity || cfg->pskfile || cfg->anon)
-            cfg->cafile = seen[OPT_CAFILE] ? cfg->cafile : NULL;
-    } else if (!seen[OPT_CERT] && !cfg->anon && !cfg->rawpk_key && !cfg->psk_identity &&
-               !cfg->pskfile) {
-        /* X.509 unless another mode was asked for; with PSK, --cert adds X.509. */
-        cfg->certfile = DEFAULT_SERVER_CERT;
-        cfg->keyfile = DEFAULT_SERVER_KEY;
+        /* A pin, a PSK or --anon replaces the CA as the client's trust decision; else the
+         * checkout's test CA, or, run from anywhere else, the system's trust store. */
+        if (!seen[OPT_CAFILE] && !cfg->insecure && !cfg->pin_pubkey && !cfg->psk_identity &&
+            !cfg->pskfile && !cfg->anon) {
+            cfg->cafile = access(DEFAULT_CAFILE, F_OK) == 0 ? DEFAULT_CAFILE : NULL;
+            cfg->system_trust = cfg->cafile == NULL;
+        }
+    } else {
+        if (!seen[OPT_CAFILE])
+            cfg->cafile = access(DEFAULT_CAFILE, F_OK) == 0 || access(SYSTEM_CAFILE, F_OK) != 0
+                              ? DEFAULT_CAFILE : SYSTEM_CAFILE;
+        if (!seen[OPT_CERT] && !cfg->anon && !cfg->rawpk_key && !cfg->psk_identity &&
+            !cfg->pskfile) {
+            /* X.509 unless another mode was asked for; with PSK, --cert adds X.509. The
+             * checkout's certs/, then the system's place; the server names both when
+             * neither has one. */
+            int here = access(DEFAULT_SERVER_CERT, F_OK) == 0;
+            int system = !here && access(SYSTEM_SERVER_CERT, F_OK) == 0;
+            cfg->certfile = system ? SYSTEM_SERVER_CERT : DEFAULT_SERVER_CERT;
+            cfg->keyfile = system ? SYSTEM_SERVER_KEY : DEFAULT_SERVER_KEY;
+            cfg->cert_not_found = !here && !system;
+        }
     }
     if (verbose)
         cfg->log_level = LOG_INFO + verbose;
@@ -690,8 +863,17 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
                 return -1;
         }
     }
-    if (optind < argc)
-        return errorf(err, err_size, "unexpected argument '%s'", argv[optind]);
+    if (optind < argc && (!cfg->client_mode || optind + 1 < argc))
+        return errorf(err, err_size, "unexpected argument '%s'%s", argv[argc - 1],
+                      cfg->client_mode ? ": the client takes one HOST[:PORT]"
+                                       : " (a HOST[:PORT] goes with -c)");
+    if (optind < argc) {
+        if (seen['a'])
+            return errorf(err, err_size, "cannot use -a with a HOST[:PORT] argument");
+        if (parse_target(argv[optind], seen['p'], cfg, err, err_size) < 0)
+            return -1;
+        seen['a'] = 1;
+    }
     if (cfg->genkey != NULL) {
         for (opt = 0; opt < SEEN_SLOTS; opt++)
             if (seen[opt] && opt != OPT_GENKEY && opt != 'q' && opt != 'v')
@@ -707,6 +889,7 @@ void options_tls_settings(const struct config *cfg, struct tls_settings *tls)
     memset(tls, 0, sizeof(*tls));
     tls->server = !cfg->client_mode;
     tls->cafile = cfg->cafile;
+    tls->system_trust = cfg->system_trust;
     tls->crlfile = cfg->crlfile;
     tls->certfile = cfg->certfile;
     tls->keyfile = cfg->keyfile;
@@ -721,6 +904,7 @@ void options_tls_settings(const struct config *cfg, struct tls_settings *tls)
     tls->require_client_cert = cfg->require_client_cert;
     tls->heartbeat = cfg->heartbeat_s > 0 || (cfg->tun && cfg->keepalive_s > 0);
     tls->priority = cfg->priority;
+    tls->keylogfile = cfg->keylogfile;
     if (cfg->client_mode)
         tls->verify_name = cfg->hostname ? cfg->hostname
                                          : cfg->address ? cfg->address : "localhost";
@@ -790,6 +974,25 @@ static void help_option(FILE *out, const struct option_spec *spec)
     fputc('\n', out);
 }
 
+/* The exit codes, for --help and the man page (and the README's table, which a test
+ * holds to --help's). */
+static const struct {
+    int code;
+    const char *meaning;
+} exit_codes[] = {
+    {EXIT_OK, "success"},
+    {EXIT_RUNTIME, "runtime error: a socket, a file, a resource, standard output; the "
+                   "server closed the session; with --clients, every failure was a session "
+                   "the server closed"},
+    {EXIT_USAGE, "usage error: a bad option or value, a message too large for --mtu"},
+    {EXIT_HANDSHAKE, "a handshake or the certificate verification failed (with --clients: "
+                     "any handshake)"},
+    {EXIT_TIMEOUT, "no answer: a timeout, or connection refused (nothing listens at that "
+                   "port); with --clients, any echo lost or handshake timed out or refused"},
+    {EXIT_MISMATCH, "an echo differed from what was sent (with --clients: any echo)"},
+};
+#define EXIT_CODE_COUNT (sizeof(exit_codes) / sizeof(exit_codes[0]))
+
 /* Where --help and the man page list each group. */
 static const char *const group_headings[] = {
     [GROUP_COMMON] = "Common options",
@@ -803,9 +1006,9 @@ void options_print_help(FILE *out)
     size_t group, i;
 
     fprintf(out,
-        "Usage: dtls_echo [OPTIONS]             run the DTLS echo server\n"
-        "       dtls_echo -c [OPTIONS]          run the client\n"
-        "       dtls_echo [-c] --tun [OPTIONS]  either end of a VPN tunnel (IP over DTLS)\n"
+        "Usage: dtls_echo [OPTIONS]                   run the DTLS echo server\n"
+        "       dtls_echo -c [OPTIONS] [HOST[:PORT]]  run the client\n"
+        "       dtls_echo [-c] --tun [OPTIONS]        either end of a VPN tunnel (IP over DTLS)\n"
         "\n"
         "A DTLS 1.2 echo server (one thread per client, stateless cookie exchange) and\n"
         "client on GnuTLS. The client sends a message, or each line of stdin, and checks\n"
@@ -823,10 +1026,14 @@ void options_print_help(FILE *out)
                          "and a\n  handshake not done within %d times --timeout as a handshake "
                          "timeout.\n", SESSION_HANDSHAKE_ROUNDS);
     }
-    fprintf(out,
-        "\nExit codes: 0 success; 1 runtime error (socket, file, resource, stdout); 2 usage\n"
-        "error; 3 handshake or certificate verification failed; 4 timeout, no answer from\n"
-        "the peer; 5 an echo did not match what was sent.\n");
+    fprintf(out, "\nExit codes:\n");
+    for (i = 0; i < EXIT_CODE_COUNT; i++) {
+        char code[HELP_COLUMN + 1];
+        snprintf(code, sizeof(code), "  %d", exit_codes[i].code);
+        fprintf(out, "%s%*s", code, (int)(HELP_COLUMN - strlen(code)), "");
+        help_words(out, exit_codes[i].meaning, HELP_COLUMN);
+        fputc('\n', out);
+    }
 }
 
 /* text for roff: backslashes and hyphens escaped, a leading dot or quote kept literal. */
@@ -877,6 +1084,12 @@ void options_write_man(FILE *out)
             }
             fputc('\n', out);
         }
+    }
+    fputs(".SH EXIT STATUS\n", out);
+    for (i = 0; i < EXIT_CODE_COUNT; i++) {
+        fprintf(out, ".TP\n.B %d\n", exit_codes[i].code);
+        man_text(out, exit_codes[i].meaning);
+        fputc('\n', out);
     }
 }
 

@@ -26,6 +26,12 @@
 #define DEFAULT_CAFILE "certs/ca.pem"
 #define DEFAULT_SERVER_CERT "certs/server.pem"
 #define DEFAULT_SERVER_KEY "certs/server-key.pem"
+/* Where an installed server looks when certs/ is not in the current directory. */
+#define SYSTEM_CONFIG_DIR "/etc/dtls_echo/"
+#define SYSTEM_CAFILE SYSTEM_CONFIG_DIR "ca.pem"
+#define SYSTEM_SERVER_CERT SYSTEM_CONFIG_DIR "server.pem"
+#define SYSTEM_SERVER_KEY SYSTEM_CONFIG_DIR "server-key.pem"
+#define HOST_MAX 256            /* a positional HOST[:PORT]'s host, as text */
 #define DEFAULT_TUN_NET "10.77.0.0/24"
 #define DEFAULT_TUN_NET6 "fd77::/64"
 #define DEFAULT_KEEPALIVE_S 10
@@ -43,11 +49,19 @@ struct text_list {
 struct config {
     enum run_action action;
     int client_mode;            /* -c */
-    const char *address;        /* -a; NULL: client "localhost", server every address */
-    unsigned port;              /* -p */
+    const char *address;        /* -a or the client's HOST[:PORT]; NULL: client "localhost",
+                                   server every address */
+    unsigned port;              /* -p, or the client's HOST:PORT */
+    char host_text[HOST_MAX];   /* the host of a positional HOST[:PORT] (address points here) */
+    int ipv4, ipv6;             /* -4, -6 */
+    int family;                 /* AF_INET, AF_INET6 (-4, -6), or AF_UNSPEC */
     const char *message;        /* -m; NULL: client reads lines from stdin */
     unsigned long count;        /* -n */
-    const char *cafile;         /* NULL with --insecure on the client */
+    const char *cafile;         /* NULL with --insecure on the client, or system_trust */
+    int system_trust;           /* client: no --cafile and no certs/ca.pem here: the system's
+                                   trust store */
+    int cert_not_found;         /* server: no --cert, and no certificate in certs/ or
+                                   SYSTEM_CONFIG_DIR */
     const char *crlfile;        /* NULL: no revocation list */
     const char *certfile;       /* NULL: client presents no certificate */
     const char *keyfile;
@@ -104,6 +118,15 @@ struct config {
     const char *session_out;    /* client: save the session here after the handshake */
     const char *session_in;     /* client: resume the session saved here */
     unsigned reconnect;         /* client: new sessions after a lost one, at most */
+    /* The habits people bring (issue: install). */
+    const char *keylogfile;     /* append the session secrets here (as SSLKEYLOGFILE) */
+    const char *sni;            /* client: the server name to send, apart from hostname */
+    int no_sni;                 /* client: send no server name */
+    int print_cert;             /* client: print the server's chain, PEM and one line each */
+    const char *alpn;           /* ALPN protocols, comma-separated (client: offered in
+                                   order; server: accepted, by the client's preference) */
+    const char *srtp_profiles;  /* DTLS-SRTP profiles, colon-separated (RFC 5764) */
+    int trace;                  /* print the handshake, datagram by datagram */
     const char *workers_text;   /* server: --workers as given: N or auto */
     unsigned workers;           /* server: worker processes (auto: one per online CPU) */
 };
@@ -127,7 +150,7 @@ int options_number(size_t index, const struct config *cfg, const char **name,
 void options_write_dictionary(FILE *out);
 
 /* Writes the OPTIONS section of the man page (roff, from the same table as --help: one
- * .SS per group, one .TP per option). */
+ * .SS per group, one .TP per option), then its EXIT STATUS section. */
 void options_write_man(FILE *out);
 
 /* Fills cfg from argv. Returns 0, or -1 with a one-line reason in err (a usage error). */

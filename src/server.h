@@ -15,6 +15,7 @@
 #include "pool.h"
 #include "registry.h"
 #include "session.h"
+#include "trace.h"
 #include "udp.h"
 
 /* A datagram a session read on its socket that came from another peer (it arrived in
@@ -41,6 +42,7 @@ struct server {
     struct pool pool;
     struct lease_pool leases; /* --tun: the tunnel's addresses (locked apart) */
     unsigned long accepted; /* clients handed to a session; the listener's alone */
+    struct trace trace;     /* --trace: when the server started */
 
     pthread_mutex_t lock;   /* guards what follows */
     struct registry registry;

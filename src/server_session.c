@@ -307,7 +307,10 @@ void server_session_serve(struct pool_job *job)
         .retransmit_ms = 1000,
         .total_ms = srv->cfg->handshake_timeout_s * 1000,
         .prestate = &client->prestate,
-        .alpn = srv->cfg->tun ? TUNNEL_ALPN : NULL,
+        .alpn_first = srv->cfg->tun ? TUNNEL_ALPN : NULL,
+        .alpn = srv->cfg->alpn,
+        .srtp_profiles = srv->cfg->srtp_profiles,
+        .trace = srv->cfg->trace ? &srv->trace : NULL,
     };
     enum session_end end = END_RESTART;
     int rc;

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "trace.h"
 
 #define HANDSHAKE_CALLS 4     /* gnutls_handshake calls per step while datagrams are consumed */
 #define PULL_BATCH 64         /* screened datagrams one pull may read before giving up */
@@ -129,11 +130,39 @@ static ssize_t batch_queue(struct session_transport *t, const giovec_t *iov, int
     return (ssize_t)len;
 }
 
+/* --trace: one datagram, in or out (the server's lines are named by its peer). */
+static void trace(struct session *s, int outgoing, const void *data, size_t len)
+{
+    const struct credentials *creds = gnutls_session_get_ptr(s->tls);
+
+    s->transport.trace->peer = creds->server ? s->peer : NULL;
+    trace_datagram(s->transport.trace, outgoing, data, len);
+}
+
+/* trace() of a datagram GnuTLS hands over in pieces. */
+static void trace_out(struct session *s, const giovec_t *iov, int iovcnt)
+{
+    unsigned char *datagram;
+    size_t len = 0;
+    int i;
+
+    for (i = 0; i < iovcnt; i++)
+        len += iov[i].iov_len;
+    if ((datagram = malloc(len)) == NULL)
+        return;
+    for (len = 0, i = 0; i < iovcnt; len += iov[i].iov_len, i++)
+        memcpy(datagram + len, iov[i].iov_base, iov[i].iov_len);
+    trace(s, 1, datagram, len);
+    free(datagram);
+}
+
 static ssize_t transport_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 {
     struct session_transport *t = &((struct session *)ptr)->transport;
     ssize_t n;
 
+    if (t->trace != NULL)
+        trace_out(ptr, iov, iovcnt);
     if (t->batch != NULL && t->batch->corked)
         return batch_queue(t, iov, iovcnt);
     n = udp_sendv(t->fd, (const struct iovec *)iov, iovcnt);
@@ -228,6 +257,8 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size
         memcpy(buf, t->pending, len);
         t->pending_len = 0;
         t->reads++;
+        if (t->trace != NULL)
+            trace(s, 0, buf, len);
         return (ssize_t)len;
     }
     /* Bounded: a burst of screened-out datagrams must not keep this thread here. */
@@ -260,6 +291,8 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size
             }
         }
         t->reads++;
+        if (t->trace != NULL)
+            trace(s, 0, buf, (size_t)n);
         return n;
     }
     errno = EAGAIN;
@@ -288,6 +321,45 @@ static int is_ip_literal(const char *name)
     return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
 }
 
+#define ALPN_MAX 8 /* what libgnutls keeps */
+
+/* SNI, ALPN and DTLS-SRTP, as params ask. Returns 0, or a negative GnuTLS code. */
+static int set_extensions(gnutls_session_t tls, const struct session_params *params)
+{
+    const struct credentials *creds = gnutls_session_get_ptr(tls);
+    gnutls_datum_t protocols[ALPN_MAX];
+    const char *p = params->alpn, *error_at;
+    unsigned count = 0;
+    size_t len;
+    int rc;
+
+    if (params->server_name != NULL && !is_ip_literal(params->server_name) &&
+        (rc = gnutls_server_name_set(tls, GNUTLS_NAME_DNS, params->server_name,
+                                     strlen(params->server_name))) < 0)
+        return rc;
+    if (params->alpn_first != NULL) {
+        protocols[count].data = (unsigned char *)params->alpn_first;
+        protocols[count++].size = (unsigned)strlen(params->alpn_first);
+    }
+    while (p != NULL && *p != '\0' && count < ALPN_MAX) {
+        len = strcspn(p, ",");
+        protocols[count].data = (unsigned char *)p;
+        protocols[count++].size = (unsigned)len;
+        p += len + (p[len] == ',');
+    }
+    /* A server given --alpn refuses a client that offers only other protocols (RFC 7301:
+     * no_application_protocol); the tunnel's alone leaves echo clients welcome. */
+    if (count > 0 &&
+        (rc = gnutls_alpn_set_protocols(tls, protocols, count,
+                                        creds->server && params->alpn != NULL
+                                            ? GNUTLS_ALPN_MANDATORY : 0)) < 0)
+        return rc;
+    if (params->srtp_profiles != NULL &&
+        (rc = gnutls_srtp_set_profile_direct(tls, params->srtp_profiles, &error_at)) < 0)
+        return rc;
+    return 0;
+}
+
 int session_open(struct session *s, const struct session_params *params, int fd)
 {
     unsigned flags = GNUTLS_DATAGRAM | GNUTLS_NONBLOCK |
@@ -304,20 +376,18 @@ int session_open(struct session *s, const struct session_params *params, int fd)
         s->tls = NULL;
         return rc;
     }
-    if (params->server_name != NULL && !is_ip_literal(params->server_name) &&
-        (rc = gnutls_server_name_set(s->tls, GNUTLS_NAME_DNS, params->server_name,
-                                     strlen(params->server_name))) < 0) {
+    if ((rc = set_extensions(s->tls, params)) < 0) {
         gnutls_deinit(s->tls);
         s->tls = NULL;
         return rc;
     }
-    if (params->alpn != NULL) {
-        gnutls_datum_t proto = {(unsigned char *)params->alpn, (unsigned)strlen(params->alpn)};
-        if ((rc = gnutls_alpn_set_protocols(s->tls, &proto, 1, 0)) < 0) {
+    if (params->trace != NULL) {
+        if ((s->transport.trace = malloc(sizeof(*s->transport.trace))) == NULL) {
             gnutls_deinit(s->tls);
             s->tls = NULL;
-            return rc;
+            return GNUTLS_E_MEMORY_ERROR;
         }
+        trace_state_init(s->transport.trace, params->trace, NULL);
     }
     if (params->prestate != NULL)
         gnutls_dtls_prestate_set(s->tls, (gnutls_dtls_prestate_st *)params->prestate);
@@ -504,6 +574,8 @@ void session_close(struct session *s)
     s->established = 0;
     free(s->transport.batch);
     s->transport.batch = NULL;
+    free(s->transport.trace);
+    s->transport.trace = NULL;
 }
 
 size_t session_pending(const struct session *s)
@@ -720,16 +792,71 @@ void session_log_failure(int level, const struct session *s, const char *what, i
             hint != NULL ? ": " : "", hint != NULL ? hint : "");
 }
 
+int session_alpn(const struct session *s, char *out, size_t out_size)
+{
+    gnutls_datum_t selected;
+
+    out[0] = '\0';
+    if (gnutls_alpn_get_selected_protocol(s->tls, &selected) < 0)
+        return 0;
+    snprintf(out, out_size, "%.*s", (int)selected.size, (const char *)selected.data);
+    return 1;
+}
+
+#define SRTP_MATERIAL_MAX 128 /* two keys and two salts of the largest profile, with room */
+
+int session_srtp(const struct session *s, const char **profile, char *material_hex,
+                 size_t hex_size)
+{
+    unsigned char material[SRTP_MATERIAL_MAX];
+    gnutls_datum_t client_key, client_salt, server_key, server_salt, all;
+    gnutls_srtp_profile_t id;
+    size_t size = hex_size;
+    int len;
+
+    if (gnutls_srtp_get_selected_profile(s->tls, &id) < 0)
+        return 0;
+    *profile = gnutls_srtp_get_profile_name(id);
+    len = gnutls_srtp_get_keys(s->tls, material, sizeof(material), &client_key, &client_salt,
+                               &server_key, &server_salt);
+    all.data = material;
+    all.size = len > 0 ? (unsigned)len : 0;
+    if (len <= 0 || gnutls_hex_encode(&all, material_hex, &size) < 0)
+        material_hex[0] = '\0';
+    gnutls_memset(material, 0, sizeof(material));
+    return 1;
+}
+
 void session_log_description(const struct session *s, int on_stdout)
 {
+    const struct credentials *creds = gnutls_session_get_ptr(s->tls);
+    char line[400], alpn[64], hex[2 * SRTP_MATERIAL_MAX + 1], name[256];
+    const char *profile;
+    size_t name_size = sizeof(name);
+    unsigned name_type;
     char *desc;
 
     if (!log_enabled(LOG_DEBUG))
         return;
     desc = gnutls_session_get_desc(s->tls);
-    if (on_stdout)
-        log_out("- Session: %s", desc != NULL ? desc : "?");
-    else
-        log_debug("%s: - Session: %s", s->peer, desc != NULL ? desc : "?");
+    snprintf(line, sizeof(line), "- Session: %s", desc != NULL ? desc : "?");
     gnutls_free(desc);
+    if (session_alpn(s, alpn, sizeof(alpn)))
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "; ALPN %s", alpn);
+    if (creds->server)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "; server name %s",
+                     gnutls_server_name_get(s->tls, name, &name_size, &name_type, 0) == 0
+                         ? name : "(none)");
+    if (on_stdout)
+        log_out("%s", line);
+    else
+        log_debug("%s: %s", s->peer, line);
+    /* The keying material WebRTC derives its SRTP keys from, to check against a peer's
+     * (openssl s_client -keymatexport EXTRACTOR-dtls_srtp prints the same bytes). */
+    if (session_srtp(s, &profile, hex, sizeof(hex))) {
+        if (on_stdout)
+            log_out("- SRTP profile %s, keying material %s", profile, hex);
+        else
+            log_debug("%s: - SRTP profile %s, keying material %s", s->peer, profile, hex);
+    }
 }

@@ -50,6 +50,7 @@ enum screen_verdict {
 };
 
 struct session_batch; /* session.c: datagrams read and written several at a time */
+struct trace;         /* trace.h: --trace */
 
 /* The session's transport: a UDP socket connected to the peer. */
 struct session_transport {
@@ -69,6 +70,7 @@ struct session_transport {
     int blocking;            /* wait in recvmsg itself (SO_RCVTIMEO; see session_serve) */
     int64_t last_record_us, gap_us; /* how busy the session is, for blocking waits */
     struct session_batch *batch; /* NULL: one system call per datagram */
+    struct trace_state *trace;   /* --trace: what was sent, to mark retransmissions */
 };
 
 struct session {
@@ -90,8 +92,11 @@ struct session_params {
     unsigned total_ms;       /* GnuTLS's own limit on the whole handshake */
     const char *server_name; /* client: SNI, when it is a DNS name (NULL: none) */
     const gnutls_dtls_prestate_st *prestate; /* server: from the cookie exchange */
-    const char *alpn;        /* client: the protocol to ask for; server: the one it
-                                offers (NULL: no ALPN) */
+    const char *alpn_first;  /* ALPN: one protocol before the list (the tunnel's) */
+    const char *alpn;        /* ALPN protocols, comma-separated (client: asked for, in
+                                order; server: accepted, the others refused) */
+    const char *srtp_profiles; /* DTLS-SRTP profiles, colon-separated (NULL: none) */
+    const struct trace *trace; /* print the handshake (--trace); NULL: not */
 };
 
 /* Initialises GnuTLS and, at LOG_TRACE + 1 (-vvv), routes its log to ours. Returns 0, or
@@ -190,6 +195,14 @@ const char *session_failure_hint(const struct session *s, int code);
  * for a certificate verification error, the alert's name for an alert, and the hint of
  * session_failure_hint. */
 void session_log_failure(int level, const struct session *s, const char *what, int code);
+
+/* The ALPN protocol agreed, into out. Returns 1, or 0 when none was. */
+int session_alpn(const struct session *s, char *out, size_t out_size);
+
+/* DTLS-SRTP: the profile agreed and its keying material in hex (client key, server key,
+ * client salt, server salt, as RFC 5764 4.2 lays them out). Returns 1, or 0 when none. */
+int session_srtp(const struct session *s, const char **profile, char *material_hex,
+                 size_t hex_size);
 
 /* At -v, prints "- Session: (DTLS1.2)-(ECDHE-SECP256R1)-(ECDSA-SHA256)-(AES-256-GCM)": on
  * stdout as a transcript line when on_stdout, else to stderr naming the peer. */

@@ -17,22 +17,24 @@
 
 #include "log.h"
 
-int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **result,
-                char *err, size_t err_size)
+int udp_resolve(const char *host, unsigned port, int family, int passive,
+                struct addrinfo **result, char *err, size_t err_size)
 {
     struct addrinfo hints;
     char service[8];
     int rc;
 
     memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = family;
     hints.ai_socktype = SOCK_DGRAM;
     hints.ai_protocol = IPPROTO_UDP;
     hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
     snprintf(service, sizeof(service), "%u", port);
     rc = getaddrinfo(host, service, &hints, result);
     if (rc != 0)
-        return errorf(err, err_size, "cannot resolve '%s': %s", host ? host : "*",
+        return errorf(err, err_size, "cannot resolve '%s'%s: %s", host ? host : "*",
+                      family == AF_INET ? " (-4: IPv4 only)"
+                      : family == AF_INET6 ? " (-6: IPv6 only)" : "",
                       rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
     return 0;
 }
@@ -113,7 +115,7 @@ static int setup_failed(int fd)
     return LISTENER_SETUP_FAILED;
 }
 
-static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport,
+static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport, int v6only,
                          struct udp_addr *bound, char *err, size_t err_size)
 {
     int fd;
@@ -121,10 +123,11 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport,
     fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
-    /* One socket for IPv6 and IPv4 (as v4-mapped addresses) on the wildcard; and each
-     * datagram's destination address, so that replies leave from it. */
+    /* One socket for IPv6 and IPv4 (as v4-mapped addresses) on the wildcard, unless -6;
+     * and each datagram's destination address, so that replies leave from it. */
     if (ai->ai_family == AF_INET6
-            ? set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY", err, err_size) < 0 ||
+            ? set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only, "IPV6_V6ONLY", err,
+                             err_size) < 0 ||
                   set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO", err,
                                  err_size) < 0
             : set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO", err, err_size) < 0)
@@ -158,15 +161,15 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport,
     return fd;
 }
 
-int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bound, char *err,
-               size_t err_size)
+int udp_listen(const char *host, unsigned port, int family, int rcvbuf, struct udp_addr *bound,
+               char *err, size_t err_size)
 {
     struct addrinfo *list = NULL, *ai, wildcard6;
     struct sockaddr_in6 any6;
     int fd = -1, last_errno = 0, last_family = AF_UNSPEC;
 
-    if (host == NULL) {
-        /* IPv6 wildcard first: with IPV6_V6ONLY off it also takes IPv4. */
+    if (host == NULL && family != AF_INET) {
+        /* IPv6 wildcard first: with IPV6_V6ONLY off (not -6) it also takes IPv4. */
         memset(&any6, 0, sizeof(any6));
         any6.sin6_family = AF_INET6;
         any6.sin6_port = htons((unsigned short)port);
@@ -174,18 +177,19 @@ int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bou
         wildcard6.ai_family = AF_INET6;
         wildcard6.ai_addr = (struct sockaddr *)&any6;
         wildcard6.ai_addrlen = sizeof(any6);
-        fd = bind_listener(&wildcard6, rcvbuf, 0, bound, err, err_size);
+        fd = bind_listener(&wildcard6, rcvbuf, 0, family == AF_INET6, bound, err, err_size);
         if (fd >= 0 || fd == LISTENER_SETUP_FAILED)
             return fd < 0 ? -1 : fd;
-        if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL)
-            return errorf(err, err_size, "bind to port %u: %s", port, strerror(errno));
+        if (family == AF_INET6 || (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL))
+            return errorf(err, err_size, "bind to port %u: %s%s", port, strerror(errno),
+                          ipv6_hint(AF_INET6, errno));
     }
-    if (udp_resolve(host, port, 1, &list, err, err_size) < 0)
+    if (udp_resolve(host, port, family, 1, &list, err, err_size) < 0)
         return -1;
     for (ai = list; ai != NULL; ai = ai->ai_next) {
         if (host == NULL && ai->ai_family != AF_INET)
             continue;  /* the IPv6 wildcard failed above; fall back to IPv4 only */
-        fd = bind_listener(ai, rcvbuf, 0, bound, err, err_size);
+        fd = bind_listener(ai, rcvbuf, 0, family == AF_INET6, bound, err, err_size);
         if (fd >= 0)
             break;
         if (fd == LISTENER_SETUP_FAILED) {
@@ -207,8 +211,14 @@ int udp_listen_group(int probe_fd, const struct udp_addr *bound, unsigned count,
 {
     struct addrinfo ai;
     struct udp_addr same;
+    socklen_t len = sizeof(int);
+    int v6only = 0;
     unsigned i;
 
+    /* The group's sockets take IPv4 as the probe did, or not (-6). */
+    if (bound->ss.ss_family == AF_INET6 &&
+        getsockopt(probe_fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) < 0)
+        return errorf(err, err_size, "getsockopt IPV6_V6ONLY: %s", strerror(errno));
     /* The probe proved the port free of other programs; it leaves the port to the group.
      * A socket bound with SO_REUSEPORT alone would have joined another program's group
      * (one of the same user) instead of failing. */
@@ -220,7 +230,7 @@ int udp_listen_group(int probe_fd, const struct udp_addr *bound, unsigned count,
     ai.ai_addr = (struct sockaddr *)&bound->ss;
     ai.ai_addrlen = bound->len;
     for (i = 0; i < count; i++) {
-        fds[i] = bind_listener(&ai, rcvbuf, 1, &same, err, err_size);
+        fds[i] = bind_listener(&ai, rcvbuf, 1, v6only, &same, err, err_size);
         if (fds[i] == -1)
             errorf(err, err_size, "bind listening socket %u of %u: %s", i + 1, count,
                    strerror(errno));

@@ -24,16 +24,18 @@ struct udp_addr {
 /* Long enough for "IPv6 ffff:...:ffff%scope port 65535". */
 #define UDP_ADDR_TEXT_MAX 96
 
-/* Resolves host (NULL: the wildcard, when passive) and port to a list for getaddrinfo
- * callers to free with freeaddrinfo. Returns 0, or -1 with the resolver's reason. */
-int udp_resolve(const char *host, unsigned port, int passive, struct addrinfo **result,
-                char *err, size_t err_size);
+/* Resolves host (NULL: the wildcard, when passive) and port to addresses of family
+ * (AF_UNSPEC: either), a list for getaddrinfo callers to free with freeaddrinfo. Returns
+ * 0, or -1 with the resolver's reason. */
+int udp_resolve(const char *host, unsigned port, int family, int passive,
+                struct addrinfo **result, char *err, size_t err_size);
 
 /* Opens the server's listening socket on host:port (NULL host: every IPv6 and IPv4
- * address), reporting each datagram's destination address, with a receive buffer of
- * rcvbuf bytes. Returns the fd and fills *bound, or -1 (a busy port names EADDRINUSE). */
-int udp_listen(const char *host, unsigned port, int rcvbuf, struct udp_addr *bound, char *err,
-               size_t err_size);
+ * address, or only those of family when it is AF_INET or AF_INET6), reporting each
+ * datagram's destination address, with a receive buffer of rcvbuf bytes. Returns the fd
+ * and fills *bound, or -1 (a busy port names EADDRINUSE). */
+int udp_listen(const char *host, unsigned port, int family, int rcvbuf, struct udp_addr *bound,
+               char *err, size_t err_size);
 
 /* Workers: replaces probe_fd, a listening socket udp_listen bound (which proved the port
  * free), by count sockets bound to the same address in one SO_REUSEPORT group, each set up

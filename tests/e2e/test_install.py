@@ -57,3 +57,27 @@ def test_man_renders_the_page_without_a_warning():
                             env=dict(os.environ, MANWIDTH="80", MANPAGER="cat", PAGER="cat"))
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert "EXIT STATUS" in result.stdout and "--workers N|auto" in result.stdout
+
+
+def words(text):
+    return " ".join(text.replace("`", "").replace("\\-", "-").split())
+
+
+def test_the_exit_codes_in_readme_help_and_man_page_are_one_table():
+    make("dtls_echo.1")
+    help_text = subprocess.run([BINARY, "--help"], capture_output=True, text=True,
+                               timeout=10).stdout
+    section = help_text.split("\nExit codes:\n", 1)[1]
+    in_help = {int(code): words(meaning) for code, meaning in
+               re.findall(r"^  (\d)\s+(.*?)(?=^  \d|\Z)", section, re.M | re.S)}
+    page = open(os.path.join(ROOT, "dtls_echo.1")).read()
+    exit_section = page.split(".SH EXIT STATUS\n", 1)[1].split("\n.SH ", 1)[0]
+    in_man = {int(code): words(meaning) for code, meaning in
+              re.findall(r"^\.TP\n\.B (\d)\n(.*?)(?=^\.TP|\Z)", exit_section, re.M | re.S)}
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    in_readme = {int(code): words(meaning) for code, meaning in
+                 re.findall(r"^\| (\d) \| (.*) \|$", table, re.M)}
+    assert sorted(in_help) == [0, 1, 2, 3, 4, 5], in_help
+    assert in_help == in_man == in_readme, (in_help, in_man, in_readme)
+    assert "connection refused" in in_help[4] and "--clients" in in_help[4]

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "options.h"
@@ -461,7 +462,71 @@ static void test_insecure_with_cafile_is_rejected(void **state)
 static void test_unexpected_positional_argument_is_rejected(void **state)
 {
     (void)state;
-    REJECTED("unexpected argument", "extra", "-c", "extra", "-p", "6000");
+    REJECTED("unexpected argument", "extra", "extra", "-p", "6000");
+    REJECTED("unexpected argument", "one HOST", "-c", "host", "extra");
+}
+
+/* --- the client's HOST[:PORT] --- */
+
+static void assert_target(const char *arg, const char *host, unsigned port)
+{
+    struct command_line cl;
+
+    PARSE(&cl, "-c", arg);
+    assert_accepted(&cl);
+    assert_string_equal(cl.cfg.address, host);
+    assert_int_equal(cl.cfg.port, port);
+}
+
+static void test_positional_host_and_port_fill_address_and_port(void **state)
+{
+    (void)state;
+    assert_target("example.org", "example.org", DEFAULT_PORT);
+    assert_target("example.org:4433", "example.org", 4433);
+    assert_target("127.0.0.1:1", "127.0.0.1", 1);
+    assert_target("[::1]:65535", "::1", 65535);
+    assert_target("[fe80::1%lo]", "fe80::1%lo", DEFAULT_PORT);
+    assert_target("::1", "::1", DEFAULT_PORT); /* an IPv6 address alone: no port in it */
+}
+
+static void test_positional_host_takes_p_when_it_has_no_port(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c", "-p", "7000", "host");
+    assert_accepted(&cl);
+    assert_string_equal(cl.cfg.address, "host");
+    assert_int_equal(cl.cfg.port, 7000);
+}
+
+static void test_bad_positional_targets_are_rejected(void **state)
+{
+    (void)state;
+    REJECTED("host:0", "1 to 65535", "-c", "host:0");
+    REJECTED("host:70000", "1 to 65535", "-c", "host:70000");
+    REJECTED("host:", "1 to 65535", "-c", "host:");
+    REJECTED(":5556", "host is empty", "-c", ":5556");
+    REJECTED("[::1", "[IPV6]:PORT", "-c", "[::1");
+    REJECTED("[::1]x", "[IPV6]:PORT", "-c", "[::1]x");
+    REJECTED("-a", "HOST[:PORT]", "-c", "-a", "one", "two");
+    REJECTED("-p", "host:6000", "-c", "-p", "5000", "host:6000");
+}
+
+static void test_4_and_6_choose_the_family_and_exclude_each_other(void **state)
+{
+    struct command_line cl;
+
+    (void)state;
+    PARSE(&cl, "-c", "-4", "host");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.family, AF_INET);
+    PARSE(&cl, "--ipv6");
+    assert_accepted(&cl);
+    assert_int_equal(cl.cfg.family, AF_INET6);
+    PARSE(&cl, "-c");
+    assert_int_equal(cl.cfg.family, AF_UNSPEC);
+    REJECTED("-4", "-6", "-c", "-4", "-6");
 }
 
 static void test_value_given_to_an_option_that_takes_none_is_rejected(void **state)
@@ -710,6 +775,10 @@ int main(void)
         cmocka_unit_test(test_client_cert_without_key_is_rejected),
         cmocka_unit_test(test_insecure_with_cafile_is_rejected),
         cmocka_unit_test(test_unexpected_positional_argument_is_rejected),
+        cmocka_unit_test(test_positional_host_and_port_fill_address_and_port),
+        cmocka_unit_test(test_positional_host_takes_p_when_it_has_no_port),
+        cmocka_unit_test(test_bad_positional_targets_are_rejected),
+        cmocka_unit_test(test_4_and_6_choose_the_family_and_exclude_each_other),
         cmocka_unit_test(test_value_given_to_an_option_that_takes_none_is_rejected),
         cmocka_unit_test(test_ambiguous_abbreviation_is_rejected),
         cmocka_unit_test(test_port_led_by_whitespace_is_rejected),
