@@ -78,7 +78,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -Wall -Wextra -Werror -pthread -Isrc $(LIB_CFLAGS)
 FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c src/options.c src/lease.c src/log.c
-FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c
+FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c \
+	src/trace.c
 FUZZ_TUNNEL_SRCS := tests/fuzz/fuzz_tunnel.c src/tunnel_wire.c
 build/fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/*.h
 	mkdir -p $(@D)

@@ -383,8 +383,8 @@ static const struct option_spec option_table[] = {
     TEXT("srtp-profiles", 0, OPT_SRTP_PROFILES, GROUP_COMMON, srtp_profiles,
          "PROFILE[:PROFILE]", NULL, check_srtp,
          "DTLS-SRTP (RFC 5764), as WebRTC media uses it: offer or accept these profiles "
-         "(SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AES128_CM_HMAC_SHA1_32, SRTP_NULL_HMAC_SHA1_80, "
-         "SRTP_NULL_SHA1_32, SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM); -v prints the "
+         "in order of preference (SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AES128_CM_HMAC_SHA1_32, "
+         "SRTP_NULL_HMAC_SHA1_80, SRTP_NULL_SHA1_32: those libgnutls 3.7 knows); -v prints the "
          "profile agreed and its keying material (EXTRACTOR-dtls_srtp) in hex"),
     {"trace", 0, OPT_TRACE, GROUP_COMMON, 1, FIELD_FLAG, FIELD(trace), NULL, 0, 0, 0, NULL, NULL,
          "print the handshake as it happens on stderr: a line per datagram and per "

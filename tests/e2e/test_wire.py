@@ -2,13 +2,14 @@
 DTLS 1.2 handshake with a cookie exchange, the echo decrypted with the client's key log,
 and a certificate chain too big for one 576-byte datagram fragmented by the server."""
 import os
+import re
 import shutil
 import subprocess
 import time
 
 import pytest
 
-from conftest import BINARY, ROOT, Process, cert
+from conftest import BINARY, ROOT, Process, cert, free_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tshark") is None,
@@ -224,3 +225,87 @@ def test_big_chain_is_fragmented_to_the_mtu_for_gnutls_cli(
     server.wait_for("EOF")
     stop_after_seen(capture, message, 2)
     check_fragmented_and_small(pcap, port)
+
+
+# ---- --trace against the wire --------------------------------------------------------------
+
+def traced(stderr):
+    """The client's --trace: [(direction, size, [record])] per datagram; a record is
+    (name, msg_seq, fragment offset, fragment length, epoch, record seq, retransmitted)."""
+    datagrams = []
+    for line in stderr.splitlines():
+        found = re.match(r"\s*[\d.]+ ms  (->|<-)  datagram (\d+) B", line)
+        if found:
+            datagrams.append((found[1], int(found[2]), []))
+            continue
+        found = re.match(r"\s*[\d.]+ ms  (->|<-)    (\w+)", line)
+        if not found:
+            continue
+        handshake = re.search(r"msg_seq (\d+)\s+\d+ B  frag (\d+)\+(\d+)", line)
+        epoch, seq = map(int, re.search(r"epoch (\d+) seq (\d+)", line).groups())
+        datagrams[-1][2].append((found[2], *(map(int, handshake.groups()) if handshake
+                                              else (None, None, None)), epoch, seq,
+                                 line.endswith("RETRANSMITTED")))
+    return datagrams
+
+
+def on_the_wire(pcap, client_port_of_server, keylog):
+    """The same from tshark's decode of the capture, retransmissions judged as a reader of
+    the capture would: a fragment (or ChangeCipherSpec, or encrypted Finished) that its
+    sender had sent before."""
+    datagrams, sent = [], set()
+    for source, length, types, epochs, seqs, hs_types, msg_seqs, offsets, frags in read_fields(
+            pcap, client_port_of_server, "udp.length", "dtls.record.content_type",
+            "dtls.record.epoch", "dtls.record.sequence_number", "dtls.handshake.type",
+            "dtls.handshake.message_seq", "dtls.handshake.fragment_offset",
+            "dtls.handshake.fragment_length", keylog=keylog):
+        direction = "<-" if source == client_port_of_server else "->"
+        handshakes = list(zip(hs_types, msg_seqs, offsets, frags))
+        records = []
+        for content, epoch, seq in zip(map(int, types), map(int, epochs), map(int, seqs)):
+            fields = (None, None, None)
+            if content == HANDSHAKE:
+                kind, msg_seq, offset, frag = handshakes.pop(0) if handshakes else (20, 0, 0, 0)
+                name = "Finished" if epoch > 0 else NAMES[int(kind)]
+                if epoch == 0:
+                    fields = (int(msg_seq), int(offset), int(frag))
+            else:
+                name = {CHANGE_CIPHER_SPEC: "ChangeCipherSpec", ALERT: "Alert",
+                        APPLICATION_DATA: "ApplicationData"}[content]
+            key = (direction, name, epoch, fields[0], fields[1])
+            again = name != "Alert" and name != "ApplicationData" and key in sent
+            sent.add(key)
+            records.append((name, *fields, epoch, seq, again))
+        if any(record[0] not in ("ApplicationData",) for record in records):
+            datagrams.append((direction, int(length[0]) - 8, records))
+    return datagrams
+
+
+def handshake_only(datagrams):
+    return [d for d in datagrams if any(r[0] not in ("Alert", "ApplicationData") for r in d[2])]
+
+
+@pytest.mark.parametrize("loss", [[], ["--blackout-down", "1500"]], ids=["no loss", "loss"])
+def test_trace_agrees_with_tshark_on_every_handshake_datagram(
+        loss, port, start_server, start_relay, start_capture, tmp_path):
+    relay_port = free_port()
+    keylog = tmp_path / "keys.log"
+    message = "traced"
+    capture, pcap = start_capture(relay_port, keylog)
+    start_server(port)
+    start_relay(relay_port, port, *loss)
+    result = subprocess.run([BINARY, "-c", "--trace", "--keylogfile", str(keylog), "-m",
+                             message, "-n", "1", f"127.0.0.1:{relay_port}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    stop_after_seen(capture, message, 2)
+    ours, theirs = traced(result.stderr), on_the_wire(pcap, relay_port, str(keylog))
+    assert handshake_only(ours) == handshake_only(theirs)
+    names = [r[0] for d in handshake_only(ours) for r in d[2] if not r[-1]]
+    assert names[:3] == ["ClientHello", "HelloVerifyRequest", "ClientHello"], names
+    assert "(no cookie)" in result.stderr and "(cookie 16 B)" in result.stderr
+    retransmitted = [r[0] for d in ours for r in d[2] if r[-1]]
+    if loss:  # every answer dropped for 1.5 s: the first ClientHello went again
+        assert retransmitted and set(retransmitted) == {"ClientHello"}, retransmitted
+    else:
+        assert retransmitted == []

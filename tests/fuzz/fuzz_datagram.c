@@ -1,6 +1,7 @@
 /* fuzz_datagram.c - libFuzzer harness for the listener's datagram path: one datagram from
  * anyone, classified by cookie_classify() and, when it is a ClientHello without a
- * valid cookie, answered with the HelloVerifyRequest cookie_reply_current() sends.
+ * valid cookie, answered with the HelloVerifyRequest cookie_reply_current() sends; and
+ * the same datagram decoded by --trace (trace_decode()).
  *
  * Input: a peer address, then the datagram.
  *   byte 0, bits 0-1: 0 IPv4 (4 address bytes, 2 port bytes follow)
@@ -44,6 +45,7 @@
 #include <gnutls/gnutls.h>
 
 #include "cookie.h"
+#include "trace.h"
 #include "udp.h"
 
 #define RECORD_HEADER_SIZE 13
@@ -401,6 +403,27 @@ static const struct reply_route *route_for(uint8_t first)
     return &routes[index];
 }
 
+/* --trace decodes every datagram a traced session sees: any bytes give bounded lines,
+ * each a terminated string, the first naming the datagram's size. */
+static void check_trace(const unsigned char *datagram, size_t len)
+{
+    static const struct trace trace;
+    struct trace_state state;
+    char lines[16][TRACE_LINE_MAX], first[32];
+    size_t n, i;
+
+    trace_state_init(&state, &trace, NULL);
+    n = trace_decode(&state, 1, datagram, len, lines, 16);
+    CHECK(n <= 16, "trace_decode returned %zu lines for 16", n);
+    for (i = 0; i < n; i++)
+        CHECK(memchr(lines[i], '\0', TRACE_LINE_MAX) != NULL, "trace line %zu unterminated", i);
+    snprintf(first, sizeof(first), "datagram %zu B", len);
+    CHECK(n == 0 || strncmp(lines[0], first, strlen(first)) == 0, "first line '%s'", lines[0]);
+    /* The same datagram again: each fragment in it is now a retransmission. */
+    n = trace_decode(&state, 1, datagram, len, lines, 16);
+    CHECK(n <= 16, "trace_decode returned %zu lines for 16", n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct udp_addr peer;
@@ -430,5 +453,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(verdict == DATAGRAM_SEND_COOKIE, "verdict %d for a ClientHello", (int)verdict);
     if (verdict == DATAGRAM_SEND_COOKIE)
         check_cookie_reply(route_for(data[0]), len, (data[0] >> 2) & 1);
+    check_trace(datagram, len);
     return 0;
 }
