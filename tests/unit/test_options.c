@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "options.h"
@@ -466,6 +467,25 @@ static void test_unexpected_positional_argument_is_rejected(void **state)
     REJECTED("unexpected argument", "one HOST", "-c", "host", "extra");
 }
 
+/* --- defaults that depend on where it runs --- */
+
+static void test_elsewhere_the_client_trusts_the_system_store(void **state)
+{
+    struct command_line cl;
+    char here[4096];
+
+    (void)state;
+    assert_non_null(getcwd(here, sizeof(here)));
+    assert_int_equal(chdir("/proc"), 0); /* never a certs/ folder there */
+    PARSE(&cl, "-c");
+    assert_int_equal(chdir(here), 0);
+    assert_accepted(&cl);
+    assert_null(cl.cfg.cafile);
+    assert_true(cl.cfg.system_trust);
+    PARSE(&cl, "-c", "--insecure"); /* nothing verified: no store either */
+    assert_false(cl.cfg.system_trust);
+}
+
 /* --- the client's HOST[:PORT] --- */
 
 static void assert_target(const char *arg, const char *host, unsigned port)
@@ -775,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_client_cert_without_key_is_rejected),
         cmocka_unit_test(test_insecure_with_cafile_is_rejected),
         cmocka_unit_test(test_unexpected_positional_argument_is_rejected),
+        cmocka_unit_test(test_elsewhere_the_client_trusts_the_system_store),
         cmocka_unit_test(test_positional_host_and_port_fill_address_and_port),
         cmocka_unit_test(test_positional_host_takes_p_when_it_has_no_port),
         cmocka_unit_test(test_bad_positional_targets_are_rejected),
