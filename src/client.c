@@ -212,6 +212,8 @@ enum client_outcome client_connect(struct connection *conn, const char *host, in
     freeaddrinfo(list);
     switch (status) {
     case SESSION_OK:
+        if (cfg->json) /* the last session made, resumed or not, is the one reported */
+            client_report_session(conn);
         return OUTCOME_OK;
     case SESSION_STOPPED:
         log_error("interrupted");
@@ -650,8 +652,6 @@ static int announce_handshake(struct connection *conn)
     session_log_description(&conn->session, conn->cfg->message != NULL);
     if (conn->cfg->print_cert && print_certificates(conn) < 0)
         return -1;
-    if (conn->cfg->json)
-        client_report_session(conn);
     return 0;
 }
 

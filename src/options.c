@@ -180,9 +180,8 @@ static int is_pin_digest(const char *text)
 
 static int check_pin(const char *name, const char *value, char *err, size_t err_size)
 {
-    const char *b64 = value + 8;
-
     if (strncmp(value, "sha256//", 8) == 0) {
+        const char *b64 = value + 8;
         if (strlen(b64) != 44 || b64[43] != '=' ||
             strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43)
             return errorf(err, err_size, "--%s: '%s' is not sha256// and the base64 of 32 "
@@ -195,41 +194,29 @@ static int check_pin(const char *name, const char *value, char *err, size_t err_
     return not_empty(name, value, err, err_size);
 }
 
-/* A list of names separated by sep (ALPN protocols, SRTP profiles): none empty. */
-static int check_list(const char *name, const char *value, char sep, char *err,
-                      size_t err_size)
+/* A list of 1 to max_items items separated by sep, each of 1 to max_len characters. */
+static int check_list(const char *name, const char *value, char sep, size_t max_len,
+                      size_t max_items, char *err, size_t err_size)
 {
     const char *p = value;
-    size_t len;
+    size_t len, items = 0;
 
     for (;;) {
         len = strcspn(p, (char[]){sep, '\0'});
-        if (len == 0 || len > 255)
-            return errorf(err, err_size, "--%s: '%s' has an empty or too long item (the items "
-                          "are separated by '%c')", name, value, sep);
+        if (len == 0 || len > max_len || ++items > max_items)
+            return errorf(err, err_size, "--%s: '%s' is not a list of at most %zu items of 1 "
+                          "to %zu characters separated by '%c'", name, value, max_items,
+                          max_len, sep);
         if (p[len] == '\0')
             return 0;
         p += len + 1;
     }
 }
 
-#define ALPN_PROTOCOLS_MAX 7 /* libgnutls keeps 8; the tunnel's may take one */
-#define ALPN_NAME_MAX 32     /* libgnutls's limit on a protocol name */
-
+/* ALPN: libgnutls keeps 8 protocols (the tunnel's may take one) of at most 32 bytes. */
 static int check_alpn(const char *name, const char *value, char *err, size_t err_size)
 {
-    const char *p;
-    size_t count = 1, len;
-
-    if (check_list(name, value, ',', err, err_size) < 0)
-        return -1;
-    for (p = value; (len = strcspn(p, ",")), p[len] != '\0'; p += len + 1, count++)
-        if (len > ALPN_NAME_MAX)
-            break;
-    if (len > ALPN_NAME_MAX || count > ALPN_PROTOCOLS_MAX)
-        return errorf(err, err_size, "--%s: at most %d protocols of at most %d characters",
-                      name, ALPN_PROTOCOLS_MAX, ALPN_NAME_MAX);
-    return 0;
+    return check_list(name, value, ',', 32, 7, err, err_size);
 }
 
 /* Each profile must be one GnuTLS knows. */
@@ -240,12 +227,12 @@ static int check_srtp(const char *name, const char *value, char *err, size_t err
     const char *p;
     size_t len;
 
-    if (check_list(name, value, ':', err, err_size) < 0)
+    if (check_list(name, value, ':', sizeof(profile) - 1, 8, err, err_size) < 0)
         return -1;
     for (p = value;; p += len + 1) {
         len = strcspn(p, ":");
         snprintf(profile, sizeof(profile), "%.*s", (int)len, p);
-        if (len >= sizeof(profile) || gnutls_srtp_get_profile_id(profile, &id) < 0)
+        if (gnutls_srtp_get_profile_id(profile, &id) < 0)
             return errorf(err, err_size, "--%s: '%.*s' is not an SRTP profile GnuTLS knows",
                           name, (int)len, p);
         if (p[len] == '\0')

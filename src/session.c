@@ -668,13 +668,6 @@ enum session_status session_ping(struct session *s)
     return SESSION_OK;
 }
 
-int session_alpn_is(const struct session *s, const char *proto)
-{
-    gnutls_datum_t selected;
-
-    return gnutls_alpn_get_selected_protocol(s->tls, &selected) == 0 &&
-           selected.size == strlen(proto) && memcmp(selected.data, proto, selected.size) == 0;
-}
 
 void session_peer_identity(const struct session *s, char *out, size_t out_size)
 {
@@ -801,6 +794,13 @@ int session_alpn(const struct session *s, char *out, size_t out_size)
         return 0;
     snprintf(out, out_size, "%.*s", (int)selected.size, (const char *)selected.data);
     return 1;
+}
+
+int session_alpn_is(const struct session *s, const char *proto)
+{
+    char agreed[64];
+
+    return session_alpn(s, agreed, sizeof(agreed)) && strcmp(agreed, proto) == 0;
 }
 
 #define SRTP_MATERIAL_MAX 128 /* two keys and two salts of the largest profile, with room */

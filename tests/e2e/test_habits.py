@@ -262,3 +262,12 @@ def test_the_server_traces_the_cookie_exchange_and_each_handshake_named_by_its_p
 def test_trace_and_quiet_exclude_each_other(tmp_path):
     result = client(tmp_path, "--trace", "-q", "-m", "x")
     assert result.returncode == 2 and "--trace and -q" in result.stderr
+
+
+def test_json_reports_the_resumed_session_of_resume(tmp_path, port, start_server):
+    start_server(port)
+    result = client(tmp_path, "--json", "--resume", "--cafile", cert("ca.pem"), "-m", "x",
+                    "-n", "1", f"localhost:{port}")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["session"]["resumed"] is True and report["handshake_attempts"] == 2

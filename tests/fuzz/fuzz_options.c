@@ -79,19 +79,21 @@ static void command_line_free(struct command_line *cl)
         free(cl->block[i]);
 }
 
-/* Returns 1 when text is NULL, points into one of cl's argument blocks, or is one of the
- * defaults the parser fills in. */
-static int string_is_ours(const struct command_line *cl, const char *text)
+/* Returns 1 when text is NULL, points into one of cl's argument blocks or to the host
+ * the parser copied out of a HOST:PORT argument, or is one of the defaults it fills in. */
+static int string_is_ours(const struct command_line *cl, const struct config *cfg,
+                          const char *text)
 {
     int i;
 
-    if (text == NULL)
+    if (text == NULL || text == cfg->host_text)
         return 1;
     for (i = 0; i < cl->argc; i++)
         if (text >= cl->block[i] && text < cl->block[i] + cl->block_size[i])
             return 1;
     return strcmp(text, DEFAULT_CAFILE) == 0 || strcmp(text, DEFAULT_SERVER_CERT) == 0 ||
-           strcmp(text, DEFAULT_SERVER_KEY) == 0;
+           strcmp(text, DEFAULT_SERVER_KEY) == 0 || strcmp(text, SYSTEM_CAFILE) == 0 ||
+           strcmp(text, SYSTEM_SERVER_CERT) == 0 || strcmp(text, SYSTEM_SERVER_KEY) == 0;
 }
 
 /* Returns 1 when text is a non-empty, even number of hex digits. */
@@ -189,11 +191,12 @@ static void check_strings(const struct command_line *cl, const struct config *cf
         cfg->address,    cfg->message,  cfg->cafile,       cfg->crlfile,    cfg->certfile,
         cfg->keyfile,    cfg->hostname, cfg->priority,     cfg->psk_identity, cfg->psk_key,
         cfg->pskfile,    cfg->rawpk_key, cfg->rawpk_pub,   cfg->pin_pubkey,
+        cfg->keylogfile, cfg->sni,      cfg->alpn,         cfg->srtp_profiles,
     };
     size_t i;
 
     for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        CHECK(string_is_ours(cl, fields[i]), "string field %zu points outside argv", i);
+        CHECK(string_is_ours(cl, cfg, fields[i]), "string field %zu points outside argv", i);
 }
 
 static int same_string(const char *a, const char *b)
@@ -219,7 +222,11 @@ static int same_config(const struct config *a, const struct config *b)
            same_string(a->psk_identity, b->psk_identity) &&
            same_string(a->psk_key, b->psk_key) && same_string(a->pskfile, b->pskfile) &&
            same_string(a->rawpk_key, b->rawpk_key) && same_string(a->rawpk_pub, b->rawpk_pub) &&
-           same_string(a->pin_pubkey, b->pin_pubkey);
+           same_string(a->pin_pubkey, b->pin_pubkey) && a->family == b->family &&
+           a->system_trust == b->system_trust && a->no_sni == b->no_sni &&
+           a->print_cert == b->print_cert && a->trace == b->trace && a->json == b->json &&
+           same_string(a->keylogfile, b->keylogfile) && same_string(a->sni, b->sni) &&
+           same_string(a->alpn, b->alpn) && same_string(a->srtp_profiles, b->srtp_profiles);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

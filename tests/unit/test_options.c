@@ -533,6 +533,21 @@ static void test_bad_positional_targets_are_rejected(void **state)
     REJECTED("-p", "host:6000", "-c", "-p", "5000", "host:6000");
 }
 
+static void test_alpn_srtp_and_pin_values_are_checked(void **state)
+{
+    (void)state;
+    REJECTED("--alpn", "separated by ','", "-c", "--alpn", "coap,,h2");
+    REJECTED("--alpn", "at most 7 items", "--alpn", "a,b,c,d,e,f,g,h");
+    REJECTED("--alpn", "1 to 32 characters", "--alpn", "abcdefghijklmnopqrstuvwxyz0123456");
+    REJECTED("--srtp-profiles", "'SRTP_BOGUS' is not an SRTP profile",
+             "--srtp-profiles", "SRTP_AES128_CM_HMAC_SHA1_80:SRTP_BOGUS");
+    REJECTED("--pin-pubkey", "sha256// and the base64", "-c", "--pin-pubkey", "sha256//abc=");
+    REJECTED("--sni", "--no-sni", "-c", "--sni", "a.example", "--no-sni");
+    REJECTED("--json", "--message", "-c", "--json");
+    REJECTED("--json", "--print-cert", "-c", "-m", "x", "--json", "--print-cert");
+    REJECTED("--trace", "--clients", "-c", "--clients", "2", "--trace");
+}
+
 static void test_4_and_6_choose_the_family_and_exclude_each_other(void **state)
 {
     struct command_line cl;
@@ -799,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_positional_host_and_port_fill_address_and_port),
         cmocka_unit_test(test_positional_host_takes_p_when_it_has_no_port),
         cmocka_unit_test(test_bad_positional_targets_are_rejected),
+        cmocka_unit_test(test_alpn_srtp_and_pin_values_are_checked),
         cmocka_unit_test(test_4_and_6_choose_the_family_and_exclude_each_other),
         cmocka_unit_test(test_value_given_to_an_option_that_takes_none_is_rejected),
         cmocka_unit_test(test_ambiguous_abbreviation_is_rejected),
