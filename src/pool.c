@@ -18,6 +18,7 @@ struct pool_thread {
     pthread_cond_t cond;       /* it waits here while parked */
     struct pool_thread *above, *below; /* in the parked stack */
     struct pool_thread *next;  /* in the exited list */
+    int leaving;               /* it lingered out (counted in pool->leaving) */
 };
 
 int pool_init(struct pool *pool, void (*serve)(struct pool_job *), size_t stack_size,
@@ -29,7 +30,7 @@ int pool_init(struct pool *pool, void (*serve)(struct pool_job *), size_t stack_
     pool->linger_s = linger_s;
     atomic_store(&pool->stopping, 0);
     pool->parked_top = NULL;
-    pool->threads = pool->floor = 0;
+    pool->threads = pool->floor = pool->leaving = 0;
     pool->exited = NULL;
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
         return -1;
@@ -80,8 +81,11 @@ static struct pool_job *next_job(struct pool_thread *self)
     while (self->job == NULL && !atomic_load(&pool->stopping)) {
         if (pthread_cond_timedwait(&self->cond, &pool->lock, &until) == 0)
             continue;
-        if (pool->threads > pool->floor)
-            break; /* lingered long enough */
+        if (pool->threads - pool->leaving > pool->floor) {
+            pool->leaving++; /* lingered long enough */
+            self->leaving = 1;
+            break;
+        }
         until.tv_sec += pool->linger_s; /* one of the pool's floor: stay */
     }
     job = self->job; /* pool_submit took it off the stack */
@@ -106,6 +110,7 @@ static void *thread_main(void *arg)
     self->next = pool->exited;
     pool->exited = self;
     pool->threads--;
+    pool->leaving -= self->leaving ? 1 : 0;
     pthread_mutex_unlock(&pool->lock);
     wake_owner(pool);
     return NULL;

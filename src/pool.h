@@ -26,6 +26,8 @@ struct pool {
     pthread_mutex_t lock;    /* guards what follows */
     struct pool_thread *parked_top; /* threads waiting for a job, the last parked first */
     unsigned threads;        /* threads alive */
+    unsigned leaving;        /* of those, lingered out and on their way to exit: not counted
+                                against the floor, so that several at once never dip below it */
     struct pool_thread *exited; /* to be joined */
 };
 
