@@ -18,6 +18,7 @@ enum {
     ALERT = 21,
     HANDSHAKE = 22,
     APPLICATION_DATA = 23,
+    HEARTBEAT = 24,
     CLIENT_HELLO = 1,
     HELLO_VERIFY_REQUEST = 3,
     RANDOM_SIZE = 32,
@@ -132,7 +133,7 @@ size_t trace_decode(struct trace_state *state, int outgoing, const unsigned char
         uint64_t key = (uint64_t)type << 56 | (uint64_t)epoch << 40 | 0xffffffu;
 
         records++;
-        handshake |= type != APPLICATION_DATA;
+        handshake |= type != APPLICATION_DATA && type != HEARTBEAT;
         if (type == HANDSHAKE && epoch == 0) {
             n = handshake_lines(state, outgoing, body, payload, epoch, seq, lines, n, max);
         } else if (type == HANDSHAKE || type == CHANGE_CIPHER_SPEC ||
@@ -152,7 +153,8 @@ size_t trace_decode(struct trace_state *state, int outgoing, const unsigned char
                      epoch, (unsigned long long)seq);
         } else {
             snprintf(lines[n++], TRACE_LINE_MAX, "  %-38s %5zu B  epoch %u seq %llu",
-                     type == APPLICATION_DATA ? "ApplicationData" : "Record?", payload, epoch,
+                     type == APPLICATION_DATA ? "ApplicationData"
+                     : type == HEARTBEAT ? "Heartbeat" : "Record?", payload, epoch,
                      (unsigned long long)seq);
         }
         p += RECORD_HEADER + payload;

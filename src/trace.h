@@ -3,7 +3,8 @@
  * decoded from its DTLS record headers: one line per datagram, then one per record in
  * it, with the handshake message's type, length, message_seq, fragment, and the record's
  * epoch and sequence number; cookie exchanges and retransmissions are marked. Datagrams
- * of application data alone are not printed: the trace is the handshake (and its alerts).
+ * of application data or heartbeats alone are not printed: the trace is the handshake
+ * (and its alerts).
  * Pure decoding but for trace_datagram's one write to stderr per line. */
 #ifndef DTLS_ECHO_TRACE_H
 #define DTLS_ECHO_TRACE_H

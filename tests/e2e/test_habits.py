@@ -271,3 +271,15 @@ def test_json_reports_the_resumed_session_of_resume(tmp_path, port, start_server
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["session"]["resumed"] is True and report["handshake_attempts"] == 2
+
+
+def test_trace_leaves_out_heartbeats_and_echoes(tmp_path, port, start_server):
+    start_server(port)
+    result = client(tmp_path, "--trace", "--heartbeat", "1", "--cafile", cert("ca.pem"),
+                    "-m", "x", "-n", "2", f"localhost:{port}")
+    assert result.returncode == 0, result.stderr
+    assert "- Heartbeat pong received" in result.stdout  # a heartbeat went both ways
+    traced = [line for line in result.stderr.splitlines() if " ms  " in line]
+    assert traced and not [line for line in traced
+                           if any(word in line for word in
+                                  ("Heartbeat", "ApplicationData", "Record?"))], traced
