@@ -95,7 +95,7 @@ static enum session_status handshake_with(struct connection *conn, const struct 
         .peer = &conn->server,
         .retransmit_ms = cfg->timeout_ms,
         .total_ms = attempt_ms + cfg->timeout_ms,
-        .server_name = conn->sni,
+        .server_name = options_server_name(cfg),
         .alpn_first = cfg->tun ? TUNNEL_ALPN : NULL,
         .alpn = cfg->alpn,
         .srtp_profiles = cfg->srtp_profiles,
@@ -797,8 +797,6 @@ int client_run(const struct config *cfg, int stop_fd)
     memset(&conn, 0, sizeof(conn));
     conn.cfg = cfg;
     conn.fd = -1;
-    conn.verify_name = cfg->hostname ? cfg->hostname : host;
-    conn.sni = cfg->no_sni ? NULL : cfg->sni ? cfg->sni : conn.verify_name;
     conn.report.start_us = conn.trace.origin_us = clock_now_us();
     conn.host = host;
     conn.stop_fd = stop_fd;

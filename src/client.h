@@ -48,9 +48,6 @@ struct connection {
     int fd;
     struct udp_addr server;
     char server_text[UDP_ADDR_TEXT_MAX];
-    const char *verify_name;  /* --hostname, else -a */
-    const char *sni;          /* the server name to send: --sni, else verify_name; NULL:
-                                 --no-sni */
     struct trace trace;       /* --trace: when the client started */
     struct client_report report;
     struct credentials creds;

@@ -148,8 +148,6 @@ int load_run(const struct config *cfg, int stop_fd)
     load->cfg = cfg;
     load->stop_fd = stop_fd;
     load->done_fds[0] = load->done_fds[1] = -1;
-    load->verify_name = cfg->hostname ? cfg->hostname : host;
-    load->sni = cfg->no_sni ? NULL : cfg->sni ? cfg->sni : load->verify_name;
     for (i = 0; i < sizeof(load->pattern); i++)
         load->pattern[i] = (unsigned char)((i * 2654435761u) >> 13);
 

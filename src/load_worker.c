@@ -99,9 +99,9 @@ static int session_start(struct worker *w, struct load_session *s, int64_t now)
         .peer = &load->server_addr,
         .retransmit_ms = cfg->timeout_ms,
         .total_ms = cfg->timeout_ms * SESSION_HANDSHAKE_ROUNDS,
-        .server_name = load->sni,
-        .alpn = load->cfg->alpn,
-        .srtp_profiles = load->cfg->srtp_profiles,
+        .server_name = options_server_name(cfg),
+        .alpn = cfg->alpn,
+        .srtp_profiles = cfg->srtp_profiles,
     };
     s->session.peer = load->server_text;
     s->session.stop_fd = -1;

@@ -68,8 +68,6 @@ struct load {
     const struct addrinfo *server; /* the first address the name resolved to */
     struct udp_addr server_addr;
     char server_text[UDP_ADDR_TEXT_MAX];
-    const char *verify_name;
-    const char *sni;            /* the server name sent: --sni, else verify_name; NULL: none */
     unsigned char pattern[PATTERN_PERIOD + LOAD_MAX_SIZE];
     int64_t start_us, end_us;  /* end_us 0: no --duration */
     int stop_fd;

@@ -553,7 +553,7 @@ static int parse_number(const char *name, const char *text, unsigned long min,
 static int parse_target(const char *arg, int port_seen, struct config *cfg, char *err,
                         size_t err_size)
 {
-    const char *host = arg, *port = NULL, *close;
+    const char *host = arg, *port = NULL, *close, *colon = strchr(arg, ':');
     size_t host_len = strlen(arg);
     unsigned long number;
 
@@ -564,9 +564,9 @@ static int parse_target(const char *arg, int port_seen, struct config *cfg, char
         host = arg + 1;
         host_len = (size_t)(close - host);
         port = close[1] == ':' ? close + 2 : NULL;
-    } else if (strchr(arg, ':') != NULL && strchr(arg, ':') == strrchr(arg, ':')) {
-        host_len = (size_t)(strchr(arg, ':') - arg);
-        port = strchr(arg, ':') + 1;
+    } else if (colon != NULL && colon == strrchr(arg, ':')) { /* one colon: HOST:PORT */
+        host_len = (size_t)(colon - arg);
+        port = colon + 1;
     }
     if (host_len == 0 || host_len >= sizeof(cfg->host_text))
         return errorf(err, err_size, "'%s': the host %s", arg,
@@ -692,6 +692,15 @@ static int unknown_option(const char *arg, char *err, size_t err_size)
     return errorf(err, err_size, "unknown or ambiguous option '%.*s'", (int)name_len + 2, arg);
 }
 
+/* A default file: the checkout's (certs/ in the current folder) when it is there, else the
+ * system's (NULL: none) when it is there, else NULL. */
+static const char *present(const char *checkout, const char *system)
+{
+    if (access(checkout, F_OK) == 0)
+        return checkout;
+    return system != NULL && access(system, F_OK) == 0 ? system : NULL;
+}
+
 /* Checks the options as a whole: sides, pairs and conflicts. */
 static int validate(struct config *cfg, const unsigned char *seen, int verbose, int quiet,
                     char *err, size_t err_size)
@@ -786,23 +795,22 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
          * checkout's test CA, or, run from anywhere else, the system's trust store. */
         if (!seen[OPT_CAFILE] && !cfg->insecure && !cfg->pin_pubkey && !cfg->psk_identity &&
             !cfg->pskfile && !cfg->anon) {
-            cfg->cafile = access(DEFAULT_CAFILE, F_OK) == 0 ? DEFAULT_CAFILE : NULL;
+            cfg->cafile = present(DEFAULT_CAFILE, NULL);
             cfg->system_trust = cfg->cafile == NULL;
         }
     } else {
+        const char *cafile = present(DEFAULT_CAFILE, SYSTEM_CAFILE);
         if (!seen[OPT_CAFILE])
-            cfg->cafile = access(DEFAULT_CAFILE, F_OK) == 0 || access(SYSTEM_CAFILE, F_OK) != 0
-                              ? DEFAULT_CAFILE : SYSTEM_CAFILE;
+            cfg->cafile = cafile != NULL ? cafile : DEFAULT_CAFILE;
         if (!seen[OPT_CERT] && !cfg->anon && !cfg->rawpk_key && !cfg->psk_identity &&
             !cfg->pskfile) {
             /* X.509 unless another mode was asked for; with PSK, --cert adds X.509. The
-             * checkout's certs/, then the system's place; the server names both when
-             * neither has one. */
-            int here = access(DEFAULT_SERVER_CERT, F_OK) == 0;
-            int system = !here && access(SYSTEM_SERVER_CERT, F_OK) == 0;
-            cfg->certfile = system ? SYSTEM_SERVER_CERT : DEFAULT_SERVER_CERT;
-            cfg->keyfile = system ? SYSTEM_SERVER_KEY : DEFAULT_SERVER_KEY;
-            cfg->cert_not_found = !here && !system;
+             * server names both places when neither has a certificate. */
+            const char *certfile = present(DEFAULT_SERVER_CERT, SYSTEM_SERVER_CERT);
+            cfg->cert_not_found = certfile == NULL;
+            cfg->certfile = certfile != NULL ? certfile : DEFAULT_SERVER_CERT;
+            cfg->keyfile = strcmp(cfg->certfile, SYSTEM_SERVER_CERT) == 0 ? SYSTEM_SERVER_KEY
+                                                                           : DEFAULT_SERVER_KEY;
         }
     }
     if (verbose)
@@ -871,6 +879,12 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
     return validate(cfg, seen, verbose, quiet, err, err_size);
 }
 
+/* The client's name for the server in its certificate: --hostname, else the host. */
+static const char *verify_name(const struct config *cfg)
+{
+    return cfg->hostname ? cfg->hostname : cfg->address ? cfg->address : "localhost";
+}
+
 void options_tls_settings(const struct config *cfg, struct tls_settings *tls)
 {
     memset(tls, 0, sizeof(*tls));
@@ -893,8 +907,12 @@ void options_tls_settings(const struct config *cfg, struct tls_settings *tls)
     tls->priority = cfg->priority;
     tls->keylogfile = cfg->keylogfile;
     if (cfg->client_mode)
-        tls->verify_name = cfg->hostname ? cfg->hostname
-                                         : cfg->address ? cfg->address : "localhost";
+        tls->verify_name = verify_name(cfg);
+}
+
+const char *options_server_name(const struct config *cfg)
+{
+    return cfg->no_sni ? NULL : cfg->sni != NULL ? cfg->sni : verify_name(cfg);
 }
 
 /* Writes text from column `column` on, wrapped at HELP_WIDTH, each new line indented to

@@ -159,6 +159,10 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
 /* Fills tls with what the TLS layer needs of cfg (paths, keys, flags, priority). */
 void options_tls_settings(const struct config *cfg, struct tls_settings *tls);
 
+/* The server name a client sends (SNI): --sni, else the name it verifies (--hostname or
+ * the host); NULL with --no-sni. */
+const char *options_server_name(const struct config *cfg);
+
 /* Writes the --help text to out. */
 void options_print_help(FILE *out);
 
