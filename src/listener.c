@@ -408,8 +408,8 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
                  "the echoes");
     if (udp_raise_fd_limit(cfg->max_clients + 64UL) < cfg->max_clients + 64UL)
         log_warn("the open-file limit is below what --max-clients %u needs", cfg->max_clients);
-    srv->listen_fd = udp_listen(cfg->address, cfg->port, cfg->family, LISTEN_RCVBUF, &srv->bound, err,
-                                sizeof(err));
+    srv->listen_fd = udp_listen(cfg->address, cfg->port, cfg->family, LISTEN_RCVBUF,
+                                &srv->bound, err, sizeof(err));
     if (srv->listen_fd < 0) {
         log_error("%s", err);
         ret = EXIT_RUNTIME;

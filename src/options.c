@@ -213,10 +213,11 @@ static int check_list(const char *name, const char *value, char sep, size_t max_
     }
 }
 
-/* ALPN: libgnutls keeps 8 protocols (the tunnel's may take one) of at most 32 bytes. */
+/* ALPN: names of at most 32 bytes (libgnutls's limit), as many as a session offers, the
+ * tunnel's protocol aside. */
 static int check_alpn(const char *name, const char *value, char *err, size_t err_size)
 {
-    return check_list(name, value, ',', 32, 7, err, err_size);
+    return check_list(name, value, ',', 32, SESSION_ALPN_MAX - 1, err, err_size);
 }
 
 /* Each profile must be one GnuTLS knows. */

@@ -130,18 +130,17 @@ static ssize_t batch_queue(struct session_transport *t, const giovec_t *iov, int
     return (ssize_t)len;
 }
 
-/* --trace: one datagram, in or out (the server's lines are named by its peer). Cold: off
- * the path of every record when --trace is off. */
-__attribute__((cold, noinline)) static void trace(struct session *s, int outgoing, const void *data, size_t len)
+/* --trace: one datagram, in or out. Cold: off the path of every record when --trace is
+ * off. */
+__attribute__((cold, noinline)) static void trace(struct session *s, int outgoing,
+                                                  const void *data, size_t len)
 {
-    const struct credentials *creds = gnutls_session_get_ptr(s->tls);
-
-    s->transport.trace->peer = creds->server ? s->peer : NULL;
     trace_datagram(s->transport.trace, outgoing, data, len);
 }
 
 /* trace() of a datagram GnuTLS hands over in pieces. */
-__attribute__((cold, noinline)) static void trace_out(struct session *s, const giovec_t *iov, int iovcnt)
+__attribute__((cold, noinline)) static void trace_out(struct session *s, const giovec_t *iov,
+                                                      int iovcnt)
 {
     unsigned char *datagram;
     size_t len = 0;
@@ -322,13 +321,11 @@ static int is_ip_literal(const char *name)
     return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
 }
 
-#define ALPN_MAX 8 /* what libgnutls keeps */
-
 /* SNI, ALPN and DTLS-SRTP, as params ask. Returns 0, or a negative GnuTLS code. */
 static int set_extensions(gnutls_session_t tls, const struct session_params *params)
 {
     const struct credentials *creds = gnutls_session_get_ptr(tls);
-    gnutls_datum_t protocols[ALPN_MAX];
+    gnutls_datum_t protocols[SESSION_ALPN_MAX];
     const char *p = params->alpn, *error_at;
     unsigned count = 0;
     size_t len;
@@ -342,7 +339,7 @@ static int set_extensions(gnutls_session_t tls, const struct session_params *par
         protocols[count].data = (unsigned char *)params->alpn_first;
         protocols[count++].size = (unsigned)strlen(params->alpn_first);
     }
-    while (p != NULL && *p != '\0' && count < ALPN_MAX) {
+    while (p != NULL && *p != '\0' && count < SESSION_ALPN_MAX) {
         len = strcspn(p, ",");
         protocols[count].data = (unsigned char *)p;
         protocols[count++].size = (unsigned)len;
@@ -388,7 +385,9 @@ int session_open(struct session *s, const struct session_params *params, int fd)
             s->tls = NULL;
             return GNUTLS_E_MEMORY_ERROR;
         }
-        trace_state_init(s->transport.trace, params->trace, NULL);
+        /* The server's lines are named by its peer (s->peer is set before the session). */
+        trace_state_init(s->transport.trace, params->trace,
+                         params->creds->server ? s->peer : NULL);
     }
     if (params->prestate != NULL)
         gnutls_dtls_prestate_set(s->tls, (gnutls_dtls_prestate_st *)params->prestate);
@@ -669,7 +668,6 @@ enum session_status session_ping(struct session *s)
     return SESSION_OK;
 }
 
-
 void session_peer_identity(const struct session *s, char *out, size_t out_size)
 {
     const gnutls_datum_t *certs;
@@ -828,6 +826,15 @@ int session_srtp(const struct session *s, const char **profile, char *material_h
     return 1;
 }
 
+/* A line of session_log_description: on stdout, or to stderr naming the peer. */
+static void describe(const struct session *s, int on_stdout, const char *line)
+{
+    if (on_stdout)
+        log_out("%s", line);
+    else
+        log_debug("%s: %s", s->peer, line);
+}
+
 void session_log_description(const struct session *s, int on_stdout)
 {
     const struct credentials *creds = gnutls_session_get_ptr(s->tls);
@@ -848,16 +855,11 @@ void session_log_description(const struct session *s, int on_stdout)
         snprintf(line + strlen(line), sizeof(line) - strlen(line), "; server name %s",
                      gnutls_server_name_get(s->tls, name, &name_size, &name_type, 0) == 0
                          ? name : "(none)");
-    if (on_stdout)
-        log_out("%s", line);
-    else
-        log_debug("%s: %s", s->peer, line);
+    describe(s, on_stdout, line);
     /* The keying material WebRTC derives its SRTP keys from, to check against a peer's
      * (openssl s_client -keymatexport EXTRACTOR-dtls_srtp prints the same bytes). */
     if (session_srtp(s, &profile, hex, sizeof(hex))) {
-        if (on_stdout)
-            log_out("- SRTP profile %s, keying material %s", profile, hex);
-        else
-            log_debug("%s: - SRTP profile %s, keying material %s", s->peer, profile, hex);
+        snprintf(line, sizeof(line), "- SRTP profile %s, keying material %s", profile, hex);
+        describe(s, on_stdout, line);
     }
 }

@@ -24,6 +24,9 @@
  * stalled session (libgnutls 3.7.9 can stall with every flight sent) needs a fresh one. */
 #define SESSION_HANDSHAKE_ROUNDS 8
 
+/* The most ALPN protocols a session offers: what libgnutls keeps. */
+#define SESSION_ALPN_MAX 8
+
 /* What one step of a session came to. */
 enum session_status {
     SESSION_OK,        /* done: handshake complete, record sent, record received */
@@ -105,8 +108,9 @@ int session_global_init(int log_level, char *err, size_t err_size);
 void session_global_deinit(void);
 
 /* Creates s->tls over fd (which the caller keeps owning), non-blocking, with the MTU set
- * and the transport installed. s->peer, stop_fd and stop_flag are the caller's to set.
- * Returns 0, or a negative GnuTLS code. */
+ * and the transport installed. s->peer, stop_fd and stop_flag are the caller's to set
+ * (s->peer before, when params->trace names a server's lines by it). Returns 0, or a
+ * negative GnuTLS code. */
 int session_open(struct session *s, const struct session_params *params, int fd);
 
 /* One handshake step: calls GnuTLS, and again while a call consumed datagrams (GnuTLS
