@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "clock.h"
 #include "log.h"
 
@@ -22,19 +23,6 @@
 static const unsigned char *expected_body(const struct load *load, uint32_t id, uint32_t seq)
 {
     return load->pattern + (id * 7u + seq) % PATTERN_PERIOD;
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static uint32_t get_be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---- bookkeeping ---------------------------------------------------------------- */

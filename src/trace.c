@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "clock.h"
 #include "log.h"
 
@@ -23,21 +24,6 @@ enum {
     HELLO_VERIFY_REQUEST = 3,
     RANDOM_SIZE = 32,
 };
-
-static unsigned get16(const unsigned char *p)
-{
-    return (unsigned)p[0] << 8 | p[1];
-}
-
-static unsigned get24(const unsigned char *p)
-{
-    return (unsigned)p[0] << 16 | (unsigned)p[1] << 8 | p[2];
-}
-
-static uint64_t get48(const unsigned char *p)
-{
-    return (uint64_t)get24(p) << 24 | get24(p + 3);
-}
 
 static const char *handshake_name(unsigned type)
 {
@@ -98,8 +84,8 @@ static size_t handshake_lines(struct trace_state *state, int outgoing, const uns
     char note[32];
 
     while (len >= HANDSHAKE_HEADER && n < max) {
-        unsigned type = p[0], length = get24(p + 1), msg_seq = get16(p + 4);
-        unsigned offset = get24(p + 6), frag = get24(p + 9);
+        unsigned type = p[0], length = get_be24(p + 1), msg_seq = get_be16(p + 4);
+        unsigned offset = get_be24(p + 6), frag = get_be24(p + 9);
         size_t body = frag < len - HANDSHAKE_HEADER ? frag : len - HANDSHAKE_HEADER;
         uint64_t key = (uint64_t)HANDSHAKE << 56 | (uint64_t)epoch << 40 |
                        (uint64_t)msg_seq << 24 | offset;
@@ -126,8 +112,8 @@ size_t trace_decode(struct trace_state *state, int outgoing, const unsigned char
     if (max == 0)
         return 0;
     while (left >= RECORD_HEADER && n < max) {
-        unsigned type = p[0], epoch = get16(p + 3), length = get16(p + 11);
-        uint64_t seq = get48(p + 5);
+        unsigned type = p[0], epoch = get_be16(p + 3), length = get_be16(p + 11);
+        uint64_t seq = get_be48(p + 5);
         size_t payload = length < left - RECORD_HEADER ? length : left - RECORD_HEADER;
         const unsigned char *body = p + RECORD_HEADER;
         uint64_t key = (uint64_t)type << 56 | (uint64_t)epoch << 40 | 0xffffffu;

@@ -3,6 +3,7 @@
  * tests/fuzz/fuzz_tunnel.c fuzzes it. */
 #include <string.h>
 
+#include "bytes.h"
 #include "tunnel.h"
 
 #define REQUEST_SIZE (3 + TUNNEL_TOKEN_SIZE + 2)
@@ -18,14 +19,8 @@ static unsigned char *put_header(unsigned char *out, enum tunnel_message type)
 
 static unsigned char *put16(unsigned char *p, unsigned value)
 {
-    p[0] = (unsigned char)(value >> 8);
-    p[1] = (unsigned char)value;
+    put_be16(p, value);
     return p + 2;
-}
-
-static unsigned get16(const unsigned char *p)
-{
-    return (unsigned)p[0] << 8 | p[1];
 }
 
 static unsigned char *put(unsigned char *p, const void *data, size_t len)
@@ -87,7 +82,7 @@ int tunnel_decode(const unsigned char *rec, size_t len, struct tunnel_request *r
         return 0;
     if (rec[1] == TUNNEL_REQUEST && len == REQUEST_SIZE) {
         memcpy(req->token, p, TUNNEL_TOKEN_SIZE);
-        req->mtu = get16(p + TUNNEL_TOKEN_SIZE);
+        req->mtu = get_be16(p + TUNNEL_TOKEN_SIZE);
         return TUNNEL_REQUEST;
     }
     if (rec[1] == TUNNEL_CONFIG && len == CONFIG_SIZE) {
@@ -99,7 +94,7 @@ int tunnel_decode(const unsigned char *rec, size_t len, struct tunnel_request *r
         memcpy(&cfg->addr6, p + 10, 16);
         memcpy(&cfg->peer6, p + 26, 16);
         cfg->prefix6 = p[42];
-        cfg->mtu = get16(p + 43);
+        cfg->mtu = get_be16(p + 43);
         if (cfg->prefix4 > 32 || cfg->prefix6 > 128 || cfg->mtu < 68)
             return 0;
         return TUNNEL_CONFIG;
