@@ -217,8 +217,11 @@ int udp_listen_group(int probe_fd, const struct udp_addr *bound, unsigned count,
 
     /* The group's sockets take IPv4 as the probe did, or not (-6). */
     if (bound->ss.ss_family == AF_INET6 &&
-        getsockopt(probe_fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) < 0)
-        return errorf(err, err_size, "getsockopt IPV6_V6ONLY: %s", strerror(errno));
+        getsockopt(probe_fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) < 0) {
+        errorf(err, err_size, "getsockopt IPV6_V6ONLY: %s", strerror(errno));
+        close(probe_fd); /* every socket closed, as on the other failures */
+        return -1;
+    }
     /* The probe proved the port free of other programs; it leaves the port to the group.
      * A socket bound with SO_REUSEPORT alone would have joined another program's group
      * (one of the same user) instead of failing. */
