@@ -50,6 +50,8 @@ void client_keep_session(struct connection *conn)
     gnutls_free(conn->resume_data.data);
     conn->resume_data.data = NULL;
     conn->resume_data.size = 0;
+    if (conn->cfg->srtp_profiles != NULL) /* never resumed: see session_open */
+        return;
     if (gnutls_session_get_data2(conn->session.tls, &conn->resume_data) < 0)
         log_debug("no session data to resume later");
 }

@@ -333,10 +333,31 @@ static int verify_pinned(gnutls_session_t session)
         return -1;
     }
     if (creds->verify_ca &&
-        (gnutls_certificate_verify_peers3(session, creds->verify_name, &status) < 0 ||
+        (gnutls_certificate_verify_peers(session, (gnutls_typed_vdata_st *)creds->verify_data,
+                                         creds->verify_elements, &status) < 0 ||
          status != 0))
         return -1;
     return 0;
+}
+
+/* What verification asks of the peer's chain besides the trust anchors: the purpose of
+ * its use (a server takes certificates for clients, a client those for servers; one with
+ * no extended key usage serves both, as RFC 5280 says) and, on a client, the name. GnuTLS
+ * checks no purpose unless asked: a server certificate would pass as a client's. */
+static void verify_data_set(struct credentials *creds)
+{
+    unsigned n = 0;
+
+    creds->verify_data[n].type = GNUTLS_DT_KEY_PURPOSE_OID;
+    creds->verify_data[n].data =
+        (unsigned char *)(creds->server ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER);
+    creds->verify_data[n++].size = 0;
+    if (creds->verify_name != NULL) {
+        creds->verify_data[n].type = GNUTLS_DT_DNS_HOSTNAME;
+        creds->verify_data[n].data = (unsigned char *)creds->verify_name;
+        creds->verify_data[n++].size = 0;
+    }
+    creds->verify_elements = n;
 }
 
 /* ---- the key log ----------------------------------------------------------------- */
@@ -553,6 +574,7 @@ enum credentials_result credentials_load(const struct tls_settings *cfg,
     creds->heartbeat = cfg->heartbeat;
     creds->verify_ca = !cfg->server ? cfg->cafile != NULL || cfg->system_trust
                                     : cfg->require_client_cert;
+    verify_data_set(creds);
 
     if (cfg->keylogfile != NULL) {
         creds->keylog_fd = open(cfg->keylogfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -670,7 +692,8 @@ int credentials_session_new(const struct credentials *creds, unsigned flags,
          (rc = gnutls_credentials_set(session, GNUTLS_CRD_ANON, creds->anon_server)) < 0) ||
         (creds->anon_client != NULL &&
          (rc = gnutls_credentials_set(session, GNUTLS_CRD_ANON, creds->anon_client)) < 0) ||
-        (creds->server && (rc = enable_tickets(creds, session)) < 0)) {
+        (creds->server && !(flags & GNUTLS_NO_TICKETS) &&
+         (rc = enable_tickets(creds, session)) < 0)) {
         gnutls_deinit(session);
         return rc;
     }
@@ -682,7 +705,8 @@ int credentials_session_new(const struct credentials *creds, unsigned flags,
                                                                : 0));
         if (creds->require_client_cert) {
             gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
-            gnutls_session_set_verify_cert(session, NULL, 0);
+            gnutls_session_set_verify_cert2(session, (gnutls_typed_vdata_st *)creds->verify_data,
+                                            creds->verify_elements, 0);
         }
     } else {
         /* Both directions: libgnutls refuses any heartbeat message, our pong included,
@@ -693,7 +717,8 @@ int credentials_session_new(const struct credentials *creds, unsigned flags,
         if (creds->have_pin)
             gnutls_session_set_verify_function(session, verify_pinned);
         else if (creds->verify_ca)
-            gnutls_session_set_verify_cert(session, creds->verify_name, 0);
+            gnutls_session_set_verify_cert2(session, (gnutls_typed_vdata_st *)creds->verify_data,
+                                            creds->verify_elements, 0);
     }
     *out = session;
     return 0;

@@ -60,6 +60,10 @@ struct credentials {
     int require_client_cert;      /* server */
     int heartbeat;                /* may send heartbeat pings */
     const char *verify_name;      /* client: name to check in the server certificate */
+    gnutls_typed_vdata_st verify_data[2]; /* what the peer's chain must show: its purpose
+                                             (client or server use) and, on a client, the
+                                             name; GnuTLS keeps a pointer to it */
+    unsigned verify_elements;
     unsigned char pin[32];        /* client: SHA-256 of the pinned SubjectPublicKeyInfo */
     const char *pin_name;
     int have_pin;

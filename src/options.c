@@ -782,6 +782,11 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
         return errorf(err, err_size, "cannot use --workers with --tun: the tunnel's addresses "
                                      "and interfaces belong to one process");
     cfg->workers = workers_of("workers", cfg->workers_text, err, err_size);
+    if (cfg->srtp_profiles != NULL && (cfg->resume || cfg->session_in || cfg->session_out))
+        return errorf(err, err_size, "cannot use --srtp-profiles with --%s: this GnuTLS "
+                      "cannot restore a DTLS-SRTP session (it misreads its own saved SRTP "
+                      "data), so such sessions are never resumed",
+                      cfg->resume ? "resume" : cfg->session_in ? "session-in" : "session-out");
     if (cfg->session_in != NULL && cfg->resume)
         return errorf(err, err_size, "cannot use --session-in with --resume");
     if (cfg->user != NULL && cfg->client_mode && !cfg->tun)

@@ -360,8 +360,12 @@ static int set_extensions(gnutls_session_t tls, const struct session_params *par
 
 int session_open(struct session *s, const struct session_params *params, int fd)
 {
+    /* GnuTLS 3.7.9 saves a DTLS-SRTP session's SRTP data in one order and reads it back in
+     * another (lib/ext/srtp.c), corrupting memory: such a session is never resumed, so no
+     * ticket is issued or read (the client is refused --resume and the session files). */
     unsigned flags = GNUTLS_DATAGRAM | GNUTLS_NONBLOCK |
-                     (params->creds->server ? GNUTLS_SERVER : GNUTLS_CLIENT);
+                     (params->creds->server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+                     (params->srtp_profiles != NULL ? GNUTLS_NO_TICKETS : 0);
     int rc;
 
     memset(&s->transport, 0, sizeof(s->transport));
@@ -736,6 +740,12 @@ const char *session_failure_hint(const struct session *s, int code)
                        : "the server never accepted our Finished";
         return NULL;
     }
+    if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR &&
+        (gnutls_session_get_verify_cert_status(s->tls) & GNUTLS_CERT_PURPOSE_MISMATCH))
+        return server ? "certificate is not for client use (its extended key usage does not "
+                        "name TLS WWW client)"
+                      : "certificate is not for server use (its extended key usage does not "
+                        "name TLS WWW server)";
     if (server && creds->require_client_cert && code == GNUTLS_E_NO_CERTIFICATE_FOUND)
         return "the client sent no certificate, and this server requires one";
     if (server && code == GNUTLS_E_NO_CIPHER_SUITES)
@@ -747,6 +757,10 @@ const char *session_failure_hint(const struct session *s, int code)
             return "the server does not know our PSK identity, or holds another key for it";
         if (!creds->own_cert && alert == GNUTLS_A_DECODE_ERROR)
             return "the server requires a client certificate, and we sent none";
+        if (creds->own_cert && (alert == GNUTLS_A_BAD_CERTIFICATE ||
+                                alert == GNUTLS_A_UNSUPPORTED_CERTIFICATE))
+            return "the server refused our certificate: is it for client use, from a CA "
+                   "the server trusts, and valid now?";
         if (alert == GNUTLS_A_HANDSHAKE_FAILURE || alert == GNUTLS_A_INSUFFICIENT_SECURITY)
             return "the server has no authentication mode in common with us: it may want "
                    "a PSK, a raw public key or anonymous mode instead of a certificate";
@@ -767,6 +781,8 @@ static void verify_status_text(gnutls_session_t tls, char *out, size_t out_size)
     }
     snprintf(out, out_size, "%s", (const char *)text.data);
     gnutls_free(text.data);
+    for (size_t n = strlen(out); n > 0 && out[n - 1] == ' '; n--) /* GnuTLS ends with one */
+        out[n - 1] = '\0';
 }
 
 void session_log_failure(int level, const struct session *s, const char *what, int code)
