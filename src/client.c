@@ -473,6 +473,21 @@ static int write_echo(const unsigned char *echo, size_t len)
 
 static enum client_outcome heartbeat(struct connection *conn);
 
+/* Whether stdin has ended, asked without waiting: what it holds now is read into input
+ * (*have bytes). A pipe whose writer is still there has not ended, however quiet. */
+static int stdin_ended(unsigned char *input, size_t size, size_t *have)
+{
+    struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+    ssize_t n;
+
+    if (poll(&pfd, 1, 0) <= 0)
+        return 0;
+    n = read(STDIN_FILENO, input, size);
+    if (n > 0)
+        *have = (size_t)n;
+    return n == 0;
+}
+
 /* Sends each line of stdin as one record and writes each echo to stdout, raw. */
 static enum client_outcome relay_stdin(struct connection *conn, int stop_fd)
 {
@@ -535,7 +550,12 @@ static enum client_outcome relay_stdin(struct connection *conn, int stop_fd)
             }
             if (status == SESSION_CLOSED) {
                 log_info("- Peer has closed the DTLS connection");
-                return OUTCOME_OK;
+                if (have == 0 && stdin_ended(input, sizeof(input), &have))
+                    return OUTCOME_OK;
+                log_error("%s closed the connection after %lu echo%s, before the end of "
+                          "stdin: the rest was not sent", conn->server_text, lines,
+                          lines == 1 ? "" : "es");
+                return OUTCOME_RUNTIME;
             }
             if (status == SESSION_OK)
                 log_debug("ignored a stray record of %zu bytes", got);

@@ -638,6 +638,17 @@ enum credentials_result credentials_load(const struct tls_settings *cfg,
     return CREDENTIALS_OK;
 }
 
+void credentials_keylog_resumed(gnutls_session_t session)
+{
+    const struct credentials *creds = gnutls_session_get_ptr(session);
+    gnutls_datum_t master;
+
+    if (!creds->have_keylog || !gnutls_session_is_resumed(session))
+        return;
+    gnutls_session_get_master_secret(session, &master); /* points into the session */
+    keylog_write(session, "CLIENT_RANDOM", &master);
+}
+
 /* The server's tickets, under the current key (GnuTLS copies it). */
 static int enable_tickets(const struct credentials *creds, gnutls_session_t session)
 {

@@ -96,6 +96,12 @@ void credentials_free(struct credentials *creds);
 int credentials_session_new(const struct credentials *creds, unsigned flags,
                             gnutls_session_t *session);
 
+/* Writes the key log's CLIENT_RANDOM line for a resumed session: GnuTLS 3.7.9 logs a
+ * master secret only when it derives one, and a resumed session restores its own, so
+ * without this line Wireshark cannot read a resumed session. Nothing for a new session
+ * or without a key log. */
+void credentials_keylog_resumed(gnutls_session_t session);
+
 /* Writes "sha256:HEX" of the peer's public key (its certificate's or its raw key), the
  * form --pin-pubkey takes. Returns 0, or -1 when the peer presented no key. */
 int credentials_peer_pin(gnutls_session_t session, char *out, size_t out_size);

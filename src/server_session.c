@@ -139,17 +139,21 @@ static enum session_end handshake(struct client *client)
     return END_CLOSED;
 }
 
-/* Sends the echo, waiting (bounded) while the socket buffer is full. */
-static void echo_record(struct client *client, const void *data, size_t len)
+/* Sends the echo, waiting (bounded) while the socket buffer is full. A record larger than
+ * our data MTU (the client's --mtu is larger) goes back in as many records as it takes:
+ * every byte received is echoed, and the client reassembles. */
+static void echo_record(struct client *client, const unsigned char *data, size_t len)
 {
     struct session *s = &client->session;
-    enum session_status status = session_send(s, data, len, SEND_RETRY_MS);
+    size_t mtu = session_data_mtu(s), sent = 0, part;
+    enum session_status status;
 
-    if (status == SESSION_TOO_LARGE)
-        log_warn("%s: a record of %zu bytes does not fit the data MTU of %zu bytes "
-                 "(--mtu %u); not echoed", client->peer_text, len, session_data_mtu(s),
-                 client->server->cfg->mtu);
-    else if (status == SESSION_FATAL)
+    do {
+        part = len - sent < mtu ? len - sent : mtu;
+        status = session_send(s, data + sent, part, SEND_RETRY_MS);
+        sent += part;
+    } while (status == SESSION_OK && sent < len);
+    if (status == SESSION_FATAL)
         session_log_failure(LOG_WARN, s, "echo not sent", s->error);
     else if (status != SESSION_OK)
         log_warn("%s: echo not sent: %s", client->peer_text, session_status_name(status));

@@ -436,6 +436,7 @@ enum session_status session_handshake_step(struct session *s)
     } while (rc == GNUTLS_E_AGAIN && s->transport.reads != before && ++calls < HANDSHAKE_CALLS);
     if (rc == 0) {
         s->established = 1;
+        credentials_keylog_resumed(s->tls);
         return SESSION_OK;
     }
     status = failed(s, rc);

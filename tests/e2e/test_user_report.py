@@ -142,3 +142,34 @@ def test_srtp_server_survives_clients_that_resume(port, start_server, tmp_path):
     result = run_client(port, "-m", "still here", "-n", "1", "--srtp-profiles", SRTP)
     assert result.returncode == 0, result.stderr
     assert server.stop() == 0
+
+
+# 3. stdin mode: a session the server ended before stdin did is a failure.
+
+def test_stdin_mode_fails_when_the_server_closes_before_stdin_ends(port, start_server):
+    start_server(port, "--idle-timeout", "1", "-q", ready="")
+    result = subprocess.run(f"(echo a; sleep 2.5; echo b) | {BINARY} -c -p {port}",
+                            shell=True, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == "a\n"
+    assert "closed the connection after 1 echo, before the end of stdin" in result.stderr
+
+
+def test_stdin_mode_that_sent_everything_still_exits_0(port, start_server):
+    start_server(port, "--idle-timeout", "1", "-q", ready="")
+    result = subprocess.run(f"(echo a; echo b) | {BINARY} -c -p {port}", shell=True, cwd=ROOT,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "a\nb\n"
+
+
+# 4. A record larger than the server's data MTU is echoed in as many records as it takes.
+
+def test_record_larger_than_the_server_mtu_comes_back_whole(port, start_server):
+    server = start_server(port, "-q", ready="")
+    message = "".join(chr(ord("a") + i % 26) for i in range(16000))
+    result = run_client(port, "-a", "127.0.0.1", "--mtu", "65535", "-m", message, "-n", "2",
+                        "--retries", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("- Received 16000 bytes") == 2
+    assert "not echoed" not in server.stderr()

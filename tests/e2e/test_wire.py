@@ -168,6 +168,34 @@ def test_handshake_flights_with_cookie_and_echo_decrypted_with_the_key_log(
     assert all(not data for _, data in read_fields(pcap, port, "data.data"))
 
 
+@pytest.mark.parametrize("resume", [["--resume"], ["--session-in"]])
+def test_key_log_decrypts_a_resumed_session(port, start_server, start_capture, tmp_path,
+                                            resume):
+    """GnuTLS logs a master secret only when it derives one: the resumed session's line is
+    ours, and with it tshark reads the resumed session's echoes too."""
+    keylog, saved = tmp_path / "keys.log", tmp_path / "session"
+    capture, pcap = start_capture(port, keylog)
+    start_server(port, "-q", ready="")
+    client = [BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "-n", "1", "--keylogfile",
+              str(keylog)]
+    if resume == ["--resume"]:
+        runs = [client + ["-m", "first", "--resume"]]  # the first session only handshakes
+        messages = ["first"] * 2
+    else:
+        runs = [client + ["-m", "first", "--session-out", str(saved)],
+                client + ["-m", "second", "--session-in", str(saved), "-v"]]
+        messages = ["first", "first", "second", "second"]
+    for args in runs:
+        result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert "Session was resumed" in result.stdout or args is not runs[-1], result.stdout
+    stop_after_seen(capture, messages[-1], messages.count(messages[-1]))
+    assert len(keylog.read_text().splitlines()) == 2  # one line per session
+    plaintext = [bytes.fromhex(data[0]).decode()
+                 for _, data in read_fields(pcap, port, "data.data", keylog=keylog) if data]
+    assert plaintext == messages
+
+
 def check_fragmented_and_small(pcap, server_port):
     """The Certificate went in several fragments that make up the whole message, and no
     datagram in either direction carried more than fits in the MTU."""
