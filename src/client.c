@@ -80,11 +80,53 @@ void client_disconnect(struct connection *conn)
     }
 }
 
+/* --print-cert: each certificate of the server's chain as GnuTLS's one-line summary
+ * (subject, issuer, serial, key, signature, validity, pin-sha256) and PEM, on stdout;
+ * a raw public key as its pin and PEM. Returns 0, or -1 when stdout failed. */
+static int print_certificates(const struct connection *conn)
+{
+    gnutls_session_t tls = conn->session.tls;
+    const gnutls_datum_t *chain;
+    gnutls_datum_t summary = {NULL, 0}, pem = {NULL, 0};
+    gnutls_x509_crt_t crt;
+    unsigned count = 0, i;
+    char pin[80];
+    int rc = 0;
+
+    chain = gnutls_certificate_get_peers(tls, &count);
+    if (chain == NULL || count == 0)
+        return log_out("The server presented no certificate.");
+    if (gnutls_certificate_type_get2(tls, GNUTLS_CTYPE_PEERS) == GNUTLS_CRT_RAWPK) {
+        if (credentials_peer_pin(tls, pin, sizeof(pin)) < 0 ||
+            gnutls_pem_base64_encode2("PUBLIC KEY", &chain[0], &pem) < 0)
+            return log_out("The server presented a raw public key that cannot be read.");
+        rc = log_out("Raw public key: %s\n%.*s", pin, (int)pem.size - 1, (char *)pem.data);
+        gnutls_free(pem.data);
+        return rc;
+    }
+    for (i = 0; i < count && rc == 0; i++) {
+        if (gnutls_x509_crt_init(&crt) < 0)
+            return 0;
+        if (gnutls_x509_crt_import(crt, &chain[i], GNUTLS_X509_FMT_DER) >= 0 &&
+            gnutls_x509_crt_print(crt, GNUTLS_CRT_PRINT_ONELINE, &summary) >= 0 &&
+            gnutls_pem_base64_encode2("CERTIFICATE", &chain[i], &pem) >= 0)
+            rc = log_out("Certificate[%u]: %s\n%.*s", i, (char *)summary.data,
+                         (int)pem.size - 1, (char *)pem.data);
+        else
+            rc = log_out("Certificate[%u]: cannot be read", i);
+        gnutls_free(summary.data);
+        gnutls_free(pem.data);
+        summary.data = pem.data = NULL;
+        gnutls_x509_crt_deinit(crt);
+    }
+    return rc;
+}
+
 /* Handshakes with one resolved address, starting fresh sessions when one stalls. Each
  * fresh session gets a fresh socket: a server still waiting in the stalled handshake
  * would ignore a new ClientHello from the same address and port. */
 static enum session_status handshake_with(struct connection *conn, const struct addrinfo *ai,
-                                          int stop_fd)
+                                          int stop_fd, int64_t deadline_ms)
 {
     const struct config *cfg = conn->cfg;
     unsigned attempt_ms = cfg->timeout_ms * SESSION_HANDSHAKE_ROUNDS;
@@ -114,7 +156,7 @@ static enum session_status handshake_with(struct connection *conn, const struct 
     udp_addr_to_text(&conn->server, conn->server_text, sizeof(conn->server_text));
     s->peer = conn->server_text;
     s->stop_fd = stop_fd;
-    for (attempt = 0; attempt < attempts; attempt++) {
+    for (attempt = 0; attempt < attempts && clock_now_ms() < deadline_ms; attempt++) {
         conn->fd = udp_open_client_socket(ai, err, sizeof(err));
         if (conn->fd < 0) {
             log_error("%s: %s", conn->server_text, err);
@@ -135,24 +177,36 @@ static enum session_status handshake_with(struct connection *conn, const struct 
         }
         conn->report.attempts++;
         conn->report.handshake_us = clock_now_us();
-        status = session_handshake(s, clock_now_ms() + attempt_ms);
+        status = session_handshake(s, clock_now_ms() + attempt_ms < deadline_ms
+                                          ? clock_now_ms() + attempt_ms : deadline_ms);
         conn->report.handshake_us = clock_now_us() - conn->report.handshake_us;
         if (status == SESSION_OK)
             return SESSION_OK;
         conn->report.handshake_us = 0;
-        if (status == SESSION_FATAL)
+        if (status == SESSION_FATAL) {
+            /* The chain that did not verify is the one a user wants to see. */
+            if (cfg->print_cert && (s->error == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
+                                    s->error == GNUTLS_E_CERTIFICATE_ERROR) &&
+                print_certificates(conn) < 0)
+                (void)log_stdout_flush();
             session_log_failure(LOG_ERROR, s, "handshake failed", s->error);
-        /* Loss can stall one attempt after our Finished; a wrong key stalls them all. */
+        }
+        /* Loss can stall one attempt after our Finished; a wrong key stalls them all. A
+         * PSK server that answered every flight but our Finished through a whole attempt
+         * (its retransmission timer fired several times) holds another key: it drops a
+         * Finished it cannot decrypt without a word, and it will not change its mind. */
         if (status == SESSION_TIMEOUT)
             hint = attempt == 0 || hint != NULL ? session_failure_hint(s, 0) : NULL;
         /* A stall in which the server answered deserves every retry (loss); silence, a
          * few (nothing may listen there): no answer at all is a timeout, not a hang. */
         if (s->transport.reads > 0)
             attempts = 1 + cfg->retries;
+        if (hint != NULL && session_is_psk(s))
+            attempts = attempt + 1;
         client_disconnect(conn);
         if (status != SESSION_TIMEOUT)
             break;
-        if (attempt + 1 < attempts)
+        if (attempt + 1 < attempts && clock_now_ms() < deadline_ms)
             log_info("%s: no handshake after %u ms, starting a fresh session (%u of %u)",
                      conn->server_text, attempt_ms, attempt + 1, attempts - 1);
     }
@@ -190,6 +244,8 @@ enum client_outcome client_connect(struct connection *conn, const char *host, in
     const struct config *cfg = conn->cfg;
     struct addrinfo *list, *ai;
     enum session_status status = SESSION_TIMEOUT;
+    int64_t deadline_ms = clock_now_ms() + (int64_t)cfg->connect_timeout_s * 1000;
+    int refused = 0;
     char err[256];
 
     if (udp_resolve(host, cfg->port, cfg->family, 0, &list, err, sizeof(err)) < 0) {
@@ -201,13 +257,15 @@ enum client_outcome client_connect(struct connection *conn, const char *host, in
             freeaddrinfo(list);
             return OUTCOME_USAGE;
         }
-        status = handshake_with(conn, ai, stop_fd);
+        if (clock_now_ms() >= deadline_ms)
+            break;
+        status = handshake_with(conn, ai, stop_fd, deadline_ms);
+        refused |= status == SESSION_REFUSED;
         if (status == SESSION_REFUSED)
             log_info("%s: connection refused (is a DTLS server listening there?)",
                      conn->server_text);
         else if (status == SESSION_TIMEOUT)
-            log_info("%s: no answer within %u ms", conn->server_text,
-                     cfg->timeout_ms * SESSION_HANDSHAKE_ROUNDS);
+            log_info("%s: no handshake", conn->server_text);
         else
             break;
     }
@@ -222,7 +280,15 @@ enum client_outcome client_connect(struct connection *conn, const char *host, in
         return OUTCOME_RUNTIME;
     case SESSION_REFUSED:
     case SESSION_TIMEOUT:
-        log_error("no DTLS server answered at %s port %u", host, cfg->port);
+        if (clock_now_ms() >= deadline_ms)
+            snprintf(err, sizeof(err), " within %u s (--connect-timeout)",
+                     cfg->connect_timeout_s);
+        else
+            snprintf(err, sizeof(err), "%s",
+                     refused ? ": connection refused (nothing listens there)" : "");
+        /* A reconnection that will be tried again warns; the last one is the error. */
+        log_msg(conn->will_retry ? LOG_WARN : LOG_ERROR,
+                "no DTLS server answered at %s port %u%s", host, cfg->port, err);
         return OUTCOME_TIMEOUT;
     default: /* FATAL: logged; error 0 means a local failure, not the handshake's */
         return conn->session.error != 0 ? OUTCOME_HANDSHAKE : OUTCOME_RUNTIME;
@@ -376,6 +442,7 @@ static enum client_outcome reconnect(struct connection *conn)
     /* A server that is not back yet is waited for, within the same count. */
     while (outcome == OUTCOME_TIMEOUT && conn->reconnects < conn->cfg->reconnect) {
         conn->reconnects++;
+        conn->will_retry = conn->reconnects < conn->cfg->reconnect;
         log_info("%s: the session is lost; a new one (%u of %u)", conn->server_text,
                  conn->reconnects, conn->cfg->reconnect);
         if (client_backoff(conn->stop_fd, conn->reconnects - 1))
@@ -618,48 +685,6 @@ static enum client_outcome heartbeat(struct connection *conn)
         return OUTCOME_TIMEOUT;
     }
     return exchange_failure(conn, status, 0, 0);
-}
-
-/* --print-cert: each certificate of the server's chain as GnuTLS's one-line summary
- * (subject, issuer, serial, key, signature, validity, pin-sha256) and PEM, on stdout;
- * a raw public key as its pin and PEM. Returns 0, or -1 when stdout failed. */
-static int print_certificates(const struct connection *conn)
-{
-    gnutls_session_t tls = conn->session.tls;
-    const gnutls_datum_t *chain;
-    gnutls_datum_t summary = {NULL, 0}, pem = {NULL, 0};
-    gnutls_x509_crt_t crt;
-    unsigned count = 0, i;
-    char pin[80];
-    int rc = 0;
-
-    chain = gnutls_certificate_get_peers(tls, &count);
-    if (chain == NULL || count == 0)
-        return log_out("The server presented no certificate.");
-    if (gnutls_certificate_type_get2(tls, GNUTLS_CTYPE_PEERS) == GNUTLS_CRT_RAWPK) {
-        if (credentials_peer_pin(tls, pin, sizeof(pin)) < 0 ||
-            gnutls_pem_base64_encode2("PUBLIC KEY", &chain[0], &pem) < 0)
-            return log_out("The server presented a raw public key that cannot be read.");
-        rc = log_out("Raw public key: %s\n%.*s", pin, (int)pem.size - 1, (char *)pem.data);
-        gnutls_free(pem.data);
-        return rc;
-    }
-    for (i = 0; i < count && rc == 0; i++) {
-        if (gnutls_x509_crt_init(&crt) < 0)
-            return 0;
-        if (gnutls_x509_crt_import(crt, &chain[i], GNUTLS_X509_FMT_DER) >= 0 &&
-            gnutls_x509_crt_print(crt, GNUTLS_CRT_PRINT_ONELINE, &summary) >= 0 &&
-            gnutls_pem_base64_encode2("CERTIFICATE", &chain[i], &pem) >= 0)
-            rc = log_out("Certificate[%u]: %s\n%.*s", i, (char *)summary.data,
-                         (int)pem.size - 1, (char *)pem.data);
-        else
-            rc = log_out("Certificate[%u]: cannot be read", i);
-        gnutls_free(summary.data);
-        gnutls_free(pem.data);
-        summary.data = pem.data = NULL;
-        gnutls_x509_crt_deinit(crt);
-    }
-    return rc;
 }
 
 static int announce_handshake(struct connection *conn)

@@ -56,6 +56,7 @@ struct connection {
     const char *host;         /* what -a named, for reconnections */
     int stop_fd;
     unsigned reconnects;      /* --reconnect: used so far */
+    int will_retry;           /* a failed connection will be tried again: a warning */
     struct rto rto;           /* when to resend an unanswered message */
     unsigned char *recent[RECENT_SENT]; /* the last messages echoed, to spot late twins */
     size_t recent_len[RECENT_SENT];

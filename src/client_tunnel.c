@@ -200,6 +200,7 @@ enum client_outcome client_tunnel_run(struct connection *conn, const char *host,
     }
     for (;;) {
         up_since = clock_now_ms();
+        conn->will_retry = ct.configured; /* once up, a tunnel waits for its server */
         end = session_tunnel(&ct, host, stop_fd, &outcome);
         if (end == TUNNEL_STOPPED || client_stopped(stop_fd, 0)) {
             outcome = OUTCOME_OK;

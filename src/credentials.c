@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keyfile.h"
 #include "log.h"
 
 /* Says why path cannot be used, before GnuTLS gives a vaguer reason. */
@@ -577,13 +578,9 @@ enum credentials_result credentials_load(const struct tls_settings *cfg,
     verify_data_set(creds);
 
     if (cfg->keylogfile != NULL) {
-        creds->keylog_fd = open(cfg->keylogfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                                0600);
-        if (creds->keylog_fd < 0) {
-            errorf(err, err_size, "cannot write key log file '%s': %s", cfg->keylogfile,
-                   strerror(errno));
+        creds->keylog_fd = keyfile_open_append(cfg->keylogfile, "key log file", err, err_size);
+        if (creds->keylog_fd < 0)
             return CREDENTIALS_BAD_FILE;
-        }
         creds->have_keylog = 1;
     }
     priority_text(cfg, priority, sizeof(priority));

@@ -7,6 +7,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,24 +15,84 @@
 #include "credentials.h"
 #include "log.h"
 
+/* Refuses a file that group or others may read: it holds a secret. Returns 0, or -1
+ * with a reason naming path (the one sentence every secret file gets). */
+static int check_private(int fd, const char *path, char *err, size_t err_size)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return errorf(err, err_size, "'%s' is not a regular file", path);
+    if (st.st_mode & 077)
+        return errorf(err, err_size, "'%s' is readable by group or others (mode %03o): it "
+                      "holds a secret; chmod 600 '%s'", path, (unsigned)(st.st_mode & 0777),
+                      path);
+    return 0;
+}
+
+/* Writes all of data to fd. Returns 0, or -1 with errno set. */
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    ssize_t n;
+
+    while (len > 0) {
+        n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int keyfile_write_private(const char *path, const void *data, size_t len, char *err,
                           size_t err_size)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    ssize_t n;
+    char temporary[4096];
+    struct stat st;
+    int fd, saved;
 
+    /* A secret written through a link could land anywhere; say so rather than ELOOP. */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        return errorf(err, err_size, "'%s' is a symbolic link: a secret is written only to "
+                      "a file of its own; give the file's real path", path);
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return errorf(err, err_size, "'%s' is not a regular file", path);
+    if ((size_t)snprintf(temporary, sizeof(temporary), "%s.XXXXXX", path) >= sizeof(temporary))
+        return errorf(err, err_size, "cannot write '%s': the path is too long", path);
+    /* A new file (mkstemp makes it 0600) renamed over the old one: a reader sees the old
+     * key or the new one, never half of either, and a crash leaves the old key. */
+    fd = mkostemp(temporary, O_CLOEXEC);
     if (fd < 0)
         return errorf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
-    /* An existing file keeps its mode through O_TRUNC: make it private too. */
-    if (fchmod(fd, 0600) < 0 || (n = write(fd, data, len)) != (ssize_t)len ||
-        fsync(fd) < 0) {
-        int saved = errno;
+    if (write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+        saved = errno;
         close(fd);
+        unlink(temporary);
         return errorf(err, err_size, "cannot write '%s': %s", path, strerror(saved));
     }
-    if (close(fd) < 0)
-        return errorf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
+    if (rename(temporary, path) < 0) {
+        saved = errno;
+        unlink(temporary);
+        return errorf(err, err_size, "cannot write '%s': %s", path, strerror(saved));
+    }
     return 0;
+}
+
+int keyfile_open_append(const char *path, const char *what, char *err, size_t err_size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return errorf(err, err_size, "cannot write %s '%s': %s", what, path, strerror(errno));
+    if (check_private(fd, path, err, err_size) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int keyfile_generate(const char *path, char *err, size_t err_size)
@@ -49,7 +110,13 @@ int keyfile_generate(const char *path, char *err, size_t err_size)
     if (rc < 0)
         return errorf(err, err_size, "hex: %s", gnutls_strerror(rc));
     hex[2 * KEYFILE_KEY_SIZE] = '\n'; /* in place of the terminating zero */
-    rc = keyfile_write_private(path, hex, sizeof(hex), err, err_size);
+    if (strcmp(path, "-") == 0) { /* as wg genkey: to stdout, for a pipe or a secret store */
+        rc = write_all(STDOUT_FILENO, hex, sizeof(hex));
+        if (rc < 0)
+            errorf(err, err_size, "cannot write the key to stdout: %s", strerror(errno));
+    } else {
+        rc = keyfile_write_private(path, hex, sizeof(hex), err, err_size);
+    }
     gnutls_memset(hex, 0, sizeof(hex));
     return rc;
 }
@@ -58,20 +125,13 @@ int keyfile_read_private(const char *path, unsigned char *buf, size_t size, size
                          char *err, size_t err_size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
     ssize_t n;
 
     if (fd < 0)
         return errorf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (check_private(fd, path, err, err_size) < 0) {
         close(fd);
-        return errorf(err, err_size, "'%s' is not a regular file", path);
-    }
-    if (st.st_mode & 077) {
-        close(fd);
-        return errorf(err, err_size, "'%s' is readable by group or others (mode %03o): it "
-                      "holds a secret; chmod 600 '%s'", path, (unsigned)(st.st_mode & 0777),
-                      path);
+        return -1;
     }
     n = read(fd, buf, size);
     close(fd);

@@ -8,8 +8,9 @@
 
 #define KEYFILE_KEY_SIZE 64 /* GnuTLS's session ticket key size; the cookie key is its start */
 
-/* Writes a fresh random key to path, mode 0600 (replacing what was there). Returns 0, or
- * -1 with a reason. */
+/* Writes a fresh random key to path, mode 0600 (replacing what was there, as
+ * keyfile_write_private does), or to stdout when path is "-". Returns 0, or -1 with a
+ * reason. */
 int keyfile_generate(const char *path, char *err, size_t err_size);
 
 /* Reads a key file into key. Refuses a file that group or others may read, or that is
@@ -22,8 +23,15 @@ int keyfile_read(const char *path, unsigned char key[KEYFILE_KEY_SIZE], char *er
 int keyfile_read_private(const char *path, unsigned char *buf, size_t size, size_t *len,
                          char *err, size_t err_size);
 
-/* Writes len bytes to path, mode 0600. Returns 0, or -1 with a reason. */
+/* Writes len bytes to path, mode 0600, atomically: a temporary file beside it renamed
+ * over it. Refuses a symbolic link or anything but a regular file. Returns 0, or -1 with
+ * a reason. */
 int keyfile_write_private(const char *path, const void *data, size_t len, char *err,
                           size_t err_size);
+
+/* Opens path to append secrets (the key log), creating it mode 0600; refuses a file that
+ * group or others may read. what names the file in errors. Returns the descriptor, or -1
+ * with a reason. */
+int keyfile_open_append(const char *path, const char *what, char *err, size_t err_size);
 
 #endif

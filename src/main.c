@@ -41,7 +41,8 @@ int main(int argc, char **argv)
             log_error("--genkey: %s", err);
             return EXIT_RUNTIME;
         }
-        log_info("wrote a fresh key to '%s' (mode 0600)", cfg.genkey);
+        if (strcmp(cfg.genkey, "-") != 0) /* on stdout, the key is all there is */
+            log_info("wrote a fresh key to '%s' (mode 0600)", cfg.genkey);
         return EXIT_OK;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines appear as they happen, even in a pipe */

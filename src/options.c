@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@ enum option_id {
     OPT_REQUIRE_CLIENT_CERT,
     OPT_MTU,
     OPT_TIMEOUT,
+    OPT_CONNECT_TIMEOUT,
     OPT_RETRIES,
     OPT_MAX_CLIENTS,
     OPT_IDLE_TIMEOUT,
@@ -359,11 +361,13 @@ static const struct option_spec option_table[] = {
          "after set-up, run as this user (with --tun keeping CAP_NET_ADMIN and no other "
          "capability)"),
     TEXT("genkey", 0, OPT_GENKEY, GROUP_COMMON, genkey, "FILE", NULL, not_empty,
-         "write a fresh random key (128 hex digits) to FILE, mode 0600, for "
+         "write a fresh random key (128 hex digits) to FILE, mode 0600 (a file there is "
+         "replaced at once, a symbolic link refused), or to stdout for -, for "
          "--cookie-key-file or --ticket-key-file, and exit"),
     TEXT("keylogfile", 0, OPT_KEYLOGFILE, GROUP_COMMON, keylogfile, "FILE", NULL, not_empty,
-         "append every session's secrets to FILE (mode 0600 when new), in the NSS key log "
-         "format Wireshark decrypts with, as the SSLKEYLOGFILE variable does"),
+         "append every session's secrets, resumed ones too, to FILE (made mode 0600; one "
+         "that group or others may read is refused), in the NSS key log format Wireshark "
+         "decrypts with, as the SSLKEYLOGFILE variable does"),
     TEXT("alpn", 0, OPT_ALPN, GROUP_COMMON, alpn, "PROTO[,PROTO]", NULL, check_alpn,
          "ALPN (RFC 7301): the client offers these protocols in order; the server accepts "
          "these, and refuses a client that offers only others (no_application_protocol); "
@@ -406,12 +410,17 @@ static const struct option_spec option_table[] = {
     FLAG("insecure", 0, OPT_INSECURE, GROUP_CLIENT, insecure,
          "do not verify the server certificate (warns every run)"),
     NUMBER("timeout", 0, OPT_TIMEOUT, GROUP_CLIENT, timeout_ms, "MS", 10, 3600000,
-           DEFAULT_TIMEOUT_MS, "the longest wait for one reply, in ms; resends come sooner, "
-           "after a timeout measured from the round trip and doubled on each resend; also "
-           "the first handshake retransmission timeout"),
+           DEFAULT_TIMEOUT_MS, "the longest wait for one echo or pong, in ms (resends come "
+           "sooner, after a timeout measured from the round trip and doubled on each "
+           "resend); in a handshake, the first retransmission timeout, and 8 of them the "
+           "length of one attempt before a fresh one"),
     NUMBER("retries", 0, OPT_RETRIES, GROUP_CLIENT, retries, "N", 0, 100, DEFAULT_RETRIES,
            "resends of an unanswered message or heartbeat; fresh handshakes after a stalled "
-           "one (at most 3 when the server never answered)"),
+           "one (at most 3 when the server never answered), within --connect-timeout"),
+    {"connect-timeout", 0, OPT_CONNECT_TIMEOUT, GROUP_CLIENT, 1, FIELD_UINT,
+     FIELD(connect_timeout_s), "S", 1, 3600, DEFAULT_CONNECT_TIMEOUT_S, NULL, NULL,
+     "the longest the whole handshake phase may take, in seconds: every fresh handshake "
+     "and every address of the host included (each reconnection gets its own)"},
     TEXT("pin-pubkey", 0, OPT_PIN_PUBKEY, GROUP_CLIENT, pin_pubkey, "PIN", NULL, check_pin,
          "trust exactly this server key instead of a CA: a PEM public key or certificate "
          "file, sha256:HEX of the key, or sha256//BASE64 as curl and --print-cert write "
@@ -549,6 +558,25 @@ static int parse_number(const char *name, const char *text, unsigned long min,
     return 0;
 }
 
+/* Whether an IPv6 address without brackets ends in what reads as a port: "::1:5556" is
+ * the address ::0.1.85.86, and also ::1 with port 5556. Taken as a port when the part
+ * before the last colon is an address too and the last group is 2 to 5 decimal digits
+ * (fe80::1:2 stays an address; nobody means port 2). */
+static int ipv6_port_ambiguous(const char *text)
+{
+    const char *last = strrchr(text, ':') + 1;
+    char prefix[INET6_ADDRSTRLEN];
+    struct in6_addr addr;
+    size_t digits = strlen(last);
+
+    if (digits < 2 || digits > 5 || strspn(last, "0123456789") != digits ||
+        (size_t)(last - 1 - text) >= sizeof(prefix) || inet_pton(AF_INET6, text, &addr) != 1)
+        return 0;
+    memcpy(prefix, text, (size_t)(last - 1 - text));
+    prefix[last - 1 - text] = '\0';
+    return inet_pton(AF_INET6, prefix, &addr) == 1;
+}
+
 /* The client's positional target: HOST, HOST:PORT, [IPV6] or [IPV6]:PORT, or an IPv6
  * address alone (more than one colon, no brackets). The host is copied into cfg. */
 static int parse_target(const char *arg, int port_seen, struct config *cfg, char *err,
@@ -568,6 +596,11 @@ static int parse_target(const char *arg, int port_seen, struct config *cfg, char
     } else if (colon != NULL && colon == strrchr(arg, ':')) { /* one colon: HOST:PORT */
         host_len = (size_t)(colon - arg);
         port = colon + 1;
+    } else if (colon != NULL && ipv6_port_ambiguous(arg)) {
+        colon = strrchr(arg, ':');
+        return errorf(err, err_size, "'%s' is an IPv6 address: did you mean [%.*s]:%s? (an "
+                      "IPv6 address with a port goes in brackets; [%s] is the address alone)",
+                      arg, (int)(colon - arg), arg, colon + 1, arg);
     }
     if (host_len == 0 || host_len >= sizeof(cfg->host_text))
         return errorf(err, err_size, "'%s': the host %s", arg,
@@ -874,6 +907,8 @@ int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t e
         if (parse_target(argv[optind], seen['p'], cfg, err, err_size) < 0)
             return -1;
         seen['a'] = 1;
+    } else if (seen['a'] && parse_target(cfg->address, seen['p'], cfg, err, err_size) < 0) {
+        return -1; /* -a takes HOST[:PORT] too, on either side */
     }
     if (cfg->genkey != NULL) {
         for (opt = 0; opt < SEEN_SLOTS; opt++)

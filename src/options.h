@@ -15,6 +15,7 @@
 #define DEFAULT_COUNT 5
 #define DEFAULT_MTU 1500
 #define DEFAULT_TIMEOUT_MS 1000
+#define DEFAULT_CONNECT_TIMEOUT_S 30
 #define DEFAULT_RETRIES 12
 #define DEFAULT_MAX_CLIENTS 1000
 #define DEFAULT_IDLE_TIMEOUT_S 60
@@ -71,6 +72,7 @@ struct config {
     unsigned mtu;               /* path MTU in bytes, IP and UDP headers included */
     unsigned timeout_ms;        /* client: wait for one reply */
     unsigned retries;           /* client: resends of an unanswered message or handshake */
+    unsigned connect_timeout_s; /* client: the whole handshake phase, every attempt */
     unsigned max_clients;       /* server */
     unsigned idle_timeout_s;    /* server: end a session with no record for this long */
     unsigned handshake_timeout_s; /* server: end a handshake that takes longer */

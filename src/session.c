@@ -715,9 +715,9 @@ void session_peer_identity(const struct session *s, char *out, size_t out_size)
 
 /* ---- words for what went wrong --------------------------------------------------- */
 
-static int is_psk(gnutls_session_t tls)
+int session_is_psk(const struct session *s)
 {
-    gnutls_kx_algorithm_t kx = gnutls_kx_get(tls);
+    gnutls_kx_algorithm_t kx = gnutls_kx_get(s->tls);
 
     return kx == GNUTLS_KX_PSK || kx == GNUTLS_KX_DHE_PSK || kx == GNUTLS_KX_ECDHE_PSK;
 }
@@ -725,7 +725,7 @@ static int is_psk(gnutls_session_t tls)
 const char *session_failure_hint(const struct session *s, int code)
 {
     const struct credentials *creds = gnutls_session_get_ptr(s->tls);
-    int server = creds->server, psk = is_psk(s->tls);
+    int server = creds->server, psk = session_is_psk(s);
     gnutls_alert_description_t alert = gnutls_alert_get(s->tls);
 
     if (code == 0) {
@@ -747,6 +747,11 @@ const char *session_failure_hint(const struct session *s, int code)
                         "name TLS WWW client)"
                       : "certificate is not for server use (its extended key usage does not "
                         "name TLS WWW server)";
+    if (!server && (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
+                    code == GNUTLS_E_CERTIFICATE_ERROR))
+        return "to trust this server, give the CA that issued its chain with --cafile, pin "
+               "its key with --pin-pubkey (--print-cert shows both), or skip verification "
+               "with --insecure";
     if (server && creds->require_client_cert && code == GNUTLS_E_NO_CERTIFICATE_FOUND)
         return "the client sent no certificate, and this server requires one";
     if (server && code == GNUTLS_E_NO_CIPHER_SUITES)
@@ -789,7 +794,8 @@ static void verify_status_text(gnutls_session_t tls, char *out, size_t out_size)
 void session_log_failure(int level, const struct session *s, const char *what, int code)
 {
     char detail[300] = "";
-    const char *hint = session_failure_hint(s, code);
+    const char *hint = session_failure_hint(s, code), *error = gnutls_strerror(code);
+    size_t detail_len, error_len;
 
     if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
         detail[0] = ' ';
@@ -797,7 +803,14 @@ void session_log_failure(int level, const struct session *s, const char *what, i
     } else if (code == GNUTLS_E_FATAL_ALERT_RECEIVED || code == GNUTLS_E_WARNING_ALERT_RECEIVED) {
         snprintf(detail, sizeof(detail), " (%s)", gnutls_alert_get_name(gnutls_alert_get(s->tls)));
     }
-    log_msg(level, "%s: %s: %s%s%s%s", s->peer, what, gnutls_strerror(code), detail,
+    /* The hint follows as a ": " clause: GnuTLS's full stop before it goes. */
+    detail_len = strlen(detail);
+    error_len = strlen(error);
+    if (hint != NULL && detail_len > 0 && detail[detail_len - 1] == '.')
+        detail[detail_len - 1] = '\0';
+    else if (hint != NULL && detail_len == 0 && error_len > 0 && error[error_len - 1] == '.')
+        error_len--;
+    log_msg(level, "%s: %s: %.*s%s%s%s", s->peer, what, (int)error_len, error, detail,
             hint != NULL ? ": " : "", hint != NULL ? hint : "");
 }
 

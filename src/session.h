@@ -189,6 +189,9 @@ int session_alpn_is(const struct session *s, const char *proto);
  * without a certificate). */
 void session_peer_identity(const struct session *s, char *out, size_t out_size);
 
+/* Whether the key exchange agreed (or being agreed) is one of the PSK ones. */
+int session_is_psk(const struct session *s);
+
 /* When a handshake fails or stalls, the likeliest cause in words a user can act on (a
  * wrong PSK key, a missing client certificate, an unknown PSK identity, a mode the peer
  * does not have), or NULL when there is nothing better to say than GnuTLS's error. code
