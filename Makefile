@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # dtls_echo - build, run, test, certs. See README.md.
 CC ?= cc
 PKG_CONFIG ?= pkg-config

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* man_options.c - writes the man page's OPTIONS section from the option table, so that
  * dtls_echo.1 and --help never disagree (make dtls_echo.1 runs it). */
 #include <stdio.h>

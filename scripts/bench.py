@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The benchmark behind `make bench` (run it through scripts/bench.sh).
 
 Runs the same loads, with dtls_echo's load generator (`dtls_echo -c --clients N ...

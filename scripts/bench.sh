@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench.sh - the benchmark (`make bench`): dtls_echo, gnutls-serv --udp --echo and a plain
 # UDP echo server under the same loads from dtls_echo's load generator, on loopback.
 # Writes bench/RESULTS.md, bench/results.json and bench/scaling.png (see scripts/bench.py).

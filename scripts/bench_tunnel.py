@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The tunnel's benchmark (part of `make bench`): TCP throughput (iperf3, one stream and
 four), the 64-byte UDP packet rate and the ping round trip through dtls_echo's tunnel,
 through wireguard-go (userspace WireGuard), through socat's OpenSSL DTLS-to-TUN and over

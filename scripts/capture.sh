@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # capture.sh [-c COUNT] [-a COND] [-k KEYLOG] [-r SAVED] PORT [FILE]
 # Shows the DTLS traffic of UDP port PORT on loopback as it happens, one line per
 # datagram (tshark -i lo -f 'udp port PORT' -d udp.port==PORT,dtls).

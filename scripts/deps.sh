@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # deps.sh - installs the Debian packages dtls_echo needs to build and test, if missing:
 # the compiler and GnuTLS, and the test peers (gnutls-bin, openssl, tshark, Node.js for
 # node-dtls-client, whose npm packages `make test` installs from the lock file; iproute2

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz.sh [SECONDS]
 # Builds (with `make fuzzers`) the libFuzzer harnesses of tests/fuzz/ (fuzz_options: the
 # command line parser; fuzz_datagram: the listener's datagram path; fuzz_tunnel: the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # gen-certs.sh [DIR] - generates the test and demo PKI with certtool (gnutls-bin):
 #   ca.pem                 the CA that signs everything below (ECDSA P-256)
 #   server.pem             server certificate for localhost, 127.0.0.1 and ::1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Network namespaces for the tunnel's tests and benchmark: a server namespace joined to
 each client namespace by its own veth pair, so that no packet leaves them. Used by
 tests/e2e/test_tunnel.py and scripts/bench_tunnel.py; needs root (CAP_SYS_ADMIN and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run-demo.sh - a server and a client on loopback: what `make run` shows. The server takes
 # PORT (default 5556), or the next free port when that one is busy; the client starts only
 # once the server said it is ready, so it never talks to another program on a busy port.

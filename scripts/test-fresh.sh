@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-fresh.sh - does the set-up work on a fresh Debian 12? Builds a minimal Debian 12
 # root in a temporary folder with mmdebstrap (from Debian's archive), adds only make and
 # git, clones this repository's committed HEAD into it, and runs the README's two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bytes.h - big-endian (network order) integers in byte buffers: the load generator's
  * echo headers, the tunnel's control messages, the DTLS headers --trace decodes. */
 #ifndef DTLS_ECHO_BYTES_H

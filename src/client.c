@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* client.c - one client session: resolve, connect, handshake (with a hard deadline and
  * fresh sessions when it passes), then send --message --count times and check each echo,
  * or relay stdin lines like netcat. Ends with close_notify. Every outcome is an enum
@@ -27,6 +28,9 @@
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 8000
 #define SESSION_FILE_MAX 16384 /* a saved session: its ticket and parameters, a few KiB */
+/* A session file: this line, then GnuTLS's session data (gnutls_session_get_data2). */
+#define SESSION_FILE_MAGIC "dtls_echo session 1\n"
+#define SESSION_FILE_MAGIC_LEN (sizeof(SESSION_FILE_MAGIC) - 1)
 
 /* The transcript (-m mode) goes to stdout; in stdin mode stdout carries only the echoes,
  * so the same lines go to stderr. Returns -1 when stdout failed. */
@@ -714,16 +718,20 @@ static int load_session(struct connection *conn)
         log_error("--session-in: %s", err);
         return -1;
     }
-    if (len == 0 || len == sizeof(data)) {
-        log_error("--session-in '%s' holds no saved session", conn->cfg->session_in);
+    if (len <= SESSION_FILE_MAGIC_LEN || len == sizeof(data) ||
+        memcmp(data, SESSION_FILE_MAGIC, SESSION_FILE_MAGIC_LEN) != 0) {
+        log_error("--session-in '%s' is not a dtls_echo session file (--session-out writes "
+                  "them; openssl's -sess_out and gnutls-cli's files are other formats)",
+                  conn->cfg->session_in);
         return -1;
     }
+    len -= SESSION_FILE_MAGIC_LEN;
     conn->resume_data.data = gnutls_malloc(len);
     if (conn->resume_data.data == NULL) {
         log_error("out of memory for the saved session");
         return -1;
     }
-    memcpy(conn->resume_data.data, data, len);
+    memcpy(conn->resume_data.data, data + SESSION_FILE_MAGIC_LEN, len);
     conn->resume_data.size = (unsigned)len;
     gnutls_memset(data, 0, sizeof(data));
     return 0;
@@ -734,6 +742,7 @@ static int load_session(struct connection *conn)
 static int save_session(struct connection *conn)
 {
     gnutls_datum_t data = {NULL, 0};
+    unsigned char file[SESSION_FILE_MAX];
     char err[512];
     int rc = gnutls_session_get_data2(conn->session.tls, &data);
 
@@ -741,7 +750,17 @@ static int save_session(struct connection *conn)
         log_error("--session-out: no session to save: %s", gnutls_strerror(rc));
         return -1;
     }
-    rc = keyfile_write_private(conn->cfg->session_out, data.data, data.size, err, sizeof(err));
+    if (data.size >= sizeof(file) - SESSION_FILE_MAGIC_LEN) {
+        log_error("--session-out: the session is too large to save (%u bytes)", data.size);
+        gnutls_free(data.data);
+        return -1;
+    }
+    /* The magic line first: a file of another tool is then named as such on reading. */
+    memcpy(file, SESSION_FILE_MAGIC, SESSION_FILE_MAGIC_LEN);
+    memcpy(file + SESSION_FILE_MAGIC_LEN, data.data, data.size);
+    rc = keyfile_write_private(conn->cfg->session_out, file,
+                               SESSION_FILE_MAGIC_LEN + data.size, err, sizeof(err));
+    gnutls_memset(file, 0, sizeof(file));
     gnutls_memset(data.data, 0, data.size);
     gnutls_free(data.data);
     if (rc < 0)

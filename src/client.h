@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* client.h - one client session: connect, handshake, send and check echoes, stdin mode;
  * with --tun, a tunnel (client_tunnel.c) over the same connection. */
 #ifndef DTLS_ECHO_CLIENT_H

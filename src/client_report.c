@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* client_report.c - --json for one client: the session's facts, noted while it is up,
  * and the one object printed at the end, whatever the outcome. */
 #include "client.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* client_tunnel.c - the client's end of a tunnel (--tun): its TUN interface, made before
  * the first handshake (so a missing privilege is said at once) and kept across
  * reconnections; the request and the config; the addresses, MTU and routes; packets both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.h - the monotonic clock, in the units the rest of the code counts in. */
 #ifndef DTLS_ECHO_CLOCK_H
 #define DTLS_ECHO_CLOCK_H

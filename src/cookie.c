@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cookie.c - cookie keys, their rotation, and classifying a datagram before any state. */
 #define _GNU_SOURCE
 #include "cookie.h"

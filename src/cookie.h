@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cookie.h - the stateless cookie step (RFC 6347, 4.2.1): the server's cookie keys and
  * their rotation, and what the listener does with a datagram before any per-peer state.
  * No allocation and no state per peer here: that is the point of a cookie. */

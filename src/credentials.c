@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* credentials.c - certificates, keys, CRL, PSK files, raw public keys, pins, priorities,
  * and applying them to a new session. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* credentials.h - what a session of ours authenticates with: certificates, keys, CRL,
  * PSK files, raw public keys, pins, and the priority string. Loaded once, shared
  * read-only by every session and thread. This layer knows no option names: it takes a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* histogram.h - latency histogram: constant memory, constant-time add, percentiles within
  * 1% (HdrHistogram's log-linear buckets: 128 linear steps in every power of two). */
 #ifndef DTLS_ECHO_HISTOGRAM_H

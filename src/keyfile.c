@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* keyfile.c - private files: shared keys and saved sessions (see keyfile.h). */
 #define _GNU_SOURCE
 #include "keyfile.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* keyfile.h - secrets that replicas share (the cookie key, the session ticket key) and a
  * client's saved session: files of mode 0600, never the command line. A key file is one
  * line of 128 hex digits (64 random bytes), written by `dtls_echo --genkey FILE`. */

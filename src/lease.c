@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lease.c - the tunnel's networks and the leases of their addresses (see lease.h). */
 #define _GNU_SOURCE
 #include "lease.h"

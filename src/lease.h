@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lease.h - the tunnel's addresses: the networks of --tun-net and --tun-net6, and the
  * leases that give each client identity the same addresses back while its lease lasts.
  * The server takes each network's first address; lease i holds the (i + 2)-th of each.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* listener.c - the server's main thread: the listening socket and the forwarded-datagram
  * queue, the cookie step, hand-off to a session, the stop.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* load.c - the load generator: dtls_echo -c --clients N.
  *
  * N sessions are dealt round-robin to worker threads (one per CPU by default, so the

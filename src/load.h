@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* load.h - the load generator: dtls_echo -c --clients N (see load.c). */
 #ifndef DTLS_ECHO_LOAD_H
 #define DTLS_ECHO_LOAD_H

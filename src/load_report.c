@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* load_report.c - merging the workers' counts, the summary, the exit code. */
 #include "load_report.h"
 

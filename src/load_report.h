@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* load_report.h - what the load generator counts, per worker and merged, the summary it
  * prints (text or JSON), and the exit code the counts come to. */
 #ifndef DTLS_ECHO_LOAD_REPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* load_worker.c - one worker of the load generator: an epoll loop over its sessions,
  * every one non-blocking, driven through the session engine: a handshake step when its
  * socket is readable or its retransmission timer fires, echoes sent up to --window in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* load_worker.h - the load generator's state, shared by its set-up and summary (load.c)
  * and its epoll workers (load_worker.c). */
 #ifndef DTLS_ECHO_LOAD_WORKER_H

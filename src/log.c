@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c - thread-safe leveled logging to stderr, and the classic output lines to stdout.
  *
  * One fprintf per line under flockfile, so lines from different client threads never
@@ -13,6 +14,7 @@
 
 static atomic_int current_level = LOG_INFO;
 static char process_name[32] = "dtls_echo: "; /* set before any thread starts */
+static char transcript_name[32]; /* "worker 2: " on a worker's transcript lines; likewise */
 static FILE *transcript_stream; /* log_out's; NULL: stdout. Set before any thread starts */
 
 void log_set_level(int level)
@@ -33,6 +35,7 @@ static FILE *transcript(void)
 void log_set_process(const char *name)
 {
     snprintf(process_name, sizeof(process_name), "dtls_echo: %s: ", name);
+    snprintf(transcript_name, sizeof(transcript_name), "%s: ", name);
 }
 
 int log_enabled(int level)
@@ -108,6 +111,7 @@ int log_out(const char *fmt, ...)
     if (!log_enabled(LOG_INFO))
         return 0;
     flockfile(out);
+    fputs(transcript_name, out);
     va_start(ap, fmt);
     vfprintf(out, fmt, ap);
     va_end(ap);
@@ -123,6 +127,7 @@ int log_out_data(const char *prefix, const void *data, size_t len)
     if (!log_enabled(LOG_INFO))
         return 0;
     flockfile(out);
+    fputs(transcript_name, out);
     fputs(prefix, out);
     for (i = 0; i < len; i++) {
         unsigned char c = byte[i];

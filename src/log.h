@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.h - thread-safe leveled logging.
  *
  * Diagnostics (errors, warnings, debug) go to stderr; the user-facing lines of the
@@ -19,8 +20,8 @@ enum log_level {
 /* Sets the most detailed level that is printed (LOG_INFO by default). */
 void log_set_level(int level);
 
-/* Names this process in every log_msg line ("dtls_echo: worker 2: ..."); call it before
- * any thread starts. */
+/* Names this process in every log_msg line ("dtls_echo: worker 2: ...") and transcript
+ * line ("worker 2: Accepted connection ..."); call it before any thread starts. */
 void log_set_process(const char *name);
 
 /* Sends log_out's transcript lines to stderr from now on, leaving stdout to one result

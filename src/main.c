@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c - parse the options, run the server or the client, map the outcome to an exit
  * code. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* options.c - the command line: one table of options, from which come getopt_long's
  * table, the side and mode checks, the range checks, the defaults and --help (and the
  * fuzzer's dictionary). Every value is range-checked with strtoul and an end pointer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* options.h - the command line: getopt_long into a struct config, validation, --help.
  *
  * Parsing prints nothing: errors come back as one line in the caller's buffer, and the

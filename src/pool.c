@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.c - session threads that linger for the next job. */
 #define _GNU_SOURCE
 #include "pool.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.h - the server's session threads. A thread serves one job (a client) after
  * another: when a job ends it waits a while for the next before it exits. Under handshake
  * churn that saves a thread creation, its fresh stack pages and GnuTLS's per-thread

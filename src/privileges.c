@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* privileges.c - dropping to a user and to CAP_NET_ADMIN (see privileges.h). */
 #define _GNU_SOURCE
 #include "privileges.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* privileges.h - what a process that faces the Internet keeps after its set-up: with
  * --user, that user's identity; with --tun, CAP_NET_ADMIN and no other capability
  * (libcap). Called before any thread starts: capabilities belong to each thread. */

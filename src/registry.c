@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry.c - the table of served peers, and the decisions that depend on it. */
 #include "registry.h"
 

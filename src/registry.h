@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry.h - which peers the server serves, by whole address, and the decisions about
  * a datagram that depend on it: a new client, a duplicate ClientHello, a client that
  * restarted on the same address and port, another peer's datagram. The decisions are

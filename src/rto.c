@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rto.c - RFC 6298's retransmission timeout, in milliseconds. */
 #include "rto.h"
 

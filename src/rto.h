@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rto.h - the client's retransmission timeout, the way TCP computes it (RFC 6298): a
  * smoothed round trip and its variation from the echoes that came back at the first try,
  * and a timeout that doubles on every resend of one message, up to a ceiling. So a lost

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.h - the DTLS echo server: the listener (listener.c) reads the listening socket
  * and hands each client with a valid cookie to a session thread (pool.c) that runs its
  * session (server_session.c); registry.c knows who is served. This header is the state

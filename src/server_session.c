@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server_session.c - one client of the server, on its session thread: its own connected
  * socket, the handshake under --handshake-timeout, then every record echoed back until
  * close_notify, --idle-timeout, a fatal error or the stop; then its socket is retired.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server_tunnel.c - a client's tunnel on its session thread: its request, its lease (the
  * same addresses for the same identity), its own point-to-point TUN interface, the
  * config it is told, and the packets both ways (tunnel.c) with its source addresses

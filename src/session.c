@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* session.c - the session engine: set-up, handshake, bounded send, receive, close, and
  * the words for what went wrong. The only place that calls gnutls_handshake. */
 #define _GNU_SOURCE
@@ -373,6 +374,7 @@ int session_open(struct session *s, const struct session_params *params, int fd)
     s->transport.gap_us = BUSY_GAP_US; /* not busy until two records say so */
     s->established = 0;
     s->error = 0;
+    s->alpn = params->alpn;
     rc = credentials_session_new(params->creds, flags, &s->tls);
     if (rc < 0) {
         s->tls = NULL;
@@ -767,6 +769,13 @@ const char *session_failure_hint(const struct session *s, int code)
                                 alert == GNUTLS_A_UNSUPPORTED_CERTIFICATE))
             return "the server refused our certificate: is it for client use, from a CA "
                    "the server trusts, and valid now?";
+        if (alert == GNUTLS_A_NO_APPLICATION_PROTOCOL)
+            return "the server accepts none of the ALPN protocols we offered (--alpn)";
+        if ((alert == GNUTLS_A_HANDSHAKE_FAILURE || alert == GNUTLS_A_INSUFFICIENT_SECURITY) &&
+            s->alpn != NULL) /* some stacks refuse an unknown protocol with this alert */
+            return "the server refused the handshake: it may accept none of the ALPN "
+                   "protocols we offered (--alpn), or want a PSK, a raw public key or "
+                   "anonymous mode instead of a certificate";
         if (alert == GNUTLS_A_HANDSHAKE_FAILURE || alert == GNUTLS_A_INSUFFICIENT_SECURITY)
             return "the server has no authentication mode in common with us: it may want "
                    "a PSK, a raw public key or anonymous mode instead of a certificate";
@@ -886,6 +895,8 @@ void session_log_description(const struct session *s, int on_stdout)
                      gnutls_server_name_get(s->tls, name, &name_size, &name_type, 0) == 0
                          ? name : "(none)");
     describe(s, on_stdout, line);
+    if (creds->server && gnutls_session_is_resumed(s->tls)) /* the client says it itself */
+        describe(s, on_stdout, "- Session was resumed");
     /* The keying material WebRTC derives its SRTP keys from, to check against a peer's
      * (openssl s_client -keymatexport EXTRACTOR-dtls_srtp prints the same bytes). */
     if (session_srtp(s, &profile, hex, sizeof(hex))) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* session.h - THE session engine: every DTLS session of ours, the server's, the client's
  * and the load generator's, is set up, handshaken, sent on, received on and closed here,
  * and every step answers with one typed enum session_status.
@@ -84,6 +85,7 @@ struct session {
     const atomic_int *stop_flag; /* set: stop (NULL: none) */
     int established;         /* the handshake completed */
     int error;               /* the GnuTLS code behind SESSION_FATAL */
+    const char *alpn;        /* the ALPN list it was opened with (NULL: none), for hints */
 };
 
 /* How to set a session up. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signals.c - SIGINT, SIGTERM and SIGHUP turned into readable descriptors. The only
  * globals of the program are here: the ones a signal handler needs. */
 #define _GNU_SOURCE

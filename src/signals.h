@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signals.h - the stop and reload signals as readable descriptors (self-pipes), so that
  * every thread that waits can poll for them. */
 #ifndef DTLS_ECHO_SIGNALS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* trace.c - --trace: DTLS record and handshake headers decoded into a ladder. The
  * layouts are RFC 6347's (4.1 record, 4.2.2 handshake, 4.2.1 HelloVerifyRequest); a
  * record of epoch 1 or later is encrypted, and its handshake message in DTLS 1.2 is the

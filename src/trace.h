@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* trace.h - --trace: the handshake as a ladder, as it happens. Each datagram a session's
  * transport sends or reads (and each the server's listener answers with a cookie) is
  * decoded from its DTLS record headers: one line per datagram, then one per record in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tun.c - TUN devices and their configuration by rtnetlink (see tun.h). */
 #define _GNU_SOURCE
 #include "tun.h"

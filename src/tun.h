@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tun.h - the kernel side of the tunnel: a TUN device from /dev/net/tun (an ioctl), and
  * its addresses, MTU, state and routes through rtnetlink (libnl-route), never by running
  * `ip`. The device is not persistent: it goes, with its addresses and routes, when its

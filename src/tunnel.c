@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunnel.c - the tunnel's data path, both ends (see tunnel.h). */
 #define _GNU_SOURCE
 #include "tunnel.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunnel.h - the VPN data path and its wire format, one more user of the session engine.
  *
  * A client asks for a tunnel with the ALPN protocol TUNNEL_ALPN. After the handshake

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunnel_wire.c - the tunnel's control messages, encoded and decoded, and the addresses
  * a config gives each end (see tunnel.h). The decoder reads the peer's bytes:
  * tests/fuzz/fuzz_tunnel.c fuzzes it. */

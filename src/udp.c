@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp.c - UDP socket helpers. No GnuTLS here; errors go to the caller's buffer. */
 #define _GNU_SOURCE
 #include "udp.h"
@@ -181,8 +182,9 @@ int udp_listen(const char *host, unsigned port, int family, int rcvbuf, struct u
         if (fd >= 0 || fd == LISTENER_SETUP_FAILED)
             return fd < 0 ? -1 : fd;
         if (family == AF_INET6 || (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL))
-            return errorf(err, err_size, "bind to port %u: %s%s", port, strerror(errno),
-                          ipv6_hint(AF_INET6, errno));
+            return errorf(err, err_size, "bind to [::] port %u (%s): %s%s", port,
+                          family == AF_INET6 ? "-6: IPv6 only" : "IPv6 and IPv4",
+                          strerror(errno), ipv6_hint(AF_INET6, errno));
     }
     if (udp_resolve(host, port, family, 1, &list, err, err_size) < 0)
         return -1;
@@ -201,7 +203,9 @@ int udp_listen(const char *host, unsigned port, int family, int rcvbuf, struct u
     }
     freeaddrinfo(list);
     if (fd < 0 && last_errno)
-        return errorf(err, err_size, "bind to %s port %u: %s%s", host ? host : "*", port,
+        return errorf(err, err_size, "bind to %s port %u%s: %s%s",
+                      host != NULL ? host : "0.0.0.0", port,
+                      host == NULL && family == AF_INET ? " (-4: IPv4 only)" : "",
                       strerror(last_errno), ipv6_hint(last_family, last_errno));
     return fd;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp.h - UDP socket helpers: resolve, listening socket, per-client connected socket,
  * receive with source and destination address, timed wait, address to text.
  *

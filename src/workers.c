@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* workers.c - --workers N: a supervising parent and N worker processes.
  *
  * The parent sets everything up once (credentials, the cookie secret, the ticket key, the

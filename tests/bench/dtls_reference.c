@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dtls_reference.c - the burst benchmark's baseline: a single-threaded, non-blocking DTLS
  * echo server on GnuTLS, the shape that should do best when 500 clients arrive at once
  * (no thread, no per-client socket, one loop, a large receive buffer). It is not a server

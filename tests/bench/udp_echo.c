@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp_echo.c - a plain UDP echo server, the benchmark's baseline: no encryption, no
  * per-peer state, one thread in a blocking recvfrom/sendto loop. What it reaches is the
  * ceiling the kernel's loopback sets for the load generator's --plain sessions.

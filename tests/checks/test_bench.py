@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`make bench`'s short run (scripts/bench.sh --quick), so the benchmark cannot rot: on a
 fresh machine it must run end to end, serve every load without a failure against dtls_echo
 and the plain UDP server, and write the table, the data and the plot. No speed is asserted

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The whole end-to-end suite under ASan+UBSan, the concurrency tests under TSan, valgrind
 on a client and on a server that served 20 clients and was stopped with SIGTERM, and a
 short fuzzing run. Each sanitizer writes its reports to files; any file is a failure."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared helpers for the end-to-end tests: the real binary, real peers, real UDP sockets
 on loopback. Each test gets its own free port; every wait is bounded."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The interop peers: how to run each independent DTLS implementation as a client of our
 server or as a server for our client, in each authentication mode. Each runner returns
 (ok, detail); every process it starts is bounded in time and cleaned up."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Authentication modes beyond plain X.509: PSK, raw public keys and pins, anonymous,
 and what each side says when the other holds the wrong secret. Also heartbeat, session
 resumption and the -v session line."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a careful, then a hostile, new user found (issue 9): writes to a closed or full
 stdout, a peer's bytes on the operator's terminal, a message too large for the MTU, a
 CRL file the server ignored, `timeout`'s double SIGTERM and SIGHUP, 30 % loss with the

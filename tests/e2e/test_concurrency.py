@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Many clients at once: one thread and one socket per client, each client sees only its
 own data, in order."""
 import re

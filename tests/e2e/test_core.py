@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The core behaviour: our client and our server over loopback, the exact output lines of
 the classic GnuTLS example, IPv6, stdin mode, MTU, exit codes, and bad input."""
 import random

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """deploy/ (issue 11): the README's three replicas behind nginx, run as written; the
 systemd unit and its tunnel drop-in checked by systemd-analyze; and the unit's own
 commands run the way the unit runs them, as an unprivileged user with no capability."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad input: one clear line naming the problem, the documented exit code, no hang."""
 import socket
 import subprocess

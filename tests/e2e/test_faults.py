@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loss, duplication, reordering, a small MTU and a stalled handshake, injected by
 tests/relay/udp_relay between client and server. Every run is seeded, so a failure
 reproduces with the same seed."""

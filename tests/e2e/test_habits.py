@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Issue 12: a tool you install and use from any folder, with the habits people bring from
 gnutls-cli and openssl s_client: defaults that work outside the checkout, HOST[:PORT],
 -4/-6."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """make install and make uninstall (issue 12, the first part): PREFIX and DESTDIR, the
 binary, the man page made from the option table, bash completion; the man page and
 --help name the same options, and man renders the page without a warning."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Interop with independent peers: GnuTLS's own command-line client and server."""
 import subprocess
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Floods and limits: anti-amplification under 100,000 ClientHellos, resources back to
 where they started after many clients and abandoned handshakes, cookie key rotation."""
 import os

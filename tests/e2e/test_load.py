@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The load generator (dtls_echo -c --clients N) against real servers: ours, gnutls-serv
 and the plain UDP echo server, with every echo checked; its failure counting against a
 corrupting echo server, a lossy relay and no server at all. Counts are asserted, never

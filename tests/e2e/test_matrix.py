@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The interop matrix: our server against independent clients, our client against
 independent servers, in each authentication mode, over IPv4 and IPv6, with a short and a
 1000-byte message. The table is printed at the end of the run (conftest.py)."""

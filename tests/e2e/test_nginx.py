@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Replicas behind a real UDP load balancer (issue 11): nginx's stream module with the
 configuration in deploy/nginx-stream.conf, started by the test as its own process on free
 ports and stopped by its PID. Checked: 60 clients through nginx in front of 3 replicas

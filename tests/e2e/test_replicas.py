@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Replicas that share secrets (issue 11, the first part): key files made by --genkey
 (mode 0600, refused when others may read them), a cookie issued by one replica accepted
 by another with the same --cookie-key-file and refused without it, a session saved with

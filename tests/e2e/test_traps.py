@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The traps DESIGN.md lists, each shown not to catch us: duplicate sessions, a client
 restarting on the same address and port, the buffered ClientHello, full addresses, and
 the kernel delivering each of 500 simultaneous clients' datagrams to its own socket."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The VPN tunnel (--tun): real TUN devices in network namespaces this test builds and
 removes (scripts/netns.py: a server namespace joined to each client's by a veth pair), the
 real binary on both ends, real ping and TCP through it. Root only (CI is root); elsewhere

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Runs each cmocka unit program (built by `make`) so one summary covers the whole suite."""
 import os
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a careful user found after the install work (issue 19): a server certificate let in
 as a client, SRTP sessions that crashed on resumption, input lost when the server ended the
 session, records too large for the server's MTU, key logs without resumed sessions, slow

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What DTLS puts on the wire, seen by tshark through scripts/capture.sh: the flights of a
 DTLS 1.2 handshake with a cookie exchange, the echo decrypted with the client's key log,
 and a certificate chain too big for one 576-byte datagram fragmented by the server."""

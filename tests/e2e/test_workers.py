@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """--workers N (issue 11): worker processes, each a whole server on its own socket of one
 SO_REUSEPORT group, under a parent that restarts a dead one and stops them all. Checked:
 500 clients at once with every echo back on its own session (the design's reuseport trap:

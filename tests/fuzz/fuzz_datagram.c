@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_datagram.c - libFuzzer harness for the listener's datagram path: one datagram from
  * anyone, classified by cookie_classify() and, when it is a ClientHello without a
  * valid cookie, answered with the HelloVerifyRequest cookie_reply_current() sends; and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_options.c - libFuzzer harness for options_parse(), the parser of the command line.
  *
  * The input is a command line: its bytes split on NUL or newline into at most MAX_ARGS

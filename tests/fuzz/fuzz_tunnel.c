@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_tunnel.c - libFuzzer harness for the tunnel's control messages: the bytes of a
  * record from the peer, decoded by tunnel_decode() as the server decodes a request and
  * the client a config or a refusal.

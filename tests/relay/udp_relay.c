@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp_relay.c - a UDP fault-injection relay for tests: sits between DTLS clients and a
  * server and, per direction and reproducibly from a seed, drops, duplicates, reorders and
  * delays datagrams, and drops datagrams larger than an MTU.

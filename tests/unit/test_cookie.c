@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_cookie.c - the stateless cookie step, against real GnuTLS ClientHellos.
  *
  * A real GnuTLS DTLS client session writes its datagrams into a buffer instead of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_histogram.c - the load generator's latency histogram: exact below 128, within 1%
  * above, percentiles never above the largest value, merging. */
 #include <setjmp.h>

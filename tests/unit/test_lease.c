@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lease.c - the tunnel's networks and leases: parsing networks, the addresses of a
  * lease, and which lease a client gets (its own back, a never-used one, the oldest
  * expired one, none). */

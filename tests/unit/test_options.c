@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_options.c - options_parse(): what a command line turns into, and what it refuses.
  *
  * Each test builds argv from string literals copied into writable storage (getopt_long

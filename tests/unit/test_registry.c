@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_registry.c - the server's registry and its decisions, as pure functions: a new
  * client, a duplicate ClientHello, a full server, and whose a datagram on a session's
  * socket is (its peer's, another peer's, or a new handshake). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_rto.c - the client's retransmission timeout (RFC 6298): the ceiling before any
  * measurement, the timeout a fast path earns, the floor, and the doubling per resend. */
 #include <setjmp.h>

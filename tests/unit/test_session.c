@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_session.c - the session engine's typed results, between two real GnuTLS sessions
  * (anonymous key exchange, so no files) over a pair of connected UDP sockets on
  * 127.0.0.1: a handshake, a record each way, and the endings a caller must tell apart:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_udp.c - peer addresses: how they print, when two are the same peer, header bytes.
  *
  * A dual-stack listener sees IPv4 clients as v4-mapped IPv6 addresses while a per-client

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // DTLS 1.2 PSK echo client on node-dtls-client, a DTLS stack written in TypeScript that
 // shares no code with GnuTLS: the independent peer for dtls_echo's PSK interop tests.
 //
