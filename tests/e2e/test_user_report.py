@@ -174,3 +174,225 @@ def test_record_larger_than_the_server_mtu_comes_back_whole(port, start_server):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("- Received 16000 bytes") == 2
     assert "not echoed" not in server.stderr()
+
+
+# 6. One bound on the whole handshake phase; a wrong PSK key named after one attempt.
+
+def test_wrong_psk_key_is_named_after_one_attempt(port, start_server):
+    start_server(port, "--pskfile", cert("psk.txt"), "-q", ready="")
+    started = time.monotonic()
+    result = run_client(port, "-m", "x", "--timeout", "500", "--psk-identity", "client",
+                        "--psk-key", "00" * 16)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    assert "wrong PSK key?" in result.stderr
+    assert elapsed < 8 * 0.5 + 3, elapsed  # one attempt of 8 timeouts, not 13
+
+
+def silent_port():
+    """A bound UDP socket that reads nothing and answers nothing."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def test_connect_timeout_bounds_every_attempt_together():
+    with silent_port() as sock:
+        started = time.monotonic()
+        result = run_client(sock.getsockname()[1], "-a", "127.0.0.1", "-m", "x",
+                            "--connect-timeout", "3")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 4, result.stderr
+    assert "no DTLS server answered at 127.0.0.1 port" in result.stderr
+    assert "within 3 s (--connect-timeout)" in result.stderr
+    assert 2.5 < elapsed < 5, elapsed
+
+
+def test_help_says_what_each_of_the_client_timeouts_limits():
+    text = subprocess.run([BINARY, "--help"], capture_output=True, text=True,
+                          timeout=10).stdout
+    flat = " ".join(text.split())
+    assert "--connect-timeout S" in text
+    assert "the longest the whole handshake phase may take" in flat
+    assert re.search(r"--connect-timeout S .*?\(1-3600, default 30\)", flat), flat
+    assert "within --connect-timeout" in flat  # --retries
+    assert "the length of one attempt before a fresh one" in flat  # --timeout
+
+
+# 7. --print-cert shows the chain that did not verify, then the error and what to do.
+
+def test_print_cert_shows_the_chain_that_failed_to_verify(port, start_server):
+    start_server(port, "-q", ready="")
+    result = run_client(port, "-m", "x", "--cafile", cert("other-ca.pem"), "--print-cert")
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.startswith("Certificate[0]: subject `CN=server'"), result.stdout
+    assert "-----BEGIN CERTIFICATE-----" in result.stdout
+    assert "The certificate issuer is unknown: to trust this server" in result.stderr
+    for option in ("--cafile", "--pin-pubkey", "--insecure"):
+        assert option in result.stderr
+
+
+# 8. Addresses: -a takes HOST:PORT, and an IPv6 address with a bare port is questioned.
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]"])
+def test_address_option_takes_host_and_port(port, start_server, host):
+    start_server(port, "-q", ready="")
+    result = subprocess.run([BINARY, "-c", "-a", f"{host}:{port}", "-m", "x", "-n", "1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("how", [[], ["-a"]])
+def test_bare_ipv6_address_with_a_port_asks_for_brackets(how):
+    started = time.monotonic()
+    result = subprocess.run([BINARY, "-c", *how, "::1:5556", "-m", "x"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2, result.stderr
+    assert "did you mean [::1]:5556?" in result.stderr
+    assert time.monotonic() - started < 2  # refused, not tried
+
+
+# 9. Key files: stdout, atomic replacement, symbolic links and readable key logs.
+
+def test_genkey_dash_writes_the_key_to_stdout(tmp_path):
+    result = subprocess.run([BINARY, "--genkey", "-"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=10)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"[0-9a-f]{128}\n", result.stdout), result.stdout
+    assert result.stderr == "" and os.listdir(tmp_path) == []
+
+
+def test_genkey_replaces_a_key_file_with_a_new_private_one(tmp_path):
+    key = tmp_path / "cookie.key"
+    key.write_text("old\n")
+    key.chmod(0o644)
+    old_inode = key.stat().st_ino
+    result = subprocess.run([BINARY, "--genkey", str(key)], capture_output=True, text=True,
+                            timeout=10)
+    assert result.returncode == 0, result.stderr
+    assert key.stat().st_ino != old_inode  # a new file renamed over the old one
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert re.fullmatch(r"[0-9a-f]{128}\n", key.read_text())
+    assert sorted(os.listdir(tmp_path)) == ["cookie.key"]  # no temporary left
+
+
+def test_genkey_refuses_a_symbolic_link_in_words(tmp_path):
+    (tmp_path / "target").write_text("")
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    result = subprocess.run([BINARY, "--genkey", str(tmp_path / "link")], capture_output=True,
+                            text=True, timeout=10)
+    assert result.returncode == 1
+    assert "is a symbolic link" in result.stderr
+    assert "Too many levels" not in result.stderr
+    assert (tmp_path / "target").read_text() == ""
+
+
+def test_key_log_readable_by_others_is_refused_and_a_new_one_is_private(tmp_path):
+    readable = tmp_path / "keys.log"
+    readable.write_text("")
+    readable.chmod(0o644)
+    result = subprocess.run([BINARY, "-c", "-m", "x", "--keylogfile", str(readable)],
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode == 1
+    assert f"'{readable}' is readable by group or others (mode 644): it holds a secret" \
+        in result.stderr
+    fresh = tmp_path / "new.log"
+    with silent_port() as sock:
+        subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(sock.getsockname()[1]),
+                        "-m", "x", "--keylogfile", str(fresh), "--connect-timeout", "1"],
+                       capture_output=True, timeout=10)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
+# 10. Messages.
+
+def test_session_in_names_a_file_of_another_tool(port, start_server, tmp_path):
+    start_server(port, "-q", ready="")
+    foreign = tmp_path / "openssl.sess"
+    subprocess.run(["openssl", "s_client", "-dtls1_2", "-connect", f"127.0.0.1:{port}",
+                    "-sess_out", str(foreign)], input=b"", capture_output=True, timeout=30)
+    foreign.chmod(0o600)
+    assert foreign.read_text().startswith("-----BEGIN SSL SESSION PARAMETERS-----")
+    result = run_client(port, "-m", "x", "--session-in", str(foreign))
+    assert result.returncode == 1, result.stderr
+    assert "is not a dtls_echo session file" in result.stderr
+    assert "Database" not in result.stderr
+
+
+def test_alpn_refusal_is_named_as_such(port, start_server):
+    start_server(port, "--alpn", "foo", "-q", ready="")
+    result = run_client(port, "-m", "x", "--alpn", "h2")
+    assert result.returncode == 3, result.stderr
+    assert "the server accepts none of the ALPN protocols we offered" in result.stderr
+    assert "PSK" not in result.stderr
+
+
+def test_server_says_a_session_was_resumed_at_v(port, start_server):
+    server = start_server(port, "-v")
+    result = run_client(port, "-m", "x", "-n", "1", "--resume")
+    assert result.returncode == 0, result.stderr
+    server.wait_for("- Session was resumed")
+    assert server.stderr().count("- Session was resumed") == 1  # the second session only
+
+
+def test_worker_transcript_lines_name_their_worker(port, start_server):
+    server = start_server(port, "--workers", "2")
+    result = run_client(port, "-m", "named", "-n", "1")
+    assert result.returncode == 0, result.stderr
+    server.wait_for("EOF")
+    assert re.search(r"^worker [12]: Accepted connection from", server.stdout(), re.M)
+    assert re.search(r"^worker [12]: received\[[0-9a-f]{16}\]: named$", server.stdout(), re.M)
+
+
+def test_a_reconnection_that_recovers_warns_and_does_not_err(port, start_server, tmp_path):
+    server = start_server(port, "-a", "127.0.0.1", "-q", ready="")
+    client = Process([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "--reconnect", "5",
+                      "--connect-timeout", "1"], tmp_path, "reconnecting",
+                     stdin=subprocess.PIPE)
+    try:
+        client.proc.stdin.write(b"one\n")
+        client.proc.stdin.flush()
+        client.wait_for("one")
+        server.stop(signal.SIGKILL)  # gone without a close_notify
+        client.proc.stdin.write(b"two\n")
+        client.proc.stdin.flush()
+        client.wait_for("warning: no DTLS server answered", timeout=15)
+        start_server(port, "-a", "127.0.0.1", "-q", ready="")
+        client.wait_for("two", timeout=30)
+        client.proc.stdin.close()
+        assert client.proc.wait(timeout=30) == 0, client.stderr()
+    finally:
+        client.stop(signal.SIGKILL)
+    assert "error" not in client.stderr(), client.stderr()
+
+
+def test_reconnections_that_give_up_end_with_the_error(port, start_server, tmp_path):
+    server = start_server(port, "-a", "127.0.0.1", "-q", ready="")
+    client = Process([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "--reconnect", "2",
+                      "--connect-timeout", "1"], tmp_path, "giving-up", stdin=subprocess.PIPE)
+    try:
+        client.proc.stdin.write(b"one\n")
+        client.proc.stdin.flush()
+        client.wait_for("one")
+        server.stop(signal.SIGKILL)
+        client.proc.stdin.write(b"two\n")
+        client.proc.stdin.close()
+        assert client.proc.wait(timeout=30) == 4, client.stderr()
+    finally:
+        client.stop(signal.SIGKILL)
+    lines = client.stderr().splitlines()
+    assert sum("warning: no DTLS server answered" in line for line in lines) == 1, lines
+    assert "error: no DTLS server answered" in lines[-1], lines
+
+
+def test_port_in_use_names_the_address_tried(port, start_server):
+    start_server(port, "-q", ready="")
+    messages = {}
+    for family in ([], ["-4"], ["-6"]):
+        result = subprocess.run([BINARY, "-p", str(port), *family], capture_output=True,
+                                text=True, timeout=10)
+        assert result.returncode == 1
+        messages[tuple(family)] = result.stderr.splitlines()[0]
+    assert f"bind to [::] port {port} (IPv6 and IPv4): Address already in use" in messages[()]
+    assert f"bind to 0.0.0.0 port {port} (-4: IPv4 only)" in messages[("-4",)]
+    assert f"bind to [::] port {port} (-6: IPv6 only)" in messages[("-6",)]
