@@ -14,10 +14,12 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP $(LIB_CFLAGS)
 LDLIBS += $(LIB_LIBS) -pthread -lm
 
-SRCS := src/log.c src/clock.c src/options.c src/udp.c src/credentials.c src/cookie.c \
-	src/session.c src/rto.c src/registry.c src/pool.c src/server_session.c src/listener.c \
-	src/client.c src/client_report.c src/trace.c src/histogram.c src/load.c src/load_worker.c src/load_report.c \
-	src/lease.c src/tun.c src/tunnel.c src/tunnel_wire.c src/privileges.c src/keyfile.c src/server_tunnel.c \
+SRCS := src/log.c src/clock.c src/options.c src/options_table.c src/options_text.c \
+	src/udp.c src/credentials.c src/credentials_psk.c src/cookie.c src/session.c src/rto.c \
+	src/registry.c src/pool.c src/server_session.c src/listener.c src/client.c \
+	src/client_echo.c src/client_report.c src/trace.c src/histogram.c src/load.c \
+	src/load_worker.c src/load_report.c src/lease.c src/tun.c src/tunnel.c \
+	src/tunnel_wire.c src/privileges.c src/keyfile.c src/server_tunnel.c \
 	src/client_tunnel.c src/signals.c src/workers.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
@@ -78,7 +80,9 @@ CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -Wall -Wextra -Werror -pthread -Isrc $(LIB_CFLAGS)
-FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c src/options.c src/lease.c src/log.c
+# The option layer and what it links: the fuzzer, the dictionary and the man page use it.
+OPTIONS_SRCS := src/options.c src/options_table.c src/options_text.c src/lease.c src/log.c
+FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c $(OPTIONS_SRCS)
 FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c \
 	src/trace.c
 FUZZ_TUNNEL_SRCS := tests/fuzz/fuzz_tunnel.c src/tunnel_wire.c
@@ -88,10 +92,10 @@ build/fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/*.h
 build/fuzz/fuzz_datagram: $(FUZZ_DATAGRAM_SRCS) src/*.h
 	mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_DATAGRAM_SRCS) $(LIB_LIBS)
-build/fuzz/options.dict: tests/fuzz/options_dict.c src/options.c src/lease.c src/log.c src/*.h
+build/fuzz/options.dict: tests/fuzz/options_dict.c $(OPTIONS_SRCS) src/*.h
 	mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Isrc -o build/fuzz/options_dict tests/fuzz/options_dict.c src/options.c \
-		src/lease.c src/log.c $(LDLIBS)
+	$(CC) $(CFLAGS) -Isrc -o build/fuzz/options_dict tests/fuzz/options_dict.c \
+		$(OPTIONS_SRCS) $(LDLIBS)
 	build/fuzz/options_dict > $@
 build/fuzz/fuzz_tunnel: $(FUZZ_TUNNEL_SRCS) src/*.h
 	mkdir -p $(@D)
@@ -112,10 +116,10 @@ VERSION := $(shell sed -n 's/^\#define DTLS_ECHO_VERSION "\(.*\)"/\1/p' src/opti
 
 # The man page: doc/dtls_echo.1.in with its OPTIONS section written from the option
 # table (doc/man_options.c), so that it and --help never disagree.
-dtls_echo.1: doc/dtls_echo.1.in doc/man_options.c src/options.c src/lease.c src/log.c src/*.h
+dtls_echo.1: doc/dtls_echo.1.in doc/man_options.c $(OPTIONS_SRCS) src/*.h
 	mkdir -p build/doc
-	$(CC) $(CFLAGS) -Isrc -o build/doc/man_options doc/man_options.c src/options.c \
-		src/lease.c src/log.c $(LIB_LIBS)
+	$(CC) $(CFLAGS) -Isrc -o build/doc/man_options doc/man_options.c $(OPTIONS_SRCS) \
+		$(LIB_LIBS)
 	build/doc/man_options > build/doc/options.man
 	awk -v version="$(VERSION)" '/^@OPTIONS@$$/ { while ((getline line < \
 		"build/doc/options.man") > 0) print line; next } { gsub("@VERSION@", version); \

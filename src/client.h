@@ -83,6 +83,24 @@ int client_backoff(int stop_fd, unsigned attempt);
 /* Closes the session (close_notify when it was established) and its socket. */
 void client_disconnect(struct connection *conn);
 
+/* The transcript line: on stdout with --message, on stderr in stdin mode (stdout carries
+ * only the echoes there). Returns 0, or -1 when stdout failed. */
+int client_announce(const struct connection *conn, const char *line);
+
+/* The outcome when stdout took no more: said once (nothing for a closed pipe). */
+enum client_outcome client_stdout_failed(void);
+
+/* client_echo.c: --message --count times, each echo checked. */
+enum client_outcome client_send_messages(struct connection *conn);
+
+/* client_echo.c: each line of stdin as one record, each echo to stdout raw, until stdin
+ * ends (OK), the server closes first (RUNTIME: the rest was not sent) or the stop. */
+enum client_outcome client_relay_stdin(struct connection *conn, int stop_fd);
+
+/* client_echo.c: --heartbeat: one ping, answered by a pong, resent up to --retries
+ * times. */
+enum client_outcome client_heartbeat(struct connection *conn);
+
 /* client_tunnel.c: --tun: the interface, the tunnel's request, and packets both ways
  * until the stop, reconnecting when the server goes silent. */
 enum client_outcome client_tunnel_run(struct connection *conn, const char *host, int stop_fd);

@@ -89,6 +89,12 @@ enum credentials_result credentials_load(const struct tls_settings *settings,
                                          struct credentials *creds, char *err,
                                          size_t err_size);
 
+/* credentials_psk.c, for credentials_load: the PSK file and key of settings, and the
+ * server's identity lookup or the client's own key. Returns like credentials_load. */
+enum credentials_result credentials_psk_load(const struct tls_settings *settings,
+                                             struct credentials *creds, char *err,
+                                             size_t err_size);
+
 /* Frees what credentials_load allocated; safe on a zeroed or half-loaded struct. */
 void credentials_free(struct credentials *creds);
 
