@@ -112,6 +112,9 @@ def test_a_saved_session_file_that_is_not_one_is_a_clear_error(tmp_path, start_s
     garbage.write_bytes(b"\x00garbage" * 10)
     garbage.chmod(0o600)
     result = run_client(port, "-m", "x", "--session-in", str(garbage))
+    assert result.returncode == 1 and "is not a dtls_echo session file" in result.stderr, result
+    garbage.write_bytes(b"dtls_echo session 1\n" + b"\x00garbage" * 10)  # ours, damaged
+    result = run_client(port, "-m", "x", "--session-in", str(garbage))
     assert result.returncode == 1 and "holds no session to resume" in result.stderr, result
     garbage.chmod(0o644)
     result = run_client(port, "-m", "x", "--session-in", str(garbage))
