@@ -224,8 +224,10 @@ def test_sigterm_during_ten_sessions_exits_0_and_every_client_sees_close_notify(
         clients.append(client)
     assert server.stop(timeout=10) == 0
     for client in clients:
+        # close_notify seen while stdin was still open (it is closed only once the client
+        # has exited): exit 1 naming it (issue 19).
+        client.wait(timeout=10)
         out, err = client.communicate(timeout=10)
-        # close_notify seen while stdin was still open: exit 1 naming it (issue 19).
         assert client.returncode == 1, err
         assert "Peer has closed the DTLS connection" in err
         assert "closed the connection after 1 echo, before the end of stdin" in err
