@@ -260,9 +260,11 @@ def test_sigterm_closes_every_workers_sessions(start_server):
         assert server.stop(signal.SIGTERM) == 0, server.stderr()
         closed = sum(int(n) for _, n, _ in WORKER_STOPPED.findall(server.stderr()))
         assert closed == 10, server.stderr()
-        for c in clients:  # each was told: close_notify
+        for c in clients:  # each was told: close_notify, before its stdin ended (exit 1)
+            c.wait(timeout=15)
             out, err = c.communicate(timeout=15)
-            assert c.returncode == 0 and "Peer has closed the DTLS connection" in err, err
+            assert c.returncode == 1 and "Peer has closed the DTLS connection" in err, err
+            assert "before the end of stdin" in err, err
     finally:
         for c in clients:
             if c.poll() is None:
