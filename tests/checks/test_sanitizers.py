@@ -98,7 +98,8 @@ def test_valgrind_server_that_served_20_clients_and_got_sigterm_has_no_leak(tmp_
         assert holder.stdout.readline() == "open session at shutdown\n"
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=60)
-        assert holder.wait(timeout=30) == 0
+        # close_notify came while its stdin was still open: exit 1, the rest unsent.
+        assert holder.wait(timeout=30) == 1
     finally:
         if server.poll() is None:
             server.kill()
