@@ -6,32 +6,44 @@ PKG_CONFIG ?= pkg-config
 # a python3 of pyenv or a virtualenv may come first and lack it. Looked up when used.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
 	"$$p" -c 'import pytest' 2>/dev/null && { echo "$$p"; break; }; done)
-# GnuTLS; libnl-route (the tunnel's interfaces, addresses and routes) and libcap (what
-# the process keeps after set-up).
-LIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags gnutls libnl-route-3.0 libcap 2>/dev/null)
-LIB_LIBS := $(shell $(PKG_CONFIG) --libs gnutls libnl-route-3.0 libcap 2>/dev/null)
+# The platform, by uname -s: on Linux, GnuTLS, libnl-route (the tunnel's interfaces,
+# addresses and routes) and libcap (what the process keeps after set-up); elsewhere
+# (macOS: brew install gnutls pkg-config; the BSDs) GnuTLS alone, and the portable path of
+# src/platform.h. The sources choose their own path: one list serves every build.
+UNAME_S := $(shell uname -s)
+ifeq ($(UNAME_S),Linux)
+PLATFORM_PACKAGES := gnutls libnl-route-3.0 libcap
+else
+PLATFORM_PACKAGES := gnutls
+endif
+LIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PLATFORM_PACKAGES) 2>/dev/null)
+LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(PLATFORM_PACKAGES) 2>/dev/null)
+GNUTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags gnutls 2>/dev/null)
+GNUTLS_LIBS := $(shell $(PKG_CONFIG) --libs gnutls 2>/dev/null)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP $(LIB_CFLAGS)
 LDLIBS += $(LIB_LIBS) -pthread -lm
 
 SRCS := src/log.c src/clock.c src/options.c src/options_table.c src/options_text.c \
-	src/udp.c src/credentials.c src/credentials_psk.c src/cookie.c src/session.c src/rto.c \
-	src/registry.c src/pool.c src/server_session.c src/listener.c src/client.c \
-	src/client_echo.c src/client_report.c src/trace.c src/histogram.c src/load.c \
-	src/load_worker.c src/load_report.c src/lease.c src/tun.c src/tunnel.c \
-	src/tunnel_wire.c src/privileges.c src/keyfile.c src/server_tunnel.c \
-	src/client_tunnel.c src/signals.c src/workers.c
+	src/udp.c src/credentials.c src/credentials_psk.c src/cookie.c src/session.c \
+	src/session_transport.c src/rto.c src/registry.c src/pool.c src/server_session.c \
+	src/listener.c src/client.c src/client_echo.c src/client_report.c src/trace.c \
+	src/histogram.c src/load.c src/load_worker.c src/load_report.c src/lease.c src/tun.c \
+	src/tunnel.c src/tunnel_wire.c src/privileges.c src/keyfile.c src/server_tunnel.c \
+	src/client_tunnel.c src/signals.c src/workers.c src/platform_linux.c \
+	src/platform_posix.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
 	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto \
-	tests/unit/test_session tests/unit/test_lease
+	tests/unit/test_session tests/unit/test_lease tests/unit/test_platform \
+	tests/unit/test_platform_posix
 RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
 REFERENCE := tests/bench/dtls_reference
 NODE_PEER := tests/interop/node/node_modules/.package-lock.json
 
 .PHONY: all run test test-fresh check fuzzers unit e2e checks asan tsan fuzz bench certs deps clean \
-	install uninstall
+	install uninstall posix macos
 all: dtls_echo
 
 dtls_echo: $(OBJS) src/main.o
@@ -42,8 +54,32 @@ src/%.o: src/%.c
 
 -include $(OBJS:.o=.d) src/main.d
 
+# The portable build on Linux: what macOS and the BSDs run (poll, one recvmsg/sendmsg at a
+# time, pipe + fcntl; no --workers, no --tun), linked with GnuTLS alone, so every test run
+# exercises it. DTLS_ECHO_PORTABLE chooses the path (src/platform.h); nothing else differs.
+POSIX_OBJS := $(patsubst src/%.c,build/posix/%.o,$(SRCS) src/main.c)
+posix: build/posix/dtls_echo
+build/posix/dtls_echo: $(POSIX_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(GNUTLS_LIBS) -pthread -lm
+build/posix/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DDTLS_ECHO_PORTABLE -c -o $@ $<
+-include $(POSIX_OBJS:.o=.d)
+
+# macOS, arm64 and x86_64, cross-compiled and linked here (scripts/macos.sh): zig 0.11's
+# clang from the npm registry in a cache outside the checkout, GnuTLS's headers alone,
+# and a linker stub of libgnutls's exports under Homebrew's install name, so that a
+# missing or misspelled function fails the link. Every src/*.c, with -Werror.
+macos:
+	scripts/macos.sh $(SRCS) src/main.c
+
 tests/unit/test_%: tests/unit/test_%.c $(OBJS)
 	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS) -lcmocka
+
+# The platform seam's unit test again, on the portable path (what macOS runs).
+tests/unit/test_platform_posix: tests/unit/test_platform.c build/posix/platform_posix.o \
+		build/posix/clock.o build/posix/log.o
+	$(CC) $(CFLAGS) -DDTLS_ECHO_PORTABLE -Isrc -o $@ $^ -pthread -lcmocka
 
 $(RELAY): $(RELAY).c
 	$(CC) $(CFLAGS) -o $@ $<
@@ -81,10 +117,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -Wall -Wextra -Werror -pthread -Isrc $(LIB_CFLAGS)
 # The option layer and what it links: the fuzzer, the dictionary and the man page use it.
-OPTIONS_SRCS := src/options.c src/options_table.c src/options_text.c src/lease.c src/log.c
+OPTIONS_SRCS := src/options.c src/options_table.c src/options_text.c src/lease.c src/log.c \
+	src/clock.c src/platform_linux.c src/platform_posix.c
 FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c $(OPTIONS_SRCS)
 FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c \
-	src/trace.c
+	src/trace.c src/platform_linux.c src/platform_posix.c
 FUZZ_TUNNEL_SRCS := tests/fuzz/fuzz_tunnel.c src/tunnel_wire.c
 build/fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/*.h
 	mkdir -p $(@D)
@@ -109,7 +146,7 @@ fuzz:
 # BENCH_FLAGS=--quick for the short run CI makes.
 BENCH_FLAGS ?=
 bench: deps
-	$(MAKE) --no-print-directory all certs $(UDP_ECHO) $(REFERENCE)
+	$(MAKE) --no-print-directory all certs $(UDP_ECHO) $(REFERENCE) build/posix/dtls_echo
 	scripts/bench.sh $(BENCH_FLAGS)
 
 VERSION := $(shell sed -n 's/^\#define DTLS_ECHO_VERSION "\(.*\)"/\1/p' src/options.h)
@@ -168,15 +205,15 @@ check: all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(NODE_PEER)
 
 # The sanitizer, valgrind and fuzzing runs (tests/checks/): slower, all in `make test`.
 checks: all certs $(RELAY) $(UDP_ECHO) $(REFERENCE) $(NODE_PEER) build/asan/dtls_echo \
-	build/tsan/dtls_echo
+	build/tsan/dtls_echo build/posix/dtls_echo
 	$(PYTHON) -m pytest -q -rs tests/checks
 
 # Installs what is missing, builds, and runs everything; pytest runs the cmocka unit
 # programs too (tests/e2e/test_unit.py), so its summary is the last line.
 test: deps
 	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(REFERENCE) \
-		$(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo
-	$(PYTHON) -m pytest -q -rs tests/e2e tests/checks
+		$(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo build/posix/dtls_echo
+	$(PYTHON) -m pytest -q -rs --durations=15 tests/e2e tests/checks
 
 # Builds a fresh Debian 12 root (mmdebstrap) and runs the README's two commands in it:
 # does the set-up work on a machine that has nothing of ours? (Root, several minutes.)

@@ -26,6 +26,9 @@ import bench_tunnel  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.environ.get("DTLS_ECHO_BINARY", os.path.join(ROOT, "dtls_echo"))
+# The portable build (make posix): what macOS runs, on this machine beside the Linux build.
+POSIX_BINARY = os.path.join(ROOT, "build", "posix", "dtls_echo")
+PORTABLE = "dtls_echo, portable build"
 UDP_ECHO = os.path.join(ROOT, "tests", "bench", "udp_echo")
 REFERENCE = os.path.join(ROOT, "tests", "bench", "dtls_reference")
 # The burst's baseline: a single-threaded non-blocking DTLS echo server (no thread, no
@@ -77,8 +80,9 @@ class Server:
         self.kind = kind
         self.port = free_port()
         cert = lambda name: os.path.join(ROOT, "certs", name)
-        if kind == "dtls_echo":
-            args = [BINARY, "-q", "-a", HOST, "-p", str(self.port),
+        if kind in ("dtls_echo", PORTABLE):
+            args = [BINARY if kind == "dtls_echo" else POSIX_BINARY, "-q", "-a", HOST, "-p",
+                    str(self.port),
                     "--max-clients", str(max_clients), "--idle-timeout", "120"]
         elif kind == "gnutls-serv":
             args = ["gnutls-serv", "--udp", "--echo", "-q", "-p", str(self.port),
@@ -259,7 +263,7 @@ def main():
     n = lambda count: str(max(1, count // scale))
     load("handshakes, 1 client in sequence", both,
          ["--clients", "1", "-n", n(400), "--handshakes-only", "--insecure"], "handshakes.per_s")
-    load("handshakes, 8 concurrent clients", crowd,
+    load("handshakes, 8 concurrent clients", crowd + (PORTABLE,),
          ["--clients", "8", "-n", n(250), "--handshakes-only", "--insecure"], "handshakes.per_s")
     load("handshakes, 8 concurrent clients, verifying", SERVERS[:1],
          ["--clients", "8", "-n", n(250), "--handshakes-only"], "handshakes.per_s")
@@ -271,7 +275,7 @@ def main():
         load(f"ping-pong, {size} B", SERVERS, ["--clients", "1", "-n", n(30000), "--size", size,
                                                "--insecure"], "echoes.per_s")
         load(f"8 sessions x 8 in flight, {size} B",
-             SERVERS if not opts.quick else (SERVERS[0], SERVERS[2]),
+             (SERVERS if not opts.quick else (SERVERS[0], SERVERS[2])) + (PORTABLE,),
              ["--clients", "8", "--window", "8", "-n", n(30000), "--size", size, "--insecure"],
              "echoes.per_s")
 
@@ -411,6 +415,10 @@ def write_markdown(results, out):
     ours, plain = window["dtls_echo"]["echoes"]["per_s"], window["plain UDP"]["echoes"]["per_s"]
     target("echoes/s, 8 sessions x 8 in flight, 64 B", fmt(ours), f"{fmt(plain)}: plain UDP",
            f"{ours / plain:.2f}", ">= 0.85", ours >= 0.85 * plain)
+    portable = window[PORTABLE]["echoes"]["per_s"]
+    target("the portable build (macOS's path, make posix): echoes/s, 8 sessions x 8 in "
+           "flight, 64 B", fmt(portable), f"{fmt(ours)}: the Linux build",
+           f"{portable / ours:.2f}", ">= 0.60", portable >= 0.6 * ours)
     pong = loads["ping-pong, 64 B"]
     ours, plain = pong["dtls_echo"]["echoes"]["p50_ms"], pong["plain UDP"]["echoes"]["p50_ms"]
     target("ping-pong round trip p50, 64 B", f"{ours * 1000:.0f} µs",

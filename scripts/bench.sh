@@ -14,7 +14,7 @@ for tool in gnutls-serv gnutls-cli gnuplot python3 stdbuf; do
         exit 1
     }
 done
-for built in dtls_echo tests/bench/udp_echo tests/bench/dtls_reference certs/server.pem; do
+for built in dtls_echo build/posix/dtls_echo tests/bench/udp_echo tests/bench/dtls_reference certs/server.pem; do
     [ -e "$built" ] || { echo "bench.sh: $built is missing: run 'make bench'" >&2; exit 1; }
 done
 exec python3 scripts/bench.py "$@"

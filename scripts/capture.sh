@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # capture.sh [-c COUNT] [-a COND] [-k KEYLOG] [-r SAVED] PORT [FILE]
 # Shows the DTLS traffic of UDP port PORT on loopback as it happens, one line per
-# datagram (tshark -i lo -f 'udp port PORT' -d udp.port==PORT,dtls).
+# datagram (tshark -i lo -f 'udp port PORT' -d udp.port==PORT,dtls; lo0 on macOS and the BSDs).
 #   FILE       also save the raw packets there (libpcap format).
 #   -r SAVED   read a saved FILE again instead of capturing, with the same columns.
 #   -k KEYLOG  decrypt with this NSS key log; default: $SSLKEYLOGFILE when it is set.
@@ -50,7 +50,9 @@ if [ -n "$saved" ]; then
     [ -z "$file" ] || die "-r reads a saved file: no FILE to write"
     set -- -r "$saved"
 else
-    set -- -i lo -f "udp port $port"
+    loopback=lo
+    [ "$(uname -s)" = Linux ] || loopback=lo0  # macOS and the BSDs
+    set -- -i "$loopback" -f "udp port $port"
 fi
 set -- "$@" -d "udp.port==$port,dtls" -o "gui.column.format:$columns" -o data.show_as_text:TRUE
 [ -z "$file" ] || set -- "$@" -w "$file" -F pcap -P

@@ -8,14 +8,28 @@
 # socat for its benchmark; nginx with its stream module, the UDP load balancer in front
 # of replicas, which the tests start as their own process); ca-certificates (the system
 # trust store an installed client falls back to), man-db (the man page's render test),
-# and debhelper, fakeroot and lintian to build and check the .deb.
+# debhelper, fakeroot and lintian to build and check the .deb, and file (the macOS
+# build's check that it made Mach-O executables).
 # As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
 set -eu
+case "$(uname -s)" in
+    Linux) ;;
+    Darwin)
+        # macOS builds the echo server, the client and the load generator (the portable
+        # path); the test suite and its peers are Linux's.
+        pkg-config --exists gnutls 2>/dev/null && exit 0
+        echo "deps.sh: on macOS, run: brew install gnutls pkg-config" >&2
+        exit 1 ;;
+    *)
+        pkg-config --exists gnutls 2>/dev/null && exit 0
+        echo "deps.sh: install GnuTLS and pkg-config (FreeBSD: pkg install gnutls pkgconf gmake)" >&2
+        exit 1 ;;
+esac
 packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3
 python3-pytest openssl tshark valgrind clang libclang-rt-14-dev gnuplot-nox iproute2
 procps libnl-3-dev libnl-route-3-dev libcap-dev iputils-ping iperf3 wireguard-go
 wireguard-tools socat nginx-light libnginx-mod-stream ca-certificates man-db debhelper
-fakeroot lintian"
+fakeroot lintian file"
 # Node.js may come from elsewhere (the machine image has its own); only install Debian's
 # when there is none.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"

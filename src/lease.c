@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
+#include "platform.h"
 
 int ip_prefix_parse(const char *what, const char *text, struct ip_prefix *out, char *err,
                     size_t err_size)
@@ -96,7 +98,6 @@ int lease_pool_init(struct lease_pool *pool, const struct ip_prefix *net4,
                     const struct ip_prefix *net6, unsigned lease_s, void (*kick)(void *),
                     char *err, size_t err_size)
 {
-    pthread_condattr_t attr;
     uint64_t size = client_hosts(net4);
 
     memset(pool, 0, sizeof(*pool));
@@ -111,10 +112,7 @@ int lease_pool_init(struct lease_pool *pool, const struct ip_prefix *net4,
     if (pool->slots == NULL)
         return errorf(err, err_size, "out of memory for %u leases", pool->size);
     pthread_mutex_init(&pool->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&pool->released, &attr);
-    pthread_condattr_destroy(&attr);
+    platform_cond_init(&pool->released);
     return 0;
 }
 
@@ -152,23 +150,16 @@ int lease_pick(const struct lease *slots, unsigned size, const unsigned char *ke
 int lease_acquire(struct lease_pool *pool, const unsigned char *key, void *owner,
                   int64_t now_ms, int wait_ms)
 {
-    struct timespec until;
+    int64_t until = clock_now_ms() + wait_ms;
     int index;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&pool->lock);
     /* The same identity on a new session: the old one is a client that reconnected
      * before this server saw it go. It ends, and its interface with it. */
     while ((index = lease_pick(pool->slots, pool->size, key, now_ms)) >= 0 &&
            pool->slots[index].owner != NULL) {
         pool->kick(pool->slots[index].owner);
-        if (pthread_cond_timedwait(&pool->released, &pool->lock, &until) == ETIMEDOUT &&
+        if (platform_cond_wait_until(&pool->released, &pool->lock, until) == ETIMEDOUT &&
             pool->slots[index].owner != NULL) {
             index = -2;
             break;

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "keyfile.h"
 #include "log.h"
+#include "platform.h"
 #include "privileges.h"
 #include "server.h"
 
@@ -348,7 +349,7 @@ int server_serve(struct server *srv)
 {
     int ret = EXIT_OK;
 
-    if (pipe2(srv->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+    if (platform_pipe(srv->wake_fds, 1) < 0) {
         log_error("pipe: %s", strerror(errno));
         return EXIT_RUNTIME;
     }

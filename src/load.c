@@ -3,7 +3,7 @@
  *
  * N sessions are dealt round-robin to worker threads (one per CPU by default, so the
  * generator drives the server's cores rather than queueing on its own); each worker
- * (load_worker.c) runs an epoll loop over its sessions. Every echo carries its session
+ * (load_worker.c) runs an event loop over its sessions. Every echo carries its session
  * and sequence numbers and a pattern derived from them, so each is checked byte for byte,
  * and a lost, late or foreign one is told apart. Latencies go into histograms; the
  * workers' counts are merged into one summary at the end (load_report.c). This file sets
@@ -17,12 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "load_worker.h"
 #include "log.h"
+#include "platform.h"
 
 /* ---- set-up, progress and the summary -------------------------------------------- */
 
@@ -44,16 +44,15 @@ static int workers_setup(struct load *load)
         return -1;
     load->nworkers = n;
     for (k = 0; k < n; k++)
-        load->workers[k].epfd = -1; /* load_free closes only what was opened */
+        load->workers[k].poller = NULL; /* load_free frees only what was made */
     for (k = 0; k < n; k++) {
         struct worker *w = &load->workers[k];
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
         w->load = load;
         w->count = w->live = cfg->clients / n + (k < cfg->clients % n);
         w->sessions = calloc(w->count, sizeof(*w->sessions));
-        w->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (w->sessions == NULL || w->epfd < 0 ||
-            epoll_ctl(w->epfd, EPOLL_CTL_ADD, load->stop_fd, &ev) < 0)
+        w->poller = poller_new(w->count + 1);
+        if (w->sessions == NULL || w->poller == NULL ||
+            poller_add(w->poller, load->stop_fd, NULL) < 0)
             return -1;
         for (i = 0; i < w->count; i++) {
             struct load_session *s = &w->sessions[i];
@@ -112,13 +111,12 @@ static void load_free(struct load *load)
     for (k = 0; load->workers != NULL && k < load->nworkers; k++) {
         struct worker *w = &load->workers[k];
         for (i = 0; w->sessions != NULL && i < w->count; i++) {
-            load_session_end(&w->sessions[i]);
+            load_session_end(w, &w->sessions[i]);
             free(w->sessions[i].slots);
             free(w->sessions[i].partial);
         }
         free(w->sessions);
-        if (w->epfd >= 0)
-            close(w->epfd);
+        poller_free(w->poller);
     }
     free(load->workers);
     if (load->servers != NULL)
@@ -186,7 +184,7 @@ int load_run(const struct config *cfg, int stop_fd)
     }
     if (udp_raise_fd_limit(cfg->clients + 64UL) < cfg->clients + 64UL)
         log_warn("the open-file limit is below what --clients %u needs", cfg->clients);
-    if (pipe2(load->done_fds, O_CLOEXEC) < 0) {
+    if (platform_pipe(load->done_fds, 0) < 0) {
         log_error("pipe: %s", strerror(errno));
         goto cleanup;
     }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* load_worker.c - one worker of the load generator: an epoll loop over its sessions,
+/* load_worker.c - one worker of the load generator: an event loop (epoll on Linux, poll
+ * elsewhere: platform.h's poller) over its sessions,
  * every one non-blocking, driven through the session engine: a handshake step when its
  * socket is readable or its retransmission timer fires, echoes sent up to --window in
  * flight, each echo checked byte for byte as it comes back. */
@@ -9,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "bytes.h"
@@ -40,10 +40,12 @@ static int is_unlimited(const struct config *cfg)
 }
 
 /* Closes the session (close_notify when its handshake was done) and its socket. */
-void load_session_end(struct load_session *s)
+void load_session_end(struct worker *w, struct load_session *s)
 {
     session_close(&s->session);
     if (s->fd >= 0) {
+        if (w->poller != NULL && poller_remove(w->poller, s->fd) < 0)
+            log_debug("poller_remove: %s", strerror(errno));
         close(s->fd);
         s->fd = -1;
     }
@@ -51,7 +53,7 @@ void load_session_end(struct load_session *s)
 
 static void finish(struct worker *w, struct load_session *s)
 {
-    load_session_end(s);
+    load_session_end(w, s);
     s->phase = PHASE_DONE;
     w->live--;
 }
@@ -62,7 +64,6 @@ static int session_start(struct worker *w, struct load_session *s, int64_t now)
 {
     struct load *load = w->load;
     const struct config *cfg = load->cfg;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
     char err[256];
     int rc;
 
@@ -71,8 +72,8 @@ static int session_start(struct worker *w, struct load_session *s, int64_t now)
         log_error("%s: %s", load->server_text, err);
         return -1;
     }
-    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
-        log_error("epoll_ctl: %s", strerror(errno));
+    if (poller_add(w->poller, s->fd, s) < 0) {
+        log_error("poller_add: %s", strerror(errno));
         return -1;
     }
     s->start_us = now;
@@ -248,7 +249,7 @@ static void on_record(struct worker *w, struct load_session *s, const unsigned c
 }
 
 /* Reads what the socket has: one datagram, and any records GnuTLS still holds from it.
- * The epoll loop is level-triggered, so more datagrams bring it back here. */
+ * The event loop is level-triggered, so more datagrams bring it back here. */
 static void read_echoes(struct worker *w, struct load_session *s, int64_t now)
 {
     enum session_status status;
@@ -300,7 +301,7 @@ static int next_handshake(struct worker *w, struct load_session *s, int64_t now)
         finish(w, s);
         return 0;
     }
-    load_session_end(s); /* if it failed */
+    load_session_end(w, s); /* if it failed */
     s->done++;
     if (!is_unlimited(cfg) && s->done >= cfg->count) {
         s->phase = PHASE_DONE;
@@ -335,7 +336,7 @@ static void handshake_step(struct worker *w, struct load_session *s, int64_t now
                 fill_window(w, s, now);
                 return;
             }
-            load_session_end(s);
+            load_session_end(w, s);
             break;
         case SESSION_AGAIN:
             if (now - s->start_us < limit_us) {
@@ -428,7 +429,7 @@ void *load_worker_main(void *arg)
 {
     struct worker *w = arg;
     struct load *load = w->load;
-    struct epoll_event events[EVENTS_PER_WAIT];
+    void *ready[EVENTS_PER_WAIT];
     int64_t now = clock_now_us(), next_tick = now + TIMER_TICK_US;
     unsigned i;
     int n;
@@ -439,20 +440,20 @@ void *load_worker_main(void *arg)
             break;
         if (wait_us > next_tick - now)
             wait_us = next_tick - now;
-        n = epoll_wait(w->epfd, events, EVENTS_PER_WAIT,
-                       wait_us <= 0 ? 0 : (int)((wait_us + 999) / 1000));
+        n = poller_wait(w->poller, ready, EVENTS_PER_WAIT,
+                        wait_us <= 0 ? 0 : (int)((wait_us + 999) / 1000));
         if (n < 0 && errno != EINTR) {
-            log_error("epoll_wait: %s", strerror(errno));
+            log_error("poll: %s", strerror(errno));
             load_stop_run(load, EXIT_RUNTIME);
             break;
         }
         now = clock_now_us();
         for (i = 0; i < (unsigned)(n > 0 ? n : 0); i++) {
-            if (events[i].data.ptr == NULL) { /* the stop pipe: a signal */
+            if (ready[i] == NULL) { /* the stop pipe: a signal */
                 atomic_store(&load->stopped, 1);
                 break;
             }
-            on_readable(w, events[i].data.ptr, clock_now_us());
+            on_readable(w, ready[i], clock_now_us());
         }
         if (now >= next_tick) {
             check_timers(w, now);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* load_worker.h - the load generator's state, shared by its set-up and summary (load.c)
- * and its epoll workers (load_worker.c). */
+ * and its workers' event loops (load_worker.c). */
 #ifndef DTLS_ECHO_LOAD_WORKER_H
 #define DTLS_ECHO_LOAD_WORKER_H
 
@@ -12,6 +12,7 @@
 #include "credentials.h"
 #include "load_report.h"
 #include "options.h"
+#include "platform.h"
 #include "session.h"
 #include "udp.h"
 
@@ -52,7 +53,7 @@ struct load;
 struct worker {
     struct load *load;
     pthread_t thread;
-    int epfd;
+    struct poller *poller;   /* its sessions' sockets and the stop pipe (ptr NULL) */
     struct load_session *sessions;
     unsigned count;
     unsigned next_start;     /* sessions start in index order */
@@ -82,8 +83,9 @@ struct load {
 /* A worker thread: runs its sessions until each is done, the run's end or a stop. */
 void *load_worker_main(void *arg);
 
-/* Closes a session (close_notify when its handshake was done) and its socket. */
-void load_session_end(struct load_session *s);
+/* Closes a session of w (close_notify when its handshake was done) and its socket, which
+ * leaves w's poller. */
+void load_session_end(struct worker *w, struct load_session *s);
 
 /* Ends the run with code, unless a worker did so first. */
 void load_stop_run(struct load *load, int code);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "platform.h"
 
 /* Whether an IPv6 address without brackets ends in what reads as a port: "::1:5556" is
  * the address ::0.1.85.86, and also ::1 with port 5556. Taken as a port when the part
@@ -267,6 +268,13 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
                       seen[OPT_TUN_NET] ? "tun-net" : seen[OPT_TUN_NET6] ? "tun-net6"
                       : seen[OPT_ROUTE] ? "route" : seen[OPT_KEEPALIVE] ? "keepalive"
                       : "lease-time");
+    /* What this platform cannot do is refused here, never half-done later. */
+    if (cfg->tun && !platform_has_tun())
+        return errorf(err, err_size, "--tun is Linux-only: %s has no TUN device of the kind "
+                      "this program drives", platform_name());
+    if (seen[OPT_WORKERS] && !platform_has_workers())
+        return errorf(err, err_size, "--workers is Linux-only: %s has no SO_REUSEPORT group "
+                      "that spreads new clients over the workers, nor pidfd", platform_name());
     if (cfg->tun && seen[OPT_RECONNECT])
         return errorf(err, err_size, "cannot use --reconnect with --tun: a tunnel reconnects "
                                      "by itself, for as long as it runs");

@@ -260,7 +260,7 @@ const struct option_spec option_table[] = {
     FLAG("anon", 0, OPT_ANON, GROUP_COMMON, anon,
          "anonymous key exchange: NOTHING is authenticated (warns)"),
     {"tun", 0, OPT_TUN, GROUP_COMMON, 1, FIELD_FLAG, FIELD(tun), NULL, 0, 0, 0, NULL, NULL,
-     "VPN tunnel (needs CAP_NET_ADMIN): the server gives each client that asks its own "
+     "VPN tunnel (Linux only; needs CAP_NET_ADMIN): the server gives each client that asks its own "
      "TUN interface and addresses from --tun-net and --tun-net6 (others still get echoes); "
      "the client asks, configures the interface it gets and carries IP packets until "
      "stopped, reconnecting when the server goes silent"},
@@ -409,7 +409,8 @@ const struct option_spec option_table[] = {
                      "session started on one replica resumes on another with the same file; "
                      "read again on SIGHUP"),
     TEXT("workers", 0, OPT_WORKERS, GROUP_SERVER, workers_text, "N|auto", "1", check_workers,
-         "worker processes, each a whole server on its own socket of one SO_REUSEPORT group "
+         "worker processes (Linux only), each a whole server on its own socket of one "
+         "SO_REUSEPORT group "
          "(auto: one per CPU); a parent starts them, restarts one that dies and stops them "
          "all; --max-clients counts per worker"),
     TEXT("tun-net", 0, OPT_TUN_NET, GROUP_SERVER, tun_net, "CIDR", DEFAULT_TUN_NET,

@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
+#include "platform.h"
 
 struct pool_thread {
     pthread_t id;
@@ -35,8 +37,6 @@ int pool_init(struct pool *pool, void (*serve)(struct pool_job *), size_t stack_
     pool->exited = NULL;
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
         return -1;
-    pthread_condattr_init(&pool->condattr);
-    pthread_condattr_setclock(&pool->condattr, CLOCK_MONOTONIC);
     pthread_attr_init(&pool->attr);
     pthread_attr_setstacksize(&pool->attr, stack_size);
     return 0;
@@ -69,10 +69,8 @@ static struct pool_job *next_job(struct pool_thread *self)
 {
     struct pool *pool = self->pool;
     struct pool_job *job;
-    struct timespec until;
+    int64_t until = clock_now_ms() + (int64_t)pool->linger_s * 1000;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += pool->linger_s;
     pthread_mutex_lock(&pool->lock);
     self->above = NULL;
     self->below = pool->parked_top;
@@ -80,14 +78,14 @@ static struct pool_job *next_job(struct pool_thread *self)
         pool->parked_top->above = self;
     pool->parked_top = self;
     while (self->job == NULL && !atomic_load(&pool->stopping)) {
-        if (pthread_cond_timedwait(&self->cond, &pool->lock, &until) == 0)
+        if (platform_cond_wait_until(&self->cond, &pool->lock, until) == 0)
             continue;
         if (pool->threads - pool->leaving > pool->floor) {
             pool->leaving++; /* lingered long enough */
             self->leaving = 1;
             break;
         }
-        until.tv_sec += pool->linger_s; /* one of the pool's floor: stay */
+        until += (int64_t)pool->linger_s * 1000; /* one of the pool's floor: stay */
     }
     job = self->job; /* pool_submit took it off the stack */
     self->job = NULL;
@@ -132,9 +130,8 @@ static int start_thread(struct pool *pool, struct pool_job *job)
     if (thread != NULL) {
         thread->pool = pool;
         thread->job = job;
-        pthread_cond_init(&thread->cond, &pool->condattr);
-        rc = pthread_create(&thread->id, &pool->attr, thread_main, thread);
-        if (rc != 0)
+        rc = platform_cond_init(&thread->cond);
+        if (rc == 0 && (rc = pthread_create(&thread->id, &pool->attr, thread_main, thread)) != 0)
             pthread_cond_destroy(&thread->cond);
     }
     if (rc != 0) {
@@ -222,6 +219,5 @@ void pool_stop(struct pool *pool)
 void pool_destroy(struct pool *pool)
 {
     pthread_attr_destroy(&pool->attr);
-    pthread_condattr_destroy(&pool->condattr);
     pthread_mutex_destroy(&pool->lock);
 }

@@ -23,7 +23,6 @@ struct pool {
     unsigned floor;          /* ... unless no more than this many threads are alive */
     atomic_int stopping;
     pthread_attr_t attr;
-    pthread_condattr_t condattr; /* the threads' condition variables: monotonic clock */
     pthread_mutex_t lock;    /* guards what follows */
     struct pool_thread *parked_top; /* threads waiting for a job, the last parked first */
     unsigned threads;        /* threads alive */

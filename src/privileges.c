@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* privileges.c - dropping to a user and to CAP_NET_ADMIN (see privileges.h). */
+/* privileges.c - dropping to a user and to CAP_NET_ADMIN (see privileges.h): libcap on
+ * Linux; elsewhere (and in the portable build) --user alone, by setgid and setuid, since
+ * the one capability kept is for --tun, which only Linux has. */
 #define _GNU_SOURCE
 #include "privileges.h"
+
+#include "platform.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
-#include <sys/capability.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "log.h"
+
+#if PLATFORM_LINUX
+#include <sys/capability.h>
+#include <sys/prctl.h>
 
 static int have_net_admin(void)
 {
@@ -93,3 +99,30 @@ cleanup:
         cap_free(caps);
     return ret;
 }
+
+#else /* the portable path */
+
+int privileges_need_net_admin(const char *what, char *err, size_t err_size)
+{
+    return errorf(err, err_size, "%s is Linux-only: %s has no TUN device of the kind this "
+                  "program drives", what, platform_name());
+}
+
+int privileges_drop(const char *user, int keep_net_admin, char *err, size_t err_size)
+{
+    struct passwd *pw;
+
+    (void)keep_net_admin; /* never asked: --tun is refused at start here */
+    if (user == NULL)
+        return 0;
+    if ((pw = getpwnam(user)) == NULL)
+        return errorf(err, err_size, "--user: no user '%s' on this system", user);
+    if (initgroups(pw->pw_name, (int)pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+        setuid(pw->pw_uid) < 0)
+        return errorf(err, err_size, "--user %s: cannot change to uid %u gid %u: %s%s", user,
+                      (unsigned)pw->pw_uid, (unsigned)pw->pw_gid, strerror(errno),
+                      errno == EPERM ? " (start as root)" : "");
+    return 0;
+}
+
+#endif

@@ -9,11 +9,11 @@
 #include <gnutls/crypto.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
+#include "platform.h"
 #include "server.h"
 #include "tun.h"
 #include "tunnel.h"
@@ -27,14 +27,13 @@
 
 /* The lease's owner: kicked through its descriptor when its identity comes back. */
 struct owner {
-    int kick_fd; /* an eventfd, the session's stop descriptor while the tunnel runs */
+    int kick_fds[2]; /* a pipe; its read end is the session's stop descriptor while the
+                        tunnel runs */
 };
 
 static void kick_owner(void *owner)
 {
-    uint64_t one = 1;
-
-    if (write(((struct owner *)owner)->kick_fd, &one, sizeof(one)) < 0)
+    if (write(((struct owner *)owner)->kick_fds[1], "k", 1) < 0)
         log_debug("kick: %s", strerror(errno));
 }
 
@@ -175,7 +174,7 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     struct tunnel_config cfg;
     struct tun_address addresses[2];
     struct running run;
-    struct owner owner = {.kick_fd = -1};
+    struct owner owner = {.kick_fds = {-1, -1}};
     enum session_status status;
     enum tunnel_end end;
     int index = -1, tun_fd = -1, kicked;
@@ -190,9 +189,8 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
         return status;
     }
     lease_key(s, &req, key, identity, sizeof(identity));
-    owner.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (owner.kick_fd < 0) {
-        log_error("%s: eventfd: %s", s->peer, strerror(errno));
+    if (platform_pipe(owner.kick_fds, 1) < 0) {
+        log_error("%s: pipe: %s", s->peer, strerror(errno));
         return SESSION_FATAL;
     }
     index = lease_acquire(&srv->leases, key, &owner, clock_now_ms(), TAKEOVER_WAIT_MS);
@@ -235,7 +233,7 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     log_info("tunnel up: %s for %s (%s): %s %s mtu %u", ifname, s->peer, identity, addr4,
              addr6, mtu);
 
-    s->stop_fd = owner.kick_fd; /* the same identity on a new session ends this one */
+    s->stop_fd = owner.kick_fds[0]; /* the same identity on a new session ends this one */
     end = carry(srv, s, &run, &cfg, tun_fd);
     s->stop_fd = -1;
     kicked = end == TUNNEL_STOPPED && !atomic_load(&srv->stopping);
@@ -261,6 +259,7 @@ cleanup:
         close(tun_fd); /* the interface goes with it, its addresses and routes too */
     if (index >= 0)
         lease_release(&srv->leases, index, clock_now_ms());
-    close(owner.kick_fd);
+    close(owner.kick_fds[0]);
+    close(owner.kick_fds[1]);
     return status;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* session.c - the session engine: set-up, handshake, bounded send, receive, close, and
- * the words for what went wrong. The only place that calls gnutls_handshake. */
+ * the words for what went wrong. The only place that calls gnutls_handshake. Its
+ * transport, what GnuTLS's push and pull functions do on the socket, is
+ * session_transport.c. */
 #define _GNU_SOURCE
 #include "session.h"
 
@@ -8,7 +10,6 @@
 #include <errno.h>
 #include <gnutls/x509.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -17,27 +18,13 @@
 
 #include "clock.h"
 #include "log.h"
+#include "session_transport.h"
 #include "trace.h"
 
 #define HANDSHAKE_CALLS 4     /* gnutls_handshake calls per step while datagrams are consumed */
-#define PULL_BATCH 64         /* screened datagrams one pull may read before giving up */
-#define SPIN_ROUNDS 20        /* a busy blocking session looks this often before sleeping ... */
-#define BUSY_GAP_US 1000      /* ... when its last two records came this close */
-#define SEND_POLL_MS 10       /* a full socket buffer is looked at again this often */
 #define CLOSE_TRIES 10        /* close_notify: tries, 1 ms apart, while the buffer is full */
-#define BATCH_SLOTS 32        /* datagrams per recvmmsg or sendmmsg */
 #define HEARTBEAT_SIZE 64     /* a heartbeat ping's payload and padding */
 
-struct session_batch {
-    size_t slot_size;
-    unsigned rx_count, rx_next;  /* datagrams the last recvmmsg read; the next to hand over */
-    int corked;
-    unsigned tx_head, tx_count;  /* queued datagrams: the first not yet sent, and how many */
-    struct mmsghdr rx[BATCH_SLOTS], tx[BATCH_SLOTS];
-    struct iovec rx_iov[BATCH_SLOTS], tx_iov[BATCH_SLOTS];
-    struct sockaddr_storage from[BATCH_SLOTS];
-    unsigned char data[];        /* 2 * BATCH_SLOTS slots of slot_size */
-};
 
 const char *session_status_name(enum session_status status)
 {
@@ -75,244 +62,6 @@ int session_global_init(int log_level, char *err, size_t err_size)
 void session_global_deinit(void)
 {
     gnutls_global_deinit();
-}
-
-/* ---- the transport --------------------------------------------------------------- */
-
-static int stop_requested(const struct session *s)
-{
-    return s->stop_flag != NULL && atomic_load(s->stop_flag);
-}
-
-/* Vectored, so GnuTLS packs a whole flight (ServerHello ... ServerHelloDone) into one
- * datagram up to the MTU: one loss then costs one retransmission, not one per record. */
-/* Sends the queued datagrams. Returns 0 when all went, -1 (errno) when some wait. */
-static int batch_flush(struct session_transport *t)
-{
-    struct session_batch *b = t->batch;
-    int n;
-
-    while (b->tx_count > 0) {
-        n = sendmmsg(t->fd, b->tx + b->tx_head, b->tx_count, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0) {
-            t->last_errno = errno;
-            return -1;
-        }
-        b->tx_head += (unsigned)n;
-        b->tx_count -= (unsigned)n;
-    }
-    b->tx_head = 0;
-    return 0;
-}
-
-/* Queues one datagram (corked). A full queue is sent first; while the socket buffer
- * cannot take it all, EAGAIN, as a socket would say. */
-static ssize_t batch_queue(struct session_transport *t, const giovec_t *iov, int iovcnt)
-{
-    struct session_batch *b = t->batch;
-    unsigned slot;
-    size_t len = 0;
-    int i;
-
-    if (b->tx_head + b->tx_count == BATCH_SLOTS && batch_flush(t) < 0)
-        return -1;
-    slot = b->tx_head + b->tx_count;
-    for (i = 0; i < iovcnt; i++) {
-        if (len + iov[i].iov_len > b->slot_size) {
-            errno = EMSGSIZE;
-            return -1;
-        }
-        memcpy((unsigned char *)b->tx_iov[slot].iov_base + len, iov[i].iov_base,
-               iov[i].iov_len);
-        len += iov[i].iov_len;
-    }
-    b->tx[slot].msg_hdr.msg_iov->iov_len = len;
-    b->tx_count++;
-    return (ssize_t)len;
-}
-
-/* --trace: one datagram, in or out. Cold: off the path of every record when --trace is
- * off. */
-__attribute__((cold, noinline)) static void trace(struct session *s, int outgoing,
-                                                  const void *data, size_t len)
-{
-    trace_datagram(s->transport.trace, outgoing, data, len);
-}
-
-/* trace() of a datagram GnuTLS hands over in pieces. */
-__attribute__((cold, noinline)) static void trace_out(struct session *s, const giovec_t *iov,
-                                                      int iovcnt)
-{
-    unsigned char *datagram;
-    size_t len = 0;
-    int i;
-
-    for (i = 0; i < iovcnt; i++)
-        len += iov[i].iov_len;
-    if ((datagram = malloc(len)) == NULL)
-        return;
-    for (len = 0, i = 0; i < iovcnt; len += iov[i].iov_len, i++)
-        memcpy(datagram + len, iov[i].iov_base, iov[i].iov_len);
-    trace(s, 1, datagram, len);
-    free(datagram);
-}
-
-static ssize_t transport_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
-{
-    struct session_transport *t = &((struct session *)ptr)->transport;
-    ssize_t n;
-
-    if (t->trace != NULL)
-        trace_out(ptr, iov, iovcnt);
-    if (t->batch != NULL && t->batch->corked)
-        return batch_queue(t, iov, iovcnt);
-    n = udp_sendv(t->fd, (const struct iovec *)iov, iovcnt);
-
-    t->last_errno = n < 0 ? errno : 0;
-    return n;
-}
-
-/* Waits for the next datagram in recvmsg itself (one system call per record, as a plain
- * UDP echo loop makes, instead of a failed read, a poll and a read). A busy session first
- * looks a few times, yielding the CPU in between: under load the next record is usually
- * there, and finding it saves a sleep and a wake-up, the largest cost of a record on a
- * thread-per-client path (8 sessions x 8 echoes in flight: 67,500 -> 89,000 echoes/s on 2
- * cores). An idle session sleeps at once, up to the socket's SO_RCVTIMEO. */
-/* A blocking read came back: how long since the one before (t->gap_us), which says
- * whether the session is busy. */
-static void note_arrival(struct session_transport *t)
-{
-    int64_t now = clock_now_us();
-
-    t->gap_us = now - t->last_record_us;
-    t->last_record_us = now;
-}
-
-static ssize_t receive_blocking(struct session_transport *t, void *buf, size_t size,
-                                struct udp_addr *from)
-{
-    ssize_t n;
-    int i;
-
-    for (i = 0; t->gap_us < BUSY_GAP_US && i < SPIN_ROUNDS; i++) {
-        n = udp_recv(t->fd, buf, size, from, NULL);
-        if (n >= 0 || errno != EAGAIN)
-            goto got;
-        sched_yield();
-    }
-    n = udp_recv_wait(t->fd, buf, size, from);
-got:
-    note_arrival(t);
-    return n;
-}
-
-/* The next datagram of the last recvmmsg, reading the next batch when it is used up. A
- * blocking session waits as receive_blocking does (a busy one looks a few times first),
- * then in recvmmsg itself, which returns what has queued once one datagram came. */
-static ssize_t batch_receive(struct session_transport *t, void *buf, size_t size,
-                             struct udp_addr *from)
-{
-    struct session_batch *b = t->batch;
-    struct mmsghdr *m;
-    size_t len;
-    int n, i;
-
-    if (b->rx_next == b->rx_count) {
-        for (i = 0; i < BATCH_SLOTS; i++) {
-            b->rx[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
-            b->rx_iov[i].iov_len = b->slot_size;
-        }
-        n = recvmmsg(t->fd, b->rx, BATCH_SLOTS, MSG_DONTWAIT, NULL);
-        for (i = 0; n < 0 && errno == EAGAIN && t->blocking && t->gap_us < BUSY_GAP_US &&
-                    i < SPIN_ROUNDS; i++) {
-            sched_yield();
-            n = recvmmsg(t->fd, b->rx, BATCH_SLOTS, MSG_DONTWAIT, NULL);
-        }
-        if (n < 0 && errno == EAGAIN && t->blocking)
-            n = recvmmsg(t->fd, b->rx, BATCH_SLOTS, MSG_WAITFORONE, NULL);
-        if (n <= 0)
-            return n;
-        if (t->blocking)
-            note_arrival(t);
-        b->rx_count = (unsigned)n;
-        b->rx_next = 0;
-    }
-    m = &b->rx[b->rx_next++];
-    len = m->msg_len < size ? m->msg_len : size;
-    memcpy(buf, b->rx_iov[m - b->rx].iov_base, len);
-    memcpy(&from->ss, m->msg_hdr.msg_name, m->msg_hdr.msg_namelen);
-    from->len = m->msg_hdr.msg_namelen;
-    return (ssize_t)len;
-}
-
-static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
-{
-    struct session *s = ptr;
-    struct session_transport *t = &s->transport;
-    struct udp_addr from;
-    ssize_t n;
-    int i;
-
-    if (t->pending_len > 0 && !t->halted) {
-        size_t len = t->pending_len < size ? t->pending_len : size;
-        memcpy(buf, t->pending, len);
-        t->pending_len = 0;
-        t->reads++;
-        if (t->trace != NULL)
-            trace(s, 0, buf, len);
-        return (ssize_t)len;
-    }
-    /* Bounded: a burst of screened-out datagrams must not keep this thread here. */
-    for (i = 0; i < PULL_BATCH && !t->halted; i++) {
-        if (t->batch != NULL)
-            n = batch_receive(t, buf, size, &from);
-        else if (t->blocking)
-            n = receive_blocking(t, buf, size, &from);
-        else if (t->screen != NULL)
-            n = udp_recv(t->fd, buf, size, &from, NULL);
-        else
-            n = recv(t->fd, buf, size, MSG_DONTWAIT);
-        /* shutdown(SHUT_RD) makes a waiting recvmsg return 0: the stop, not a datagram. */
-        if (n <= 0 && stop_requested(s))
-            break;
-        t->last_errno = n < 0 ? errno : 0;
-        if (n < 0)
-            return -1;
-        /* An empty datagram is no record, and UDP has no end of stream: skipped, not
-         * passed on as one (nginx sends one when the replica behind it refused). */
-        if (n == 0)
-            continue;
-        if (t->screen != NULL) {
-            enum screen_verdict verdict = t->screen(t->screen_ctx, buf, (size_t)n, &from);
-            if (verdict == SCREEN_SKIP)
-                continue;
-            if (verdict == SCREEN_HALT) {
-                t->halted = 1;
-                break;
-            }
-        }
-        t->reads++;
-        if (t->trace != NULL)
-            trace(s, 0, buf, (size_t)n);
-        return n;
-    }
-    errno = EAGAIN;
-    return -1;
-}
-
-static int transport_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
-{
-    struct session *s = ptr;
-    struct pollfd pfd = {.fd = s->transport.fd, .events = POLLIN};
-
-    if (s->transport.halted)
-        return 0;
-    /* The buffered ClientHello is data GnuTLS has not read yet: say so, or the handshake
-     * waits a whole retransmission period for a datagram that already came. */
-    if (s->transport.pending_len > 0 ||
-        (s->transport.batch != NULL && s->transport.batch->rx_next < s->transport.batch->rx_count))
-        return 1;
-    return poll(&pfd, 1, (int)ms);
 }
 
 static int is_ip_literal(const char *name)
@@ -369,9 +118,7 @@ int session_open(struct session *s, const struct session_params *params, int fd)
                      (params->srtp_profiles != NULL ? GNUTLS_NO_TICKETS : 0);
     int rc;
 
-    memset(&s->transport, 0, sizeof(s->transport));
-    s->transport.fd = fd;
-    s->transport.gap_us = BUSY_GAP_US; /* not busy until two records say so */
+    session_transport_init(s, fd);
     s->established = 0;
     s->error = 0;
     s->alpn = params->alpn;
@@ -400,10 +147,7 @@ int session_open(struct session *s, const struct session_params *params, int fd)
     /* gnutls_dtls_set_mtu counts the UDP payload: no IP or UDP header. */
     gnutls_dtls_set_mtu(s->tls, params->path_mtu - udp_header_size(params->peer));
     gnutls_dtls_set_timeouts(s->tls, params->retransmit_ms, params->total_ms);
-    gnutls_transport_set_ptr(s->tls, s);
-    gnutls_transport_set_vec_push_function(s->tls, transport_push);
-    gnutls_transport_set_pull_function(s->tls, transport_pull);
-    gnutls_transport_set_pull_timeout_function(s->tls, transport_pull_timeout);
+    session_transport_attach(s);
     return 0;
 }
 
@@ -414,7 +158,7 @@ static enum session_status failed(struct session *s, int code)
 {
     if (s->transport.halted)
         return SESSION_HALTED;
-    if (stop_requested(s))
+    if (session_stop_requested(s))
         return SESSION_STOPPED;
     if (s->transport.last_errno == ECONNREFUSED)
         return SESSION_REFUSED;
@@ -460,7 +204,7 @@ static enum session_status wait_readable(struct session *s, int ms)
 {
     int rc = udp_wait(s->transport.fd, s->stop_fd, ms);
 
-    if (rc == 2 || stop_requested(s))
+    if (rc == 2 || session_stop_requested(s))
         return SESSION_STOPPED;
     return SESSION_OK;
 }
@@ -481,25 +225,6 @@ enum session_status session_handshake(struct session *s, int64_t deadline_ms)
     }
 }
 
-/* The socket buffer is full: waits until it may take more, for at most timeout_ms from
- * the first call (*deadline_ms < 0: the clock is read only then). Returns OK to try
- * again, or TIMEOUT. */
-static enum session_status wait_writable(struct session *s, int64_t *deadline_ms,
-                                         int timeout_ms)
-{
-    struct pollfd pfd = {.fd = s->transport.fd, .events = POLLOUT};
-
-    if (*deadline_ms < 0)
-        *deadline_ms = clock_now_ms() + timeout_ms;
-    else if (clock_now_ms() >= *deadline_ms)
-        return SESSION_TIMEOUT;
-    if (timeout_ms <= 0)
-        return SESSION_TIMEOUT;
-    if (poll(&pfd, 1, clock_ms_until(*deadline_ms, SEND_POLL_MS)) < 0 && errno != EINTR)
-        return SESSION_TIMEOUT;
-    return SESSION_OK;
-}
-
 enum session_status session_send(struct session *s, const void *data, size_t len,
                                  int timeout_ms)
 {
@@ -516,7 +241,7 @@ enum session_status session_send(struct session *s, const void *data, size_t len
         status = failed(s, (int)rc);
         if (status != SESSION_AGAIN)
             return status;
-        if (wait_writable(s, &deadline_ms, timeout_ms) != SESSION_OK)
+        if (session_wait_writable(s, &deadline_ms, timeout_ms) != SESSION_OK)
             return SESSION_TIMEOUT;
     }
 }
@@ -579,82 +304,7 @@ void session_close(struct session *s)
     gnutls_deinit(s->tls);
     s->tls = NULL;
     s->established = 0;
-    free(s->transport.batch);
-    s->transport.batch = NULL;
-    free(s->transport.trace);
-    s->transport.trace = NULL;
-}
-
-size_t session_pending(const struct session *s)
-{
-    const struct session_batch *b = s->transport.batch;
-
-    return gnutls_record_check_pending(s->tls) + (b != NULL ? b->rx_count - b->rx_next : 0);
-}
-
-int session_enable_batching(struct session *s)
-{
-    size_t path_mtu = gnutls_dtls_get_mtu(s->tls); /* the largest datagram, UDP payload */
-    struct session_batch *b;
-    unsigned i;
-
-    b = calloc(1, sizeof(*b) + 2 * BATCH_SLOTS * path_mtu);
-    if (b == NULL)
-        return -1;
-    b->slot_size = path_mtu;
-    for (i = 0; i < BATCH_SLOTS; i++) {
-        b->rx_iov[i].iov_base = b->data + i * path_mtu;
-        b->rx[i].msg_hdr.msg_iov = &b->rx_iov[i];
-        b->rx[i].msg_hdr.msg_iovlen = 1;
-        b->rx[i].msg_hdr.msg_name = &b->from[i];
-        b->tx_iov[i].iov_base = b->data + (BATCH_SLOTS + i) * path_mtu;
-        b->tx[i].msg_hdr.msg_iov = &b->tx_iov[i];
-        b->tx[i].msg_hdr.msg_iovlen = 1;
-    }
-    s->transport.batch = b;
-    return 0;
-}
-
-int session_batch_when_busy(struct session *s)
-{
-    if (s->transport.batch == NULL && s->transport.gap_us < BUSY_GAP_US &&
-        session_enable_batching(s) < 0)
-        return 0;
-    return s->transport.batch != NULL;
-}
-
-void session_cork(struct session *s)
-{
-    if (s->transport.batch != NULL)
-        s->transport.batch->corked = 1;
-}
-
-enum session_status session_uncork(struct session *s)
-{
-    struct session_transport *t = &s->transport;
-
-    if (t->batch == NULL)
-        return SESSION_OK;
-    t->batch->corked = 0;
-    if (batch_flush(t) == 0)
-        return SESSION_OK;
-    if (t->last_errno == EAGAIN || t->last_errno == ENOBUFS)
-        return SESSION_AGAIN;
-    if (t->last_errno == ECONNREFUSED)
-        return SESSION_REFUSED;
-    s->error = GNUTLS_E_PUSH_ERROR;
-    return SESSION_FATAL;
-}
-
-enum session_status session_flush(struct session *s, int timeout_ms)
-{
-    enum session_status status;
-    int64_t deadline_ms = -1;
-
-    while ((status = session_uncork(s)) == SESSION_AGAIN)
-        if (wait_writable(s, &deadline_ms, timeout_ms) != SESSION_OK)
-            return SESSION_TIMEOUT;
-    return status;
+    session_transport_free(s);
 }
 
 size_t session_data_mtu(const struct session *s)

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "platform.h"
+
 /* Self-pipes: the first stop signal makes stop_pipe's read end readable for every thread
  * that polls it; SIGHUP on a server makes reload_pipe's readable. */
 static int stop_pipe[2] = {-1, -1}, reload_pipe[2] = {-1, -1};
@@ -74,8 +76,7 @@ int signals_install(int hup_reloads, int *stop_fd, int *reload_fd)
 
     signals_close();
     atomic_store(&first_signal_ms, 0);
-    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
-        pipe2(reload_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    if (platform_pipe(stop_pipe, 1) < 0 || platform_pipe(reload_pipe, 1) < 0)
         return -1;
     memset(&action, 0, sizeof(action));
     action.sa_handler = on_stop_signal;

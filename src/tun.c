@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* tun.c - TUN devices and their configuration by rtnetlink (see tun.h). */
+/* tun.c - TUN devices and their configuration by rtnetlink (see tun.h). Linux only: on
+ * other platforms (and in the portable build) each call says so, and the options refuse
+ * --tun before any is made. macOS's utun is the next step (ARCHITECTURE.md). */
 #define _GNU_SOURCE
 #include "tun.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "platform.h"
+
+#if PLATFORM_LINUX
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/inet6.h>
 #include <netlink/route/route.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-#include "log.h"
 
 int tun_open(const char *pattern, char name[IFNAMSIZ], char *err, size_t err_size)
 {
@@ -233,3 +238,40 @@ int tun_add_route(const char *name, const struct ip_prefix *route, char *err,
     nl_socket_free(sk);
     return ret;
 }
+
+#else /* no TUN device here */
+
+static int no_tun(char *err, size_t err_size)
+{
+    return errorf(err, err_size, "TUN devices are Linux-only here (%s)", platform_name());
+}
+
+int tun_open(const char *pattern, char name[IFNAMSIZ], char *err, size_t err_size)
+{
+    (void)pattern;
+    name[0] = '\0';
+    return no_tun(err, err_size);
+}
+
+int tun_configure(const char *name, const struct tun_address *addresses, size_t count,
+                  unsigned mtu, char *err, size_t err_size)
+{
+    (void)name, (void)addresses, (void)count, (void)mtu;
+    return no_tun(err, err_size);
+}
+
+int tun_remove_addresses(const char *name, const struct tun_address *addresses, size_t count,
+                         char *err, size_t err_size)
+{
+    (void)name, (void)addresses, (void)count;
+    return no_tun(err, err_size);
+}
+
+int tun_add_route(const char *name, const struct ip_prefix *route, char *err,
+                  size_t err_size)
+{
+    (void)name, (void)route;
+    return no_tun(err, err_size);
+}
+
+#endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* udp.c - UDP socket helpers. No GnuTLS here; errors go to the caller's buffer. */
 #define _GNU_SOURCE
+#define __APPLE_USE_RFC_3542 /* macOS: IPV6_RECVPKTINFO and struct in6_pktinfo */
 #include "udp.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "platform.h"
 
 int udp_resolve(const char *host, unsigned port, int family, int passive,
                 struct addrinfo **result, char *err, size_t err_size)
@@ -50,17 +52,10 @@ static int set_int_option(int fd, int level, int name, int value, const char *wh
     return 0;
 }
 
-/* Sets the DF bit: we fragment at the DTLS layer (--mtu), never at the IP layer. On a
- * dual-stack IPv6 socket, IPv4 traffic follows the IPv4 option, so both are set. */
+/* Sets the DF bit: we fragment at the DTLS layer (--mtu), never at the IP layer. */
 static int set_dont_fragment(int fd, int family, char *err, size_t err_size)
 {
-    if (set_int_option(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER", err,
-                       err_size) < 0)
-        return -1;
-    if (family == AF_INET6)
-        return set_int_option(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO,
-                              "IPV6_MTU_DISCOVER", err, err_size);
-    return 0;
+    return platform_dont_fragment(fd, family, err, err_size);
 }
 
 /* " (no IPv6 on this host?)" when errno says an IPv6 address cannot be used here. */
@@ -81,20 +76,14 @@ static int set_nonblocking(int fd)
 
 static int set_receive_buffer(int fd, int bytes, char *err, size_t err_size)
 {
-    /* SO_RCVBUFFORCE passes net.core.rmem_max when we may (root); else ask within it (the
-     * kernel then caps the size at rmem_max without failing). */
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) == 0)
-        return 0;
-    return set_int_option(fd, SOL_SOCKET, SO_RCVBUF, bytes, "SO_RCVBUF", err, err_size);
+    return platform_socket_buffer(fd, 1, bytes, err, err_size);
 }
 
 int udp_set_buffers(int fd, int bytes, char *err, size_t err_size)
 {
     if (set_receive_buffer(fd, bytes, err, err_size) < 0)
         return -1;
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) == 0)
-        return 0;
-    return set_int_option(fd, SOL_SOCKET, SO_SNDBUF, bytes, "SO_SNDBUF", err, err_size);
+    return platform_socket_buffer(fd, 0, bytes, err, err_size);
 }
 
 /* Closes fd and returns -1, keeping errno. */
@@ -121,7 +110,7 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport, i
 {
     int fd;
 
-    fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    fd = platform_udp_socket(ai->ai_family, 0);
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
     /* One socket for IPv6 and IPv4 (as v4-mapped addresses) on the wildcard, unless -6;
@@ -142,11 +131,10 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport, i
      * EADDRINUSE, instead of both programs silently sharing it. */
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
         return fail_closed(fd); /* -1 with errno: the caller words it with the address */
-    /* Then allow the per-client sockets to bind the same address and port. Only
-     * SO_REUSEADDR, not SO_REUSEPORT: without a reuseport group the kernel scores every
-     * socket on the port for each datagram, and a connected socket (exact source match)
-     * always outscores the listener, so each client's datagrams reach its own socket. */
-    if (set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size) < 0 ||
+    /* Then allow the per-client sockets to bind the same address and port, each to get
+     * its peer's datagrams (platform_share_port: SO_REUSEADDR on Linux, with SO_REUSEPORT
+     * on BSD kernels; why, in ARCHITECTURE.md "Platforms"). */
+    if (platform_share_port(fd, err, err_size) < 0 ||
         set_receive_buffer(fd, rcvbuf, err, err_size) < 0 ||
         set_dont_fragment(fd, ai->ai_family, err, err_size) < 0)
         return setup_failed(fd);
@@ -259,12 +247,12 @@ int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *pe
     int fd, family = local->ss.ss_family;
 
     /* Blocking, for udp_recv_wait; every other call on it passes MSG_DONTWAIT. */
-    fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    fd = platform_udp_socket(family, 0);
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
     if ((family == AF_INET6 &&
          set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY", err, err_size) < 0) ||
-        set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size) < 0 ||
+        platform_share_port(fd, err, err_size) < 0 ||
         set_dont_fragment(fd, family, err, err_size) < 0)
         return fail_closed(fd);
     if (bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0) {
@@ -280,7 +268,7 @@ int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *pe
 
 int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_size)
 {
-    int fd = socket(addr->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
+    int fd = platform_udp_socket(addr->ai_family, 1);
 
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
@@ -360,7 +348,7 @@ static ssize_t receive(int fd, void *buf, size_t size, struct udp_addr *peer,
 
 struct udp_batch {
     struct udp_datagram got[UDP_BATCH];
-    struct mmsghdr msgs[UDP_BATCH];
+    struct dgram_msg msgs[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     union {
         char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
@@ -378,11 +366,11 @@ struct udp_batch *udp_batch_new(void)
         b->got[i].data = b->data[i];
         b->iov[i].iov_base = b->data[i];
         b->iov[i].iov_len = sizeof(b->data[i]);
-        memset(&b->msgs[i].msg_hdr, 0, sizeof(b->msgs[i].msg_hdr));
-        b->msgs[i].msg_hdr.msg_name = &b->got[i].peer.ss;
-        b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
-        b->msgs[i].msg_hdr.msg_iovlen = 1;
-        b->msgs[i].msg_hdr.msg_control = b->control[i].buf;
+        memset(&b->msgs[i].hdr, 0, sizeof(b->msgs[i].hdr));
+        b->msgs[i].hdr.msg_name = &b->got[i].peer.ss;
+        b->msgs[i].hdr.msg_iov = &b->iov[i];
+        b->msgs[i].hdr.msg_iovlen = 1;
+        b->msgs[i].hdr.msg_control = b->control[i].buf;
     }
     return b;
 }
@@ -398,15 +386,15 @@ int udp_recv_batch(int fd, struct udp_batch *b, const struct udp_addr *bound,
     int i, n;
 
     for (i = 0; i < UDP_BATCH; i++) {
-        b->msgs[i].msg_hdr.msg_namelen = sizeof(b->got[i].peer.ss);
-        b->msgs[i].msg_hdr.msg_controllen = sizeof(b->control[i].buf);
+        b->msgs[i].hdr.msg_namelen = sizeof(b->got[i].peer.ss);
+        b->msgs[i].hdr.msg_controllen = sizeof(b->control[i].buf);
     }
-    n = recvmmsg(fd, b->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+    n = dgram_recv_many(fd, b->msgs, UDP_BATCH, DGRAM_DONTWAIT);
     for (i = 0; i < n; i++) {
-        b->got[i].peer.len = b->msgs[i].msg_hdr.msg_namelen;
-        b->got[i].len = b->msgs[i].msg_len;
+        b->got[i].peer.len = b->msgs[i].hdr.msg_namelen;
+        b->got[i].len = b->msgs[i].len;
         b->got[i].local = *bound;
-        read_destination(&b->msgs[i].msg_hdr, &b->got[i].local);
+        read_destination(&b->msgs[i].hdr, &b->got[i].local);
     }
     *out = b->got;
     return n;

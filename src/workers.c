@@ -11,6 +11,9 @@
  * and holds the same ticket key, so a client whose datagrams reach another worker still
  * gets through. */
 #define _GNU_SOURCE
+#include "platform.h"
+
+#if PLATFORM_LINUX
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -224,3 +227,19 @@ int workers_run(struct server *srv, const int *listen_fds, unsigned count)
     free(fds);
     return ret;
 }
+
+#else /* refused at start by the options; this only links */
+
+#include "log.h"
+#include "options.h"
+#include "server.h"
+
+int workers_run(struct server *srv, const int *listen_fds, unsigned count)
+{
+    (void)srv, (void)listen_fds, (void)count;
+    log_error("--workers is Linux-only (%s has no balancing SO_REUSEPORT group)",
+              platform_name());
+    return EXIT_USAGE;
+}
+
+#endif

@@ -26,7 +26,7 @@ def test_quick_bench_writes_the_table_and_the_plot(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert "ECDHE" in results["session"]
     for name, by_server in results["loads"].items():
-        for kind in ("dtls_echo", "plain UDP"):
+        for kind in ("dtls_echo", "plain UDP", "dtls_echo, portable build"):
             if kind in by_server:
                 run = by_server[kind]
                 assert run["exit"] == 0 and run["failures"]["total"] == 0, (name, kind, run)

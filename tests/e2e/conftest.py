@@ -16,6 +16,11 @@ BINARY = os.environ.get("DTLS_ECHO_BINARY", os.path.join(ROOT, "dtls_echo"))
 # test; the sanitizer runs keep them uninstrumented so two cores can carry them.
 LOAD_CLIENT = os.environ.get("DTLS_ECHO_CLIENT_BINARY", BINARY)
 CERTS = os.path.join(ROOT, "certs")
+# DTLS_ECHO_PORTABLE=1: the binary is the portable build (make posix: what macOS runs),
+# which refuses --workers and --tun; the tests of those skip, saying so.
+PORTABLE = os.environ.get("DTLS_ECHO_PORTABLE") == "1"
+linux_only = pytest.mark.skipif(
+    PORTABLE, reason="Linux only: the portable build (macOS's path) refuses --workers and --tun")
 
 
 def _c_constant(header, name):

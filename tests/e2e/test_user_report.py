@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BINARY, ROOT, Process, cert, free_port, run_client
+from conftest import BINARY, ROOT, Process, cert, free_port, linux_only, run_client
 
 
 def certtool(*args):
@@ -335,6 +335,7 @@ def test_server_says_a_session_was_resumed_at_v(port, start_server):
     assert server.stderr().count("- Session was resumed") == 1  # the second session only
 
 
+@linux_only
 def test_worker_transcript_lines_name_their_worker(port, start_server):
     server = start_server(port, "--workers", "2")
     result = run_client(port, "-m", "named", "-n", "1")
