@@ -151,6 +151,7 @@ static enum session_status handshake_with(struct connection *conn, const struct 
     const char *hint = NULL;
     char err[256];
     unsigned attempt;
+    int64_t attempt_end;
     int rc;
 
     memcpy(&conn->server.ss, ai->ai_addr, ai->ai_addrlen);
@@ -179,8 +180,8 @@ static enum session_status handshake_with(struct connection *conn, const struct 
         }
         conn->report.attempts++;
         conn->report.handshake_us = clock_now_us();
-        status = session_handshake(s, clock_now_ms() + attempt_ms < deadline_ms
-                                          ? clock_now_ms() + attempt_ms : deadline_ms);
+        attempt_end = clock_now_ms() + attempt_ms;
+        status = session_handshake(s, attempt_end < deadline_ms ? attempt_end : deadline_ms);
         conn->report.handshake_us = clock_now_us() - conn->report.handshake_us;
         if (status == SESSION_OK)
             return SESSION_OK;
@@ -188,9 +189,8 @@ static enum session_status handshake_with(struct connection *conn, const struct 
         if (status == SESSION_FATAL) {
             /* The chain that did not verify is the one a user wants to see. */
             if (cfg->print_cert && (s->error == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
-                                    s->error == GNUTLS_E_CERTIFICATE_ERROR) &&
-                print_certificates(conn) < 0)
-                (void)log_stdout_flush();
+                                    s->error == GNUTLS_E_CERTIFICATE_ERROR))
+                (void)print_certificates(conn); /* stdout's failure: the error says it */
             session_log_failure(LOG_ERROR, s, "handshake failed", s->error);
         }
         /* Loss can stall one attempt after our Finished; a wrong key stalls them all. A
@@ -299,7 +299,8 @@ enum client_outcome client_connect(struct connection *conn, const char *host, in
 
 static int announce_handshake(struct connection *conn)
 {
-    if (conn->creds.have_pin && client_announce(conn, "The server's public key matches --pin-pubkey.") < 0)
+    if (conn->creds.have_pin &&
+        client_announce(conn, "The server's public key matches --pin-pubkey.") < 0)
         return -1;
     if (!conn->creds.have_pin && conn->creds.verify_ca &&
         client_announce(conn, "The certificate is trusted.") < 0)
@@ -393,7 +394,8 @@ static enum client_outcome resume_session(struct connection *conn, const char *h
         log_error("--resume: the server did a full handshake instead of resuming");
         return OUTCOME_HANDSHAKE;
     }
-    return client_announce(conn, "- Session was resumed") < 0 ? client_stdout_failed() : OUTCOME_OK;
+    return client_announce(conn, "- Session was resumed") < 0 ? client_stdout_failed()
+                                                               : OUTCOME_OK;
 }
 
 static enum client_outcome client_session(struct connection *conn, const char *host,
@@ -449,7 +451,8 @@ static enum client_outcome client_session(struct connection *conn, const char *h
         (outcome = client_heartbeat(conn)) != OUTCOME_OK)
         return outcome;
     conn->data_mtu = session_data_mtu(&conn->session);
-    return cfg->message != NULL ? client_send_messages(conn) : client_relay_stdin(conn, stop_fd);
+    return cfg->message != NULL ? client_send_messages(conn)
+                                : client_relay_stdin(conn, stop_fd);
 }
 
 int client_run(const struct config *cfg, int stop_fd)

@@ -69,9 +69,14 @@ int keyfile_write_private(const char *path, const void *data, size_t len, char *
     fd = mkostemp(temporary, O_CLOEXEC);
     if (fd < 0)
         return errorf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         saved = errno;
         close(fd);
+        unlink(temporary);
+        return errorf(err, err_size, "cannot write '%s': %s", path, strerror(saved));
+    }
+    if (close(fd) < 0) {
+        saved = errno;
         unlink(temporary);
         return errorf(err, err_size, "cannot write '%s': %s", path, strerror(saved));
     }

@@ -115,7 +115,8 @@ static int store(const struct option_spec *spec, const char *value, struct confi
     }
     case FIELD_UINT:
     case FIELD_ULONG:
-        if (options_parse_number(spec->name, value, spec->min, spec->max, &number, err, err_size) < 0)
+        if (options_parse_number(spec->name, value, spec->min, spec->max, &number, err,
+                                 err_size) < 0)
             return -1;
         if (spec->type == FIELD_UINT)
             *(unsigned *)field = (unsigned)number;

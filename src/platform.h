@@ -40,6 +40,11 @@ const char *platform_name(void);
 int platform_has_workers(void);
 int platform_has_tun(void);
 
+/* setsockopt of an int, with the option named in the error (what). Returns 0, or -1 with
+ * a reason. Every option the program sets matters: none is ignored when it fails. */
+int platform_set_option(int fd, int level, int name, int value, const char *what, char *err,
+                        size_t err_size);
+
 /* ---- datagrams, several at a time ---------------------------------------------------- */
 
 /* One datagram of a batch: the layout of Linux's struct mmsghdr, so that the Linux path
@@ -73,7 +78,8 @@ int platform_pipe(int fds[2], int nonblock);
 int platform_udp_socket(int family, int nonblock);
 
 /* Sets the DF bit on fd (IPv4, and IPv6 too on an IPv6 socket, whose IPv4 traffic follows
- * the IPv4 option). Returns 0, or -1 with a reason naming the option. */
+ * the IPv4 option): we fragment at the DTLS layer (--mtu), never at the IP layer. Returns
+ * 0, or -1 with a reason naming the option. */
 int platform_dont_fragment(int fd, int family, char *err, size_t err_size);
 
 /* Sets SO_RCVBUF (receive nonzero) or SO_SNDBUF to bytes, past the system's limit where

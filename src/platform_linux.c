@@ -59,21 +59,13 @@ int platform_udp_socket(int family, int nonblock)
                   IPPROTO_UDP);
 }
 
-static int set_int(int fd, int level, int name, int value, const char *what, char *err,
-                   size_t err_size)
-{
-    if (setsockopt(fd, level, name, &value, sizeof(value)) < 0)
-        return errorf(err, err_size, "setsockopt %s: %s", what, strerror(errno));
-    return 0;
-}
-
 int platform_dont_fragment(int fd, int family, char *err, size_t err_size)
 {
-    if (set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER", err,
+    if (platform_set_option(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER", err,
                 err_size) < 0)
         return -1;
     if (family == AF_INET6)
-        return set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO,
+        return platform_set_option(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO,
                        "IPV6_MTU_DISCOVER", err, err_size);
     return 0;
 }
@@ -85,7 +77,7 @@ int platform_socket_buffer(int fd, int receive, int bytes, char *err, size_t err
     if (setsockopt(fd, SOL_SOCKET, receive ? SO_RCVBUFFORCE : SO_SNDBUFFORCE, &bytes,
                    sizeof(bytes)) == 0)
         return 0;
-    return set_int(fd, SOL_SOCKET, receive ? SO_RCVBUF : SO_SNDBUF, bytes,
+    return platform_set_option(fd, SOL_SOCKET, receive ? SO_RCVBUF : SO_SNDBUF, bytes,
                    receive ? "SO_RCVBUF" : "SO_SNDBUF", err, err_size);
 }
 
@@ -93,7 +85,7 @@ int platform_share_port(int fd, char *err, size_t err_size)
 {
     /* Only SO_REUSEADDR: without a reuseport group the kernel scores every socket on the
      * port, and a connected one (both addresses match) outscores the listener. */
-    return set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size);
+    return platform_set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size);
 }
 
 int platform_cond_init(pthread_cond_t *cond)

@@ -125,41 +125,34 @@ failed:
     return -1;
 }
 
-static int set_int(int fd, int level, int name, int value, const char *what, char *err,
-                   size_t err_size)
-{
-    if (setsockopt(fd, level, name, &value, sizeof(value)) < 0)
-        return errorf(err, err_size, "setsockopt %s: %s", what, strerror(errno));
-    return 0;
-}
-
 int platform_dont_fragment(int fd, int family, char *err, size_t err_size)
 {
     /* IP_DONTFRAG on macOS and the BSDs; Linux (the portable build) says it with
      * IP_MTU_DISCOVER, which is no fast path, only another name. */
 #if defined(IP_DONTFRAG)
-    if (set_int(fd, IPPROTO_IP, IP_DONTFRAG, 1, "IP_DONTFRAG", err, err_size) < 0 &&
+    if (platform_set_option(fd, IPPROTO_IP, IP_DONTFRAG, 1, "IP_DONTFRAG", err, err_size) < 0 &&
         family == AF_INET) /* a dual-stack IPv6 socket may refuse the IPv4 option */
         return -1;
 #elif defined(IP_MTU_DISCOVER)
-    if (set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER", err,
+    if (platform_set_option(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER", err,
                 err_size) < 0)
         return -1;
 #endif
     if (family == AF_INET6)
-        return set_int(fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1, "IPV6_DONTFRAG", err, err_size);
+        return platform_set_option(fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1, "IPV6_DONTFRAG", err,
+                                   err_size);
     return 0;
 }
 
 int platform_socket_buffer(int fd, int receive, int bytes, char *err, size_t err_size)
 {
-    return set_int(fd, SOL_SOCKET, receive ? SO_RCVBUF : SO_SNDBUF, bytes,
+    return platform_set_option(fd, SOL_SOCKET, receive ? SO_RCVBUF : SO_SNDBUF, bytes,
                    receive ? "SO_RCVBUF" : "SO_SNDBUF", err, err_size);
 }
 
 int platform_share_port(int fd, char *err, size_t err_size)
 {
-    if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size) < 0)
+    if (platform_set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size) < 0)
         return -1;
 #if !defined(__linux__)
     /* A BSD kernel lets a second UDP socket bind a port in use only when both have
@@ -167,7 +160,7 @@ int platform_share_port(int fd, char *err, size_t err_size)
      * the socket whose foreign address matches: the session's. The kernel decides, not the
      * build: the portable build on Linux keeps Linux's rule (a reuseport group there would
      * balance datagrams over the sockets). */
-    if (set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", err, err_size) < 0)
+    if (platform_set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", err, err_size) < 0)
         return -1;
 #endif
     return 0;

@@ -149,6 +149,9 @@ static void echo_record(struct client *client, const unsigned char *data, size_t
     size_t mtu = session_data_mtu(s), sent = 0, part;
     enum session_status status;
 
+    if (mtu == 0) /* never after a handshake; a record then goes whole, or says why not */
+        mtu = len;
+
     do {
         part = len - sent < mtu ? len - sent : mtu;
         status = session_send(s, data + sent, part, SEND_RETRY_MS);

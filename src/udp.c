@@ -42,22 +42,6 @@ int udp_resolve(const char *host, unsigned port, int family, int passive,
     return 0;
 }
 
-/* setsockopt of an int, with the option named in the error. Returns 0, or -1 with a
- * reason. Every option set here matters: none is ignored when it fails. */
-static int set_int_option(int fd, int level, int name, int value, const char *what,
-                          char *err, size_t err_size)
-{
-    if (setsockopt(fd, level, name, &value, sizeof(value)) < 0)
-        return errorf(err, err_size, "setsockopt %s: %s", what, strerror(errno));
-    return 0;
-}
-
-/* Sets the DF bit: we fragment at the DTLS layer (--mtu), never at the IP layer. */
-static int set_dont_fragment(int fd, int family, char *err, size_t err_size)
-{
-    return platform_dont_fragment(fd, family, err, err_size);
-}
-
 /* " (no IPv6 on this host?)" when errno says an IPv6 address cannot be used here. */
 static const char *ipv6_hint(int family, int error)
 {
@@ -74,14 +58,9 @@ static int set_nonblocking(int fd)
     return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-static int set_receive_buffer(int fd, int bytes, char *err, size_t err_size)
-{
-    return platform_socket_buffer(fd, 1, bytes, err, err_size);
-}
-
 int udp_set_buffers(int fd, int bytes, char *err, size_t err_size)
 {
-    if (set_receive_buffer(fd, bytes, err, err_size) < 0)
+    if (platform_socket_buffer(fd, 1, bytes, err, err_size) < 0)
         return -1;
     return platform_socket_buffer(fd, 0, bytes, err, err_size);
 }
@@ -116,16 +95,17 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport, i
     /* One socket for IPv6 and IPv4 (as v4-mapped addresses) on the wildcard, unless -6;
      * and each datagram's destination address, so that replies leave from it. */
     if (ai->ai_family == AF_INET6
-            ? set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only, "IPV6_V6ONLY", err,
-                             err_size) < 0 ||
-                  set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO", err,
-                                 err_size) < 0
-            : set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO", err, err_size) < 0)
+            ? platform_set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only, "IPV6_V6ONLY", err,
+                                  err_size) < 0 ||
+                  platform_set_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1,
+                                      "IPV6_RECVPKTINFO", err, err_size) < 0
+            : platform_set_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO", err,
+                                  err_size) < 0)
         return setup_failed(fd);
     /* Workers: one reuseport group of listening sockets, all made before any session's
      * socket exists (udp_listen_group). */
     if (reuseport &&
-        set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", err, err_size) < 0)
+        platform_set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", err, err_size) < 0)
         return setup_failed(fd);
     /* Bind without SO_REUSEADDR so that a port another program holds fails here with
      * EADDRINUSE, instead of both programs silently sharing it. */
@@ -135,8 +115,8 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport, i
      * its peer's datagrams (platform_share_port: SO_REUSEADDR on Linux, with SO_REUSEPORT
      * on BSD kernels; why, in ARCHITECTURE.md "Platforms"). */
     if (platform_share_port(fd, err, err_size) < 0 ||
-        set_receive_buffer(fd, rcvbuf, err, err_size) < 0 ||
-        set_dont_fragment(fd, ai->ai_family, err, err_size) < 0)
+        platform_socket_buffer(fd, 1, rcvbuf, err, err_size) < 0 ||
+        platform_dont_fragment(fd, ai->ai_family, err, err_size) < 0)
         return setup_failed(fd);
     if (set_nonblocking(fd) < 0) {
         errorf(err, err_size, "fcntl O_NONBLOCK: %s", strerror(errno));
@@ -251,9 +231,10 @@ int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *pe
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
     if ((family == AF_INET6 &&
-         set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY", err, err_size) < 0) ||
+         platform_set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY", err,
+                             err_size) < 0) ||
         platform_share_port(fd, err, err_size) < 0 ||
-        set_dont_fragment(fd, family, err, err_size) < 0)
+        platform_dont_fragment(fd, family, err, err_size) < 0)
         return fail_closed(fd);
     if (bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0) {
         errorf(err, err_size, "bind peer socket: %s", strerror(errno));
@@ -272,7 +253,7 @@ int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_si
 
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
-    if (set_dont_fragment(fd, addr->ai_family, err, err_size) < 0)
+    if (platform_dont_fragment(fd, addr->ai_family, err, err_size) < 0)
         return fail_closed(fd);
     if (connect(fd, addr->ai_addr, addr->ai_addrlen) < 0) {
         errorf(err, err_size, "connect: %s%s", strerror(errno), ipv6_hint(addr->ai_family, errno));
