@@ -111,7 +111,7 @@ tsan: build/tsan/dtls_echo
 # libFuzzer harnesses (tests/fuzz/) for option parsing, the listener's datagram path and
 # the tunnel's control messages, built with clang, ASan and UBSan and the same warnings as
 # the rest, and the option dictionary made from the option table; `make fuzz` runs each
-# FUZZ_SECONDS on a copy of its seed corpus (scripts/fuzz.sh); `make test` runs a 15 s one.
+# FUZZ_SECONDS on a copy of its seed corpus (scripts/fuzz.sh); `make test` runs a 10 s one.
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

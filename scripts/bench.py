@@ -37,7 +37,7 @@ ONE_THREAD = "single-threaded reference"
 HOST = "127.0.0.1"
 # --duration of every run, so a server that stalls cannot stall the bench; gnutls-serv,
 # which serves one client at a time, gets less (set in main() for --quick).
-CAP_S = {"dtls_echo": 20, "gnutls-serv": 10, "plain UDP": 20, ONE_THREAD: 20}
+CAP_S = {"dtls_echo": 20, PORTABLE: 20, "gnutls-serv": 10, "plain UDP": 20, ONE_THREAD: 20}
 
 SERVERS = ("dtls_echo", "gnutls-serv", "plain UDP")
 
@@ -234,7 +234,7 @@ def main():
     runs = opts.runs or (1 if opts.quick else 3)
     scale = 10 if opts.quick else 1
     if opts.quick:
-        CAP_S.update({"dtls_echo": 8, "gnutls-serv": 3, "plain UDP": 8})
+        CAP_S.update({"dtls_echo": 8, PORTABLE: 8, "gnutls-serv": 3, "plain UDP": 8})
     os.makedirs(opts.out, exist_ok=True)
     started = time.monotonic()
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
