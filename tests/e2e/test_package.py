@@ -9,11 +9,11 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, linux_only
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [linux_only, pytest.mark.skipif(
     not all(shutil.which(tool) for tool in ("dpkg-buildpackage", "lintian", "dh")),
-    reason="dpkg-dev, debhelper or lintian is not installed (scripts/deps.sh installs them)")
+    reason="dpkg-dev, debhelper or lintian is not installed (scripts/deps.sh installs them)")]
 
 FILES = ("./usr/bin/dtls_echo", "./usr/share/man/man1/dtls_echo.1.gz",
          "./usr/share/bash-completion/completions/dtls_echo",

@@ -13,11 +13,12 @@ import time
 
 import pytest
 
-from conftest import BINARY, RELAY, ROOT, Process, cert, relay_counts
+from conftest import BINARY, RELAY, ROOT, Process, cert, linux_only, relay_counts
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import netns  # noqa: E402
 
+pytestmark = linux_only
 NO_NETNS = netns.can_make_namespaces()
 needs_netns = pytest.mark.skipif(NO_NETNS is not None, reason=f"tunnel tests: {NO_NETNS}")
 PORT = 5556

@@ -19,7 +19,9 @@ import time
 import pytest
 
 from conftest import (BINARY, ROOT, capture_client_hello, cookie_exchange, free_port,
-                      run_client)
+                      linux_only, run_client)
+
+pytestmark = linux_only
 
 WORKER_STARTED = re.compile(r"worker (\d+) started \(pid (\d+)\)")
 WORKER_STOPPED = re.compile(r"worker (\d+): stopped: (\d+) session\(s\) closed, (\d+) accepted")
