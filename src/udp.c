@@ -20,6 +20,24 @@
 #include "log.h"
 #include "platform.h"
 
+/* An IPv4 datagram's destination address, and a reply's source: IP_PKTINFO on Linux and
+ * macOS; FreeBSD's names are IP_RECVDSTADDR and IP_SENDSRCADDR, with a bare in_addr. */
+#if defined(IP_PKTINFO)
+#define IPV4_DESTINATION IP_PKTINFO
+#define IPV4_DESTINATION_NAME "IP_PKTINFO"
+#define IPV4_SOURCE IP_PKTINFO
+typedef struct in_pktinfo ipv4_source_info;
+#define IPV4_SOURCE_SET(info, addr) ((info).ipi_spec_dst = (addr))
+#define IPV4_DESTINATION_OF(info) ((info).ipi_addr)
+#else
+#define IPV4_DESTINATION IP_RECVDSTADDR
+#define IPV4_DESTINATION_NAME "IP_RECVDSTADDR"
+#define IPV4_SOURCE IP_SENDSRCADDR
+typedef struct in_addr ipv4_source_info;
+#define IPV4_SOURCE_SET(info, addr) ((info) = (addr))
+#define IPV4_DESTINATION_OF(info) (info)
+#endif
+
 int udp_resolve(const char *host, unsigned port, int family, int passive,
                 struct addrinfo **result, char *err, size_t err_size)
 {
@@ -99,8 +117,8 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport, i
                                   err_size) < 0 ||
                   platform_set_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1,
                                       "IPV6_RECVPKTINFO", err, err_size) < 0
-            : platform_set_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO", err,
-                                  err_size) < 0)
+            : platform_set_option(fd, IPPROTO_IP, IPV4_DESTINATION, 1, IPV4_DESTINATION_NAME,
+                                  err, err_size) < 0)
         return setup_failed(fd);
     /* Workers: one reuseport group of listening sockets, all made before any session's
      * socket exists (udp_listen_group). */
@@ -282,13 +300,13 @@ static void read_destination(struct msghdr *msg, struct udp_addr *local)
             local->len = sizeof(*sin6);
             return;
         }
-        if (cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IP_PKTINFO) {
-            struct in_pktinfo info;
+        if (cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IPV4_DESTINATION) {
+            ipv4_source_info info;
             struct sockaddr_in *sin = (struct sockaddr_in *)&local->ss;
             memcpy(&info, CMSG_DATA(cmsg), sizeof(info));
             memset(sin, 0, sizeof(*sin));
             sin->sin_family = AF_INET;
-            sin->sin_addr = info.ipi_addr;
+            sin->sin_addr = IPV4_DESTINATION_OF(info);
             sin->sin_port = ((const struct sockaddr_in *)&bound.ss)->sin_port;
             local->len = sizeof(*sin);
             return;
@@ -431,14 +449,14 @@ ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *pe
         cmsg->cmsg_len = CMSG_LEN(sizeof(info));
         memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
     } else if (local != NULL && local->ss.ss_family == AF_INET) {
-        struct in_pktinfo info;
+        ipv4_source_info info;
         memset(&info, 0, sizeof(info));
-        info.ipi_spec_dst = ((const struct sockaddr_in *)&local->ss)->sin_addr;
+        IPV4_SOURCE_SET(info, ((const struct sockaddr_in *)&local->ss)->sin_addr);
         msg.msg_control = control.buf;
         msg.msg_controllen = CMSG_SPACE(sizeof(info));
         cmsg = CMSG_FIRSTHDR(&msg);
         cmsg->cmsg_level = IPPROTO_IP;
-        cmsg->cmsg_type = IP_PKTINFO;
+        cmsg->cmsg_type = IPV4_SOURCE;
         cmsg->cmsg_len = CMSG_LEN(sizeof(info));
         memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
     }
