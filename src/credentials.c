@@ -6,7 +6,6 @@
 #include "credentials.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>

@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/x509.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <stdio.h>
