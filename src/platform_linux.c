@@ -147,12 +147,15 @@ int poller_remove(struct poller *p, int fd)
     return epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
+#define POLLER_EVENTS 256 /* per wait: as many as the load generator asks for */
+
 int poller_wait(struct poller *p, void **ready, unsigned max, int timeout_ms)
 {
-    struct epoll_event events[64];
+    struct epoll_event events[POLLER_EVENTS];
     int n, i;
 
-    n = epoll_wait(p->epfd, events, (int)(max < 64 ? max : 64), timeout_ms);
+    n = epoll_wait(p->epfd, events, (int)(max < POLLER_EVENTS ? max : POLLER_EVENTS),
+                   timeout_ms);
     for (i = 0; i < n; i++)
         ready[i] = events[i].data.ptr;
     return n;
