@@ -31,11 +31,11 @@ SRCS := src/log.c src/clock.c src/options.c src/options_table.c src/options_text
 	src/histogram.c src/load.c src/load_worker.c src/load_report.c src/lease.c src/tun.c \
 	src/tunnel.c src/tunnel_wire.c src/privileges.c src/keyfile.c src/server_tunnel.c \
 	src/client_tunnel.c src/signals.c src/workers.c src/platform.c src/platform_linux.c \
-	src/platform_posix.c
+	src/platform_posix.c src/inbox.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
 	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto \
-	tests/unit/test_session tests/unit/test_lease tests/unit/test_platform \
+	tests/unit/test_session tests/unit/test_lease tests/unit/test_platform tests/unit/test_inbox \
 	tests/unit/test_platform_posix
 RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
@@ -118,10 +118,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 	-std=gnu11 -Wall -Wextra -Werror -pthread -Isrc $(LIB_CFLAGS)
 # The option layer and what it links: the fuzzer, the dictionary and the man page use it.
 OPTIONS_SRCS := src/options.c src/options_table.c src/options_text.c src/lease.c src/log.c \
-	src/clock.c src/platform.c src/platform_linux.c src/platform_posix.c
+	src/clock.c src/platform.c src/platform_linux.c src/platform_posix.c src/inbox.c
 FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c $(OPTIONS_SRCS)
 FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c \
-	src/trace.c src/platform.c src/platform_linux.c src/platform_posix.c
+	src/trace.c src/platform.c src/platform_linux.c src/platform_posix.c src/inbox.c
 FUZZ_TUNNEL_SRCS := tests/fuzz/fuzz_tunnel.c src/tunnel_wire.c
 build/fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/*.h
 	mkdir -p $(@D)

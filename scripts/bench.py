@@ -29,6 +29,8 @@ BINARY = os.environ.get("DTLS_ECHO_BINARY", os.path.join(ROOT, "dtls_echo"))
 # The portable build (make posix): what macOS runs, on this machine beside the Linux build.
 POSIX_BINARY = os.path.join(ROOT, "build", "posix", "dtls_echo")
 PORTABLE = "dtls_echo, portable build"
+# The one-socket server (--one-socket: Windows's only mode), beside the connected sockets.
+ONE_SOCKET = "dtls_echo --one-socket"
 UDP_ECHO = os.path.join(ROOT, "tests", "bench", "udp_echo")
 REFERENCE = os.path.join(ROOT, "tests", "bench", "dtls_reference")
 # The burst's baseline: a single-threaded non-blocking DTLS echo server (no thread, no
@@ -37,7 +39,7 @@ ONE_THREAD = "single-threaded reference"
 HOST = "127.0.0.1"
 # --duration of every run, so a server that stalls cannot stall the bench; gnutls-serv,
 # which serves one client at a time, gets less (set in main() for --quick).
-CAP_S = {"dtls_echo": 20, PORTABLE: 20, "gnutls-serv": 10, "plain UDP": 20, ONE_THREAD: 20}
+CAP_S = {"dtls_echo": 20, PORTABLE: 20, ONE_SOCKET: 20, "gnutls-serv": 10, "plain UDP": 20, ONE_THREAD: 20}
 
 SERVERS = ("dtls_echo", "gnutls-serv", "plain UDP")
 
@@ -80,10 +82,12 @@ class Server:
         self.kind = kind
         self.port = free_port()
         cert = lambda name: os.path.join(ROOT, "certs", name)
-        if kind in ("dtls_echo", PORTABLE):
-            args = [BINARY if kind == "dtls_echo" else POSIX_BINARY, "-q", "-a", HOST, "-p",
+        if kind in ("dtls_echo", PORTABLE, ONE_SOCKET):
+            args = [POSIX_BINARY if kind == PORTABLE else BINARY, "-q", "-a", HOST, "-p",
                     str(self.port),
                     "--max-clients", str(max_clients), "--idle-timeout", "120"]
+            if kind == ONE_SOCKET:
+                args.append("--one-socket")
         elif kind == "gnutls-serv":
             args = ["gnutls-serv", "--udp", "--echo", "-q", "-p", str(self.port),
                     "--x509certfile", cert("server.pem"), "--x509keyfile", cert("server-key.pem")]
@@ -234,7 +238,7 @@ def main():
     runs = opts.runs or (1 if opts.quick else 3)
     scale = 10 if opts.quick else 1
     if opts.quick:
-        CAP_S.update({"dtls_echo": 8, PORTABLE: 8, "gnutls-serv": 3, "plain UDP": 8})
+        CAP_S.update({"dtls_echo": 8, PORTABLE: 8, ONE_SOCKET: 8, "gnutls-serv": 3, "plain UDP": 8})
     os.makedirs(opts.out, exist_ok=True)
     started = time.monotonic()
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -267,7 +271,7 @@ def main():
          ["--clients", "8", "-n", n(250), "--handshakes-only", "--insecure"], "handshakes.per_s")
     load("handshakes, 8 concurrent clients, verifying", SERVERS[:1],
          ["--clients", "8", "-n", n(250), "--handshakes-only"], "handshakes.per_s")
-    load("500 clients at once", crowd + (ONE_THREAD,),
+    load("500 clients at once", crowd + (ONE_SOCKET, ONE_THREAD),
          ["--clients", "500", "-n", "1", "--insecure"], "handshakes.p99_ms")
     load("500 clients at once, verifying", SERVERS[:1], ["--clients", "500", "-n", "1"],
          "handshakes.p99_ms")
@@ -275,7 +279,7 @@ def main():
         load(f"ping-pong, {size} B", SERVERS, ["--clients", "1", "-n", n(30000), "--size", size,
                                                "--insecure"], "echoes.per_s")
         load(f"8 sessions x 8 in flight, {size} B",
-             (SERVERS if not opts.quick else (SERVERS[0], SERVERS[2])) + (PORTABLE,),
+             (SERVERS if not opts.quick else (SERVERS[0], SERVERS[2])) + (PORTABLE, ONE_SOCKET),
              ["--clients", "8", "--window", "8", "-n", n(30000), "--size", size, "--insecure"],
              "echoes.per_s")
 
@@ -419,6 +423,17 @@ def write_markdown(results, out):
     target("the portable build (macOS's path, make posix): echoes/s, 8 sessions x 8 in "
            "flight, 64 B", fmt(portable), f"{fmt(ours)}: the Linux build",
            f"{portable / ours:.2f}", ">= 0.60", portable >= 0.6 * ours)
+    one = window[ONE_SOCKET]["echoes"]["per_s"]
+    target("the one-socket server (--one-socket, Windows's only mode): echoes/s, 8 sessions "
+           "x 8 in flight, 64 B", fmt(one), f"{fmt(ours)}: connected sockets",
+           f"{one / ours:.2f}", ">= 0.70", one >= 0.7 * ours)
+    burst = loads["500 clients at once"]
+    one, ours = burst[ONE_SOCKET]["handshakes"], burst["dtls_echo"]["handshakes"]
+    target("the one-socket server: 500 clients at once, handshake p99",
+           f"{one['p99_ms']:.0f} ms, {one['count']} of 500 done",
+           f"{ours['p99_ms']:.0f} ms: connected sockets, {ours['count']} done",
+           f"{one['p99_ms'] / ours['p99_ms']:.2f}", "<= 1.20",
+           one["p99_ms"] <= 1.2 * ours["p99_ms"] and one["count"] == 500)
     pong = loads["ping-pong, 64 B"]
     ours, plain = pong["dtls_echo"]["echoes"]["p50_ms"], pong["plain UDP"]["echoes"]["p50_ms"]
     target("ping-pong round trip p50, 64 B", f"{ours * 1000:.0f} µs",

@@ -146,6 +146,24 @@ static void handle_datagram(struct server *srv, struct refusals *refusals,
     }
 }
 
+/* A datagram the listening socket read (or one forwarded to it). In the one-socket
+ * server a served peer's goes to its session's inbox; the rest, as every datagram of the
+ * connected-socket server, to handle_datagram. */
+static void dispatch(struct server *srv, struct refusals *refusals, const unsigned char *buf,
+                     size_t len, const struct udp_addr *peer, const struct udp_addr *local)
+{
+    int served;
+
+    if (srv->cfg->one_socket) {
+        pthread_mutex_lock(&srv->lock);
+        served = server_session_deliver_locked(srv, buf, len, peer);
+        pthread_mutex_unlock(&srv->lock);
+        if (served)
+            return;
+    }
+    handle_datagram(srv, refusals, buf, len, peer, local);
+}
+
 /* Takes the queue of forwarded datagrams out from under the lock. */
 static struct forwarded *take_forwarded(struct server *srv)
 {
@@ -166,7 +184,7 @@ static void drain_forwarded(struct server *srv, struct refusals *refusals)
 
     for (; list != NULL; list = next) {
         next = list->next;
-        handle_datagram(srv, refusals, list->data, list->len, &list->peer, &list->local);
+        dispatch(srv, refusals, list->data, list->len, &list->peer, &list->local);
         free(list);
     }
 }
@@ -264,8 +282,8 @@ static void listen_loop(struct server *srv)
                 break;
             }
             for (k = 0; k < n; k++)
-                handle_datagram(srv, &refusals, got[k].data, got[k].len, &got[k].peer,
-                                &got[k].local);
+                dispatch(srv, &refusals, got[k].data, got[k].len, &got[k].peer,
+                         &got[k].local);
         }
     }
 }
@@ -373,6 +391,9 @@ int server_serve(struct server *srv)
         unsigned closed = stop_sessions(srv);
         log_info("stopped: %u session(s) closed, %lu accepted since the start", closed,
                  srv->accepted);
+        if (srv->inbox_dropped > 0)
+            log_info("%lu datagram(s) dropped in all: their session's queue was full",
+                     srv->inbox_dropped);
         pool_destroy(&srv->pool);
     }
     udp_batch_free(srv->batch);

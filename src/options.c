@@ -276,6 +276,11 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
     if (seen[OPT_WORKERS] && !platform_has_workers())
         return errorf(err, err_size, "--workers is Linux-only: %s has no SO_REUSEPORT group "
                       "that spreads new clients over the workers, nor pidfd", platform_name());
+    if (!platform_has_connected_udp())
+        cfg->one_socket = 1;
+    if (cfg->tun && cfg->one_socket && !cfg->client_mode)
+        return errorf(err, err_size, "cannot use --tun with --one-socket: a tunnel waits on "
+                                     "its own connected socket");
     if (cfg->tun && seen[OPT_RECONNECT])
         return errorf(err, err_size, "cannot use --reconnect with --tun: a tunnel reconnects "
                                      "by itself, for as long as it runs");

@@ -132,6 +132,9 @@ struct config {
     int trace;                  /* print the handshake, datagram by datagram */
     const char *workers_text;   /* server: --workers as given: N or auto */
     unsigned workers;           /* server: worker processes (auto: one per online CPU) */
+    int one_socket;             /* server: every datagram read on the listening socket and
+                                   handed to its session (always, where the kernel does
+                                   not demultiplex to connected sockets: Windows) */
 };
 
 /* Where --help lists an option, and which side it belongs to. */

@@ -413,6 +413,11 @@ const struct option_spec option_table[] = {
          "SO_REUSEPORT group "
          "(auto: one per CPU); a parent starts them, restarts one that dies and stops them "
          "all; --max-clients counts per worker"),
+    FLAG("one-socket", 0, OPT_ONE_SOCKET, GROUP_SERVER, one_socket,
+         "one socket for every client: the listener reads every datagram and hands a "
+         "served peer's to its session, which answers with sendto on the same socket "
+         "(default: each session has a socket of its own, connected to its peer; Windows "
+         "always runs one socket)"),
     TEXT("tun-net", 0, OPT_TUN_NET, GROUP_SERVER, tun_net, "CIDR", DEFAULT_TUN_NET,
          check_ipv4_network, "with --tun: the tunnel's IPv4 network; the server takes its first "
          "address, each client the next free one"),

@@ -59,6 +59,7 @@ enum option_id {
     OPT_SESSION_IN,
     OPT_RECONNECT,
     OPT_WORKERS,
+    OPT_ONE_SOCKET,
     OPT_KEYLOGFILE,
     OPT_SNI,
     OPT_NO_SNI,

@@ -40,6 +40,11 @@ const char *platform_name(void);
 int platform_has_workers(void);
 int platform_has_tun(void);
 
+/* Whether the kernel delivers a peer's datagrams to a socket bound to the listener's port
+ * and connected to that peer, rather than to the listener (the connected-socket server):
+ * Linux and the BSDs do; where not (Windows), the server always runs --one-socket. */
+int platform_has_connected_udp(void);
+
 /* setsockopt of an int, with the option named in the error (what). Returns 0, or -1 with
  * a reason. Every option the program sets matters: none is ignored when it fails. */
 int platform_set_option(int fd, int level, int name, int value, const char *what, char *err,
@@ -94,6 +99,12 @@ int platform_socket_buffer(int fd, int receive, int bytes, char *err, size_t err
  * listener after its bind, and on each session socket before. Returns 0, or -1 with a
  * reason naming the option. */
 int platform_share_port(int fd, char *err, size_t err_size);
+
+/* Memory of its own for a buffer that lives as long as a client (an inbox): given back to
+ * the system when freed, where the heap would keep what a burst of clients touched.
+ * Returns NULL when out of memory. */
+void *platform_alloc_pages(size_t size);
+void platform_free_pages(void *p, size_t size);
 
 /* ---- timed waits ---------------------------------------------------------------------- */
 

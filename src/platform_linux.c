@@ -32,6 +32,11 @@ int platform_has_workers(void)
     return 1;
 }
 
+int platform_has_connected_udp(void)
+{
+    return 1;
+}
+
 int platform_has_tun(void)
 {
     return 1;

@@ -43,6 +43,7 @@ struct server {
     struct pool pool;
     struct lease_pool leases; /* --tun: the tunnel's addresses (locked apart) */
     unsigned long accepted; /* clients handed to a session; the listener's alone */
+    unsigned long inbox_dropped; /* --one-socket: datagrams a full inbox dropped; ditto */
     struct trace trace;     /* --trace: when the server started */
 
     pthread_mutex_t lock;   /* guards what follows */
@@ -77,6 +78,12 @@ int workers_run(struct server *srv, const int *listen_fds, unsigned count);
  * srv->lock and then calls server_wake_listener. */
 void server_forward_locked(struct server *srv, const void *buf, size_t len,
                            const struct udp_addr *peer, const struct udp_addr *local);
+
+/* The one-socket server: hands a datagram from peer to its session's inbox (a full one
+ * drops it and counts it in srv->inbox_dropped). Caller holds srv->lock. Returns 1 when
+ * peer is served (the datagram was its session's), 0 when not. */
+int server_session_deliver_locked(struct server *srv, const void *data, size_t len,
+                                  const struct udp_addr *peer);
 
 /* Makes the listener look at its queue and at exited threads. */
 void server_wake_listener(struct server *srv);

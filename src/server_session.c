@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* server_session.c - one client of the server, on its session thread: its own connected
- * socket, the handshake under --handshake-timeout, then every record echoed back until
- * close_notify, --idle-timeout, a fatal error or the stop; then its socket is retired.
- * A client that restarts on the same address and port gets a fresh session here. */
+ * socket (or, in the one-socket server, its inbox on the shared socket), the handshake
+ * under --handshake-timeout, then every record echoed back until close_notify,
+ * --idle-timeout, a fatal error or the stop; then its socket is retired. A client that
+ * restarts on the same address and port gets a fresh session here. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "inbox.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
@@ -26,7 +28,9 @@ struct client {
     struct registry_entry entry; /* entry.peer: the client's address */
     struct pool_job job;
     struct server *server;
-    int fd;                  /* connected to the peer; read by this client's thread only */
+    int fd;                  /* connected to the peer; read by this client's thread only
+                                (-1 in the one-socket server) */
+    struct inbox inbox;      /* the one-socket server: its datagrams, from the listener */
     struct udp_addr local;
     char peer_text[UDP_ADDR_TEXT_MAX];
     gnutls_dtls_prestate_st prestate;
@@ -43,6 +47,8 @@ static void client_free(struct client *client)
 {
     if (client->fd >= 0)
         close(client->fd);
+    if (client->server->cfg->one_socket)
+        inbox_destroy(&client->inbox);
     free(client->hello);
     free(client);
 }
@@ -62,7 +68,11 @@ static enum screen_verdict peer_restarted(struct client *client, const unsigned 
     if (cookie_classify(&srv->cookies, &client->entry.peer, buf, len, &prestate) !=
         DATAGRAM_CLIENT_HELLO) {
         log_debug("Sending hello verify request to %s", client->peer_text);
-        cookie_reply_current(&srv->cookies, client->fd, &client->entry.peer, NULL);
+        if (srv->cfg->one_socket)
+            cookie_reply_current(&srv->cookies, srv->listen_fd, &client->entry.peer,
+                                 &client->local);
+        else
+            cookie_reply_current(&srv->cookies, client->fd, &client->entry.peer, NULL);
         return SCREEN_SKIP;
     }
     copy = malloc(len);
@@ -191,8 +201,8 @@ static void print_record(const unsigned char seq[8], const unsigned char *data, 
 }
 
 /* Echoes every record until close_notify, --idle-timeout, a fatal error or the stop. The
- * transport waits in recvmsg for at most the idle time left (SO_RCVTIMEO); the stop
- * wakes it with shutdown(SHUT_RD) on the socket. */
+ * transport waits in recvmsg (or on its inbox) for at most the idle time left; the stop
+ * wakes it with shutdown(SHUT_RD) on the socket (or by closing the inbox). */
 static enum session_end echo_records(struct client *client)
 {
     struct session *s = &client->session;
@@ -202,7 +212,7 @@ static enum session_end echo_records(struct client *client)
     size_t len;
 
     s->transport.blocking = 1;
-    if (udp_set_recv_timeout(client->fd, idle_ms) < 0) { /* else an idle wait never ends */
+    if (session_set_wait(s, idle_ms) < 0) { /* else an idle wait never ends */
         log_error("%s: setsockopt SO_RCVTIMEO: %s", client->peer_text, strerror(errno));
         return END_CLOSED;
     }
@@ -246,7 +256,7 @@ static enum session_end echo_records(struct client *client)
                          client->server->cfg->idle_timeout_s);
                 return END_CLOSED;
             }
-            if (udp_set_recv_timeout(client->fd, left) < 0) { /* woken early: the rest */
+            if (session_set_wait(s, left) < 0) { /* woken early: the rest */
                 log_error("%s: setsockopt SO_RCVTIMEO: %s", client->peer_text,
                           strerror(errno));
                 return END_CLOSED;
@@ -279,23 +289,29 @@ static enum session_end tunnel(struct client *client)
     }
 }
 
-/* Ends the session's socket. Whatever is still queued on it may be a new client's first
- * datagram (one that reused the peer's port, or the peer itself restarting): the listener
- * gets them. All under the lock, so the listener sees the peer gone only once its socket
- * is: until the close the peer's datagrams reach this socket, after it the listener. */
+/* Ends the session's socket (or inbox). Whatever is still queued on it may be a new
+ * client's first datagram (one that reused the peer's port, or the peer itself
+ * restarting): the listener gets them. All under the lock, so the listener sees the peer
+ * gone only once its socket is: until the close the peer's datagrams reach this socket,
+ * after it the listener. */
 static void retire_socket(struct client *client, int stopped)
 {
     struct server *srv = client->server;
     unsigned char buf[MAX_DATAGRAM_HANDBACK];
-    struct udp_addr from;
+    struct udp_addr from = client->entry.peer;
     ssize_t n;
     int i;
 
     pthread_mutex_lock(&srv->lock);
-    for (i = 0; i < RETIRE_DRAIN &&
-                (n = udp_recv(client->fd, buf, sizeof(buf), &from, NULL)) >= 0; i++)
+    for (i = 0; i < RETIRE_DRAIN; i++) {
+        n = srv->cfg->one_socket ? inbox_take(&client->inbox, buf, sizeof(buf), 0)
+                                 : udp_recv(client->fd, buf, sizeof(buf), &from, NULL);
+        if (n <= 0)
+            break;
         server_forward_locked(srv, buf, (size_t)n, &from, &client->local);
-    close(client->fd);
+    }
+    if (client->fd >= 0)
+        close(client->fd);
     client->fd = -1;
     registry_remove(&srv->registry, &client->entry);
     srv->stopped_sessions += stopped;
@@ -319,6 +335,8 @@ void server_session_serve(struct pool_job *job)
         .alpn = srv->cfg->alpn,
         .srtp_profiles = srv->cfg->srtp_profiles,
         .trace = srv->cfg->trace ? &srv->trace : NULL,
+        .inbox = srv->cfg->one_socket ? &client->inbox : NULL,
+        .local = &client->local,
     };
     enum session_end end = END_RESTART;
     int rc;
@@ -327,7 +345,8 @@ void server_session_serve(struct pool_job *job)
     s->stop_fd = -1; /* one way to stop a session: the stop flag and shutdown(SHUT_RD) */
     s->stop_flag = &srv->stopping;
     while (end == END_RESTART) {
-        if ((rc = session_open(s, &params, client->fd)) < 0) {
+        if ((rc = session_open(s, &params,
+                               srv->cfg->one_socket ? srv->listen_fd : client->fd)) < 0) {
             log_error("%s: session setup: %s", client->peer_text, gnutls_strerror(rc));
             end = END_CLOSED;
             break;
@@ -351,6 +370,10 @@ void server_session_serve(struct pool_job *job)
     }
     log_debug("%s: session closed", client->peer_text);
     retire_socket(client, end == END_STOPPED);
+    /* Deregistered under the lock the listener fills inboxes under: its count is final. */
+    if (srv->cfg->one_socket && client->inbox.dropped > 0)
+        log_info("%s: %lu datagram(s) dropped, its queue was full", client->peer_text,
+                 client->inbox.dropped);
     client_free(client);
 }
 
@@ -375,10 +398,17 @@ void server_session_start(struct server *srv, const unsigned char *hello, size_t
     memcpy(client->hello, hello, len);
     client->hello_len = len;
     udp_addr_to_text(peer, client->peer_text, sizeof(client->peer_text));
-    /* The connected socket exists before anything is sent back, so the peer's next
-     * flight reaches it, not the listener. */
-    client->fd = udp_open_peer_socket(local, peer, err, sizeof(err));
-    if (client->fd < 0) {
+    /* The connected socket (or the inbox the listener fills) exists before anything is
+     * sent back, so the peer's next flight reaches it, not the listener. */
+    client->fd = -1;
+    if (srv->cfg->one_socket) {
+        if (inbox_init(&client->inbox) < 0) {
+            log_error("%s: out of memory for its queue", client->peer_text);
+            free(client->hello);
+            free(client);
+            return;
+        }
+    } else if ((client->fd = udp_open_peer_socket(local, peer, err, sizeof(err))) < 0) {
         log_error("%s: %s", client->peer_text, err);
         client_free(client);
         return;
@@ -400,11 +430,28 @@ void server_session_start(struct server *srv, const unsigned char *hello, size_t
 
 static void wake_session(struct registry_entry *entry, void *ctx)
 {
+    struct client *client = CLIENT_OF(entry, entry);
+
     (void)ctx;
-    /* A session waiting in recvmsg or poll on its socket returns at once; it then sees
-     * the stop flag. Harmless when it fails: the socket is then closed already. */
-    if (shutdown(CLIENT_OF(entry, entry)->fd, SHUT_RD) < 0)
+    /* A session waiting in recvmsg or poll on its socket (or on its inbox) returns at
+     * once; it then sees the stop flag. Harmless when it fails: the socket is then closed
+     * already. */
+    if (client->fd < 0)
+        inbox_close(&client->inbox);
+    else if (shutdown(client->fd, SHUT_RD) < 0)
         log_debug("shutdown: %s", strerror(errno));
+}
+
+int server_session_deliver_locked(struct server *srv, const void *data, size_t len,
+                                  const struct udp_addr *peer)
+{
+    struct registry_entry *entry = registry_find(&srv->registry, peer);
+
+    if (entry == NULL)
+        return 0;
+    if (len > 0 && inbox_put(&CLIENT_OF(entry, entry)->inbox, data, len) < 0)
+        srv->inbox_dropped++;
+    return 1;
 }
 
 void server_session_wake_all_locked(struct server *srv)

@@ -117,7 +117,7 @@ int session_open(struct session *s, const struct session_params *params, int fd)
                      (params->srtp_profiles != NULL ? GNUTLS_NO_TICKETS : 0);
     int rc;
 
-    session_transport_init(s, fd);
+    session_transport_init(s, fd, params->inbox, params->peer, params->local);
     s->established = 0;
     s->error = 0;
     s->alpn = params->alpn;
@@ -201,7 +201,7 @@ unsigned session_timeout_ms(const struct session *s)
 /* Waits up to ms for the socket or the stop descriptor. */
 static enum session_status wait_readable(struct session *s, int ms)
 {
-    int rc = udp_wait(s->transport.fd, s->stop_fd, ms);
+    int rc = session_transport_wait(s, s->stop_fd, ms);
 
     if (rc == 2 || session_stop_requested(s))
         return SESSION_STOPPED;

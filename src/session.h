@@ -55,6 +55,7 @@ enum screen_verdict {
 
 struct session_batch; /* session.c: datagrams read and written several at a time */
 struct trace;         /* trace.h: --trace */
+struct inbox;         /* inbox.h: the one-socket server's queue of a session's datagrams */
 
 /* The session's transport: a UDP socket connected to the peer. */
 struct session_transport {
@@ -73,6 +74,12 @@ struct session_transport {
     int halted;
     int blocking;            /* wait in recvmsg itself (SO_RCVTIMEO; see session_serve) */
     int64_t last_record_us, gap_us; /* how busy the session is, for blocking waits */
+    /* The one-socket server: fd is the shared listening socket, the session's datagrams
+     * come from the listener through inbox, and each goes out to peer from local (its
+     * source: the address the peer wrote to). NULL inbox: fd is connected to the peer. */
+    struct inbox *inbox;
+    const struct udp_addr *peer, *local;
+    int64_t wait_ms;         /* inbox: how long a blocking read waits (SO_RCVTIMEO's part) */
     struct session_batch *batch; /* NULL: one system call per datagram */
     struct trace_state *trace;   /* --trace: what was sent, to mark retransmissions */
 };
@@ -102,6 +109,9 @@ struct session_params {
                                 order; server: accepted, the others refused) */
     const char *srtp_profiles; /* DTLS-SRTP profiles, colon-separated (NULL: none) */
     const struct trace *trace; /* print the handshake (--trace); NULL: not */
+    struct inbox *inbox;     /* the one-socket server: the session's datagrams (fd is the
+                                shared socket); NULL: fd is connected to peer */
+    const struct udp_addr *local; /* with inbox: the address the peer writes to */
 };
 
 /* Initialises GnuTLS and, at LOG_TRACE + 1 (-vvv), routes its log to ours. Returns 0, or
@@ -153,6 +163,11 @@ void session_close(struct session *s);
 /* Nonzero when session_recv has something without reading the socket: records GnuTLS
  * holds decrypted, or datagrams a batched read brought. */
 size_t session_pending(const struct session *s);
+
+/* How long a blocking session's read waits for a datagram from now on (at least 1 ms):
+ * the socket's SO_RCVTIMEO, or the inbox's wait in the one-socket server. Returns 0, or
+ * -1 with errno. */
+int session_set_wait(struct session *s, int64_t ms);
 
 /* Reads and writes datagrams several per system call from now on (recvmmsg; sendmmsg
  * between session_cork and session_uncork), for a session that moves many records: a

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "clock.h"
+#include "inbox.h"
 #include "log.h"
 #include "platform.h"
 #include "trace.h"
@@ -34,6 +35,7 @@ struct session_batch {
     struct dgram_msg rx[BATCH_SLOTS], tx[BATCH_SLOTS];
     struct iovec rx_iov[BATCH_SLOTS], tx_iov[BATCH_SLOTS];
     struct sockaddr_storage from[BATCH_SLOTS];
+    struct udp_source source;    /* the one-socket server: every datagram's source */
     unsigned char data[];        /* 2 * BATCH_SLOTS slots of slot_size */
 };
 
@@ -124,7 +126,8 @@ static ssize_t transport_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, i
         trace_out(ptr, iov, iovcnt);
     if (t->batch != NULL && t->batch->corked)
         return batch_queue(t, iov, iovcnt);
-    n = udp_sendv(t->fd, (const struct iovec *)iov, iovcnt);
+    n = udp_sendv(t->fd, (const struct iovec *)iov, iovcnt, t->inbox ? t->peer : NULL,
+                  t->local);
 
     t->last_errno = n < 0 ? errno : 0;
     return n;
@@ -146,6 +149,23 @@ static void note_arrival(struct session_transport *t)
     t->last_record_us = now;
 }
 
+/* One datagram from the session's socket, or from its inbox in the one-socket server
+ * (whose datagrams are all its peer's), waiting when wait is set: up to the socket's
+ * SO_RCVTIMEO, or t->wait_ms for an inbox. A stop makes either return 0. */
+static ssize_t receive_one(struct session_transport *t, void *buf, size_t size,
+                           struct udp_addr *from, int wait)
+{
+    ssize_t n;
+
+    if (t->inbox == NULL)
+        return wait ? udp_recv_wait(t->fd, buf, size, from)
+                    : udp_recv(t->fd, buf, size, from, NULL);
+    n = inbox_take(t->inbox, buf, size, wait ? clock_now_ms() + t->wait_ms : 0);
+    if (n > 0)
+        *from = *t->peer;
+    return n;
+}
+
 static ssize_t receive_blocking(struct session_transport *t, void *buf, size_t size,
                                 struct udp_addr *from)
 {
@@ -153,12 +173,12 @@ static ssize_t receive_blocking(struct session_transport *t, void *buf, size_t s
     int i;
 
     for (i = 0; t->gap_us < BUSY_GAP_US && i < SPIN_ROUNDS; i++) {
-        n = udp_recv(t->fd, buf, size, from, NULL);
+        n = receive_one(t, buf, size, from, 0);
         if (n >= 0 || errno != EAGAIN)
             goto got;
         sched_yield();
     }
-    n = udp_recv_wait(t->fd, buf, size, from);
+    n = receive_one(t, buf, size, from, 1);
 got:
     note_arrival(t);
     return n;
@@ -222,12 +242,12 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size
     }
     /* Bounded: a burst of screened-out datagrams must not keep this thread here. */
     for (i = 0; i < PULL_BATCH && !t->halted; i++) {
-        if (t->batch != NULL)
+        if (t->batch != NULL && t->inbox == NULL)
             n = batch_receive(t, buf, size, &from);
         else if (t->blocking)
             n = receive_blocking(t, buf, size, &from);
-        else if (t->screen != NULL)
-            n = udp_recv(t->fd, buf, size, &from, NULL);
+        else if (t->screen != NULL || t->inbox != NULL)
+            n = receive_one(t, buf, size, &from, 0);
         else
             n = recv(t->fd, buf, size, MSG_DONTWAIT);
         /* shutdown(SHUT_RD) makes a waiting recvmsg return 0: the stop, not a datagram. */
@@ -258,10 +278,16 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size
     return -1;
 }
 
+int session_transport_wait(struct session *s, int stop_fd, int ms)
+{
+    if (s->transport.inbox != NULL)
+        return inbox_wait(s->transport.inbox, ms);
+    return udp_wait(s->transport.fd, stop_fd, ms);
+}
+
 static int transport_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 {
     struct session *s = ptr;
-    struct pollfd pfd = {.fd = s->transport.fd, .events = POLLIN};
 
     if (s->transport.halted)
         return 0;
@@ -270,14 +296,26 @@ static int transport_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
     if (s->transport.pending_len > 0 ||
         (s->transport.batch != NULL && s->transport.batch->rx_next < s->transport.batch->rx_count))
         return 1;
-    return poll(&pfd, 1, (int)ms);
+    return session_transport_wait(s, -1, (int)ms) > 0;
 }
 
-void session_transport_init(struct session *s, int fd)
+void session_transport_init(struct session *s, int fd, struct inbox *inbox,
+                            const struct udp_addr *peer, const struct udp_addr *local)
 {
     memset(&s->transport, 0, sizeof(s->transport));
     s->transport.fd = fd;
+    s->transport.inbox = inbox;
+    s->transport.peer = peer;
+    s->transport.local = local;
     s->transport.gap_us = BUSY_GAP_US; /* not busy until two records say so */
+}
+
+int session_set_wait(struct session *s, int64_t ms)
+{
+    if (s->transport.inbox == NULL)
+        return udp_set_recv_timeout(s->transport.fd, ms);
+    s->transport.wait_ms = ms;
+    return 0;
 }
 
 void session_transport_attach(struct session *s)
@@ -319,7 +357,8 @@ size_t session_pending(const struct session *s)
 {
     const struct session_batch *b = s->transport.batch;
 
-    return gnutls_record_check_pending(s->tls) + (b != NULL ? b->rx_count - b->rx_next : 0);
+    return gnutls_record_check_pending(s->tls) + (b != NULL ? b->rx_count - b->rx_next : 0) +
+           (s->transport.inbox != NULL ? inbox_count(s->transport.inbox) : 0);
 }
 
 int session_enable_batching(struct session *s)
@@ -340,6 +379,8 @@ int session_enable_batching(struct session *s)
         b->tx_iov[i].iov_base = b->data + (BATCH_SLOTS + i) * path_mtu;
         b->tx[i].hdr.msg_iov = &b->tx_iov[i];
         b->tx[i].hdr.msg_iovlen = 1;
+        if (s->transport.inbox != NULL) /* the shared socket: every datagram addressed */
+            udp_msg_address(&b->tx[i].hdr, &b->source, s->transport.peer, s->transport.local);
     }
     s->transport.batch = b;
     return 0;

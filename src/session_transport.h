@@ -9,8 +9,15 @@
 
 #include "session.h"
 
-/* Clears s's transport and gives it fd: not busy, no batch, nothing pending. */
-void session_transport_init(struct session *s, int fd);
+/* Clears s's transport and gives it fd: not busy, no batch, nothing pending. With inbox
+ * (the one-socket server), fd is the shared socket: reads take from inbox, writes go to
+ * peer from local. */
+void session_transport_init(struct session *s, int fd, struct inbox *inbox,
+                            const struct udp_addr *peer, const struct udp_addr *local);
+
+/* Waits up to ms (-1: forever) for a datagram, or for stop_fd (-1: none) to be readable.
+ * Returns 1 when one came, 2 for stop_fd, 0 on timeout, -1 on error (as udp_wait). */
+int session_transport_wait(struct session *s, int stop_fd, int ms);
 
 /* Installs the push, pull and pull-timeout functions on s->tls, with s as their pointer. */
 void session_transport_attach(struct session *s);

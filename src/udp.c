@@ -418,32 +418,28 @@ int udp_set_recv_timeout(int fd, int64_t ms)
     return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,
-                 const struct udp_addr *local)
+void udp_msg_address(struct msghdr *msg, struct udp_source *source,
+                     const struct udp_addr *peer, const struct udp_addr *local)
 {
-    union {
-        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = size};
-    struct msghdr msg;
     struct cmsghdr *cmsg;
 
-    memset(&msg, 0, sizeof(msg));
-    memset(&control, 0, sizeof(control));
-    msg.msg_name = (void *)&peer->ss;
-    msg.msg_namelen = peer->len;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    _Static_assert(sizeof(source->buf) >= CMSG_SPACE(sizeof(struct in6_pktinfo)) &&
+                       sizeof(source->buf) >= CMSG_SPACE(sizeof(ipv4_source_info)),
+                   "struct udp_source holds a source address");
+    memset(source, 0, sizeof(*source));
+    msg->msg_name = (void *)&peer->ss;
+    msg->msg_namelen = peer->len;
+    msg->msg_control = NULL;
+    msg->msg_controllen = 0;
     /* Answer from the address the peer wrote to, not whatever the routing table picks:
      * on a host with several addresses the peer would drop a reply from another one. */
     if (local != NULL && local->ss.ss_family == AF_INET6) {
         struct in6_pktinfo info;
         memset(&info, 0, sizeof(info));
         info.ipi6_addr = ((const struct sockaddr_in6 *)&local->ss)->sin6_addr;
-        msg.msg_control = control.buf;
-        msg.msg_controllen = CMSG_SPACE(sizeof(info));
-        cmsg = CMSG_FIRSTHDR(&msg);
+        msg->msg_control = source->buf;
+        msg->msg_controllen = CMSG_SPACE(sizeof(info));
+        cmsg = CMSG_FIRSTHDR(msg);
         cmsg->cmsg_level = IPPROTO_IPV6;
         cmsg->cmsg_type = IPV6_PKTINFO;
         cmsg->cmsg_len = CMSG_LEN(sizeof(info));
@@ -452,25 +448,36 @@ ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *pe
         ipv4_source_info info;
         memset(&info, 0, sizeof(info));
         IPV4_SOURCE_SET(info, ((const struct sockaddr_in *)&local->ss)->sin_addr);
-        msg.msg_control = control.buf;
-        msg.msg_controllen = CMSG_SPACE(sizeof(info));
-        cmsg = CMSG_FIRSTHDR(&msg);
+        msg->msg_control = source->buf;
+        msg->msg_controllen = CMSG_SPACE(sizeof(info));
+        cmsg = CMSG_FIRSTHDR(msg);
         cmsg->cmsg_level = IPPROTO_IP;
         cmsg->cmsg_type = IPV4_SOURCE;
         cmsg->cmsg_len = CMSG_LEN(sizeof(info));
         memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
     }
-    return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-ssize_t udp_sendv(int fd, const struct iovec *iov, int iovcnt)
+ssize_t udp_sendv(int fd, const struct iovec *iov, int iovcnt, const struct udp_addr *peer,
+                  const struct udp_addr *local)
 {
+    struct udp_source source;
     struct msghdr msg;
 
     memset(&msg, 0, sizeof(msg));
+    if (peer != NULL)
+        udp_msg_address(&msg, &source, peer, local);
     msg.msg_iov = (struct iovec *)iov;
     msg.msg_iovlen = (size_t)iovcnt;
     return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,
+                 const struct udp_addr *local)
+{
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = size};
+
+    return udp_sendv(fd, &iov, 1, peer, local);
 }
 
 int udp_wait(int fd, int wake_fd, int timeout_ms)

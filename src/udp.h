@@ -94,8 +94,23 @@ int udp_set_recv_timeout(int fd, int64_t ms);
 ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,
                  const struct udp_addr *local);
 
-/* Sends one datagram made of iov on a connected socket. Returns bytes or -1 (errno). */
-ssize_t udp_sendv(int fd, const struct iovec *iov, int iovcnt);
+/* Sends one datagram made of iov to peer from local (NULL: the kernel chooses), or on a
+ * connected socket (peer NULL). Returns bytes or -1 (errno). */
+ssize_t udp_sendv(int fd, const struct iovec *iov, int iovcnt, const struct udp_addr *peer,
+                  const struct udp_addr *local);
+
+/* Room for a reply's source address in a message's control data (IP_PKTINFO). */
+struct udp_source {
+    union {
+        unsigned char buf[64];
+        struct cmsghdr align;
+    };
+};
+
+/* Addresses msg (for sendmsg, or a batch's sendmmsg) to peer, from local (NULL: the
+ * kernel chooses), its control data in *source, which must live as long as msg. */
+void udp_msg_address(struct msghdr *msg, struct udp_source *source,
+                     const struct udp_addr *peer, const struct udp_addr *local);
 
 /* Waits up to timeout_ms (-1: forever) for fd or wake_fd (-1: none) to be readable.
  * Returns 1 if fd is readable, 2 if only wake_fd is, 0 on timeout, -1 on error. */

@@ -16,6 +16,10 @@ BINARY = os.environ.get("DTLS_ECHO_BINARY", os.path.join(ROOT, "dtls_echo"))
 # test; the sanitizer runs keep them uninstrumented so two cores can carry them.
 LOAD_CLIENT = os.environ.get("DTLS_ECHO_CLIENT_BINARY", BINARY)
 CERTS = os.path.join(ROOT, "certs")
+# DTLS_ECHO_SERVER_ARGS: options every server started by start_server gets (the server's
+# tests run again with --one-socket: tests/checks/test_one_socket.py).
+SERVER_ARGS = os.environ.get("DTLS_ECHO_SERVER_ARGS", "").split()
+ONE_SOCKET = "--one-socket" in SERVER_ARGS
 # DTLS_ECHO_PORTABLE=1: the binary is the portable build (make posix: what macOS runs),
 # which refuses --workers and --tun; the tests of those skip, saying so.
 PORTABLE = os.environ.get("DTLS_ECHO_PORTABLE") == "1"
@@ -123,7 +127,8 @@ def start_server(tmp_path):
 
     def start(port, *args, ready="UDP server ready"):
         """ready="" for a quiet server: then wait until its port is bound."""
-        server = Process([BINARY, "-p", str(port), *args], tmp_path, f"server{len(started)}")
+        server = Process([BINARY, "-p", str(port), *args, *SERVER_ARGS], tmp_path,
+                         f"server{len(started)}")
         started.append(server)
         if ready:
             server.wait_for(ready)

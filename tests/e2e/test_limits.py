@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import (LOAD_CLIENT, ROOT, _c_constant, capture_client_hello, cookie_exchange,
-                      run_client)
+from conftest import (LOAD_CLIENT, ONE_SOCKET, ROOT, _c_constant, capture_client_hello,
+                      cookie_exchange, run_client)
 
 
 def status(pid):
@@ -119,22 +119,36 @@ def test_resources_return_after_1000_clients_and_200_abandoned_handshakes(port, 
     # that handshake's retransmitted ServerHello, not a HelloVerifyRequest (seen once).
     wait_for_status(pid, "fds", baseline["fds"])
     used_ports = set()
-    for _ in range(200):  # cookie exchange, the ClientHello with the cookie, then gone
-        with fresh_port_socket(used_ports) as sock:
-            _, second = cookie_exchange(sock, port, hello)
-            sock.sendto(second, ("127.0.0.1", port))
-    wait_for_status(pid, "fds", baseline["fds"])
-    # The threads started for the burst linger 2 s after their last client, then exit, all
-    # but the floor: never fewer (several lingering out at once once dipped below it).
-    after = wait_for_status(pid, "threads", idle_threads)
+
+    def abandon_200_handshakes():
+        for _ in range(200):  # cookie exchange, the ClientHello with the cookie, then gone
+            with fresh_port_socket(used_ports) as sock:
+                _, second = cookie_exchange(sock, port, hello)
+                sock.sendto(second, ("127.0.0.1", port))
+        wait_for_status(pid, "fds", baseline["fds"])
+        # The threads started for the burst linger 2 s after their last client, then exit,
+        # all but the floor: never fewer (several lingering out at once once dipped below).
+        return wait_for_status(pid, "threads", idle_threads)
+
+    after = abandon_200_handshakes()
     print(f"1000 clients in {elapsed:.1f} s + 200 abandoned handshakes: "
           f"baseline {baseline}, after {after}")
     assert after["threads"] == baseline["threads"] == idle_threads
     assert after["fds"] == baseline["fds"]
     # Under ASan freed memory sits in its quarantine on purpose; LeakSanitizer checks
     # leaks there instead.
-    if not os.environ.get("DTLS_ECHO_SANITIZED"):
+    if os.environ.get("DTLS_ECHO_SANITIZED"):
+        return
+    if not ONE_SOCKET:
         assert after["rss_kib"] - baseline["rss_kib"] < 4096
+        return
+    # One socket: no ICMP error reaches a session (the shared socket is not connected), so
+    # each abandoned handshake holds its thread until --handshake-timeout: 200 threads ran
+    # at once, and glibc keeps the stacks of exited threads for the next ones (up to 40
+    # MiB). Kept, not leaked: 200 more abandoned handshakes reuse them.
+    again = abandon_200_handshakes()
+    print(f"200 more abandoned handshakes: {again}")
+    assert again["rss_kib"] - after["rss_kib"] < 1024
 
 
 def test_cookie_key_rotates_and_the_previous_key_stays_valid_one_period(port, start_server):
