@@ -76,10 +76,14 @@ int inbox_put(struct inbox *in, const void *data, size_t len)
     in->used += LEN_BYTES + len;
     in->count++;
     wake = in->waiting;
+    in->waiting = 0; /* one wake-up, however many datagrams come before it */
     pthread_mutex_unlock(&in->lock);
-    if (wake)
-        pthread_cond_signal(&in->readable);
-    return 0;
+    return wake;
+}
+
+void inbox_wake(struct inbox *in)
+{
+    pthread_cond_signal(&in->readable);
 }
 
 /* Waits (lock held) while the inbox is empty and open, until deadline_ms (< 0: forever).
@@ -94,8 +98,8 @@ static int wait_locked(struct inbox *in, int64_t deadline_ms)
             rc = pthread_cond_wait(&in->readable, &in->lock);
         else
             rc = platform_cond_wait_until(&in->readable, &in->lock, deadline_ms);
-        in->waiting = 0;
     }
+    in->waiting = 0;
     return rc;
 }
 

@@ -32,8 +32,13 @@ struct inbox {
 int inbox_init(struct inbox *in);
 void inbox_destroy(struct inbox *in);
 
-/* Queues a datagram. Returns 0, or -1 when it does not fit (dropped and counted). */
+/* Queues a datagram. Returns 0; 1 when the consumer sleeps on the empty inbox: call
+ * inbox_wake (once, after the rest of a batch is queued: the session then wakes once and
+ * finds all of it); or -1 when it does not fit (dropped and counted). */
 int inbox_put(struct inbox *in, const void *data, size_t len);
+
+/* Wakes the consumer inbox_put said sleeps. */
+void inbox_wake(struct inbox *in);
 
 /* Takes the oldest datagram into buf (truncated to size, as a socket read would), waiting
  * for one until deadline_ms on clock_now_ms()'s clock (0: no wait). Returns its length;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "inbox.h"
 #include "keyfile.h"
 #include "log.h"
 #include "platform.h"
@@ -146,22 +147,33 @@ static void handle_datagram(struct server *srv, struct refusals *refusals,
     }
 }
 
-/* A datagram the listening socket read (or one forwarded to it). In the one-socket
- * server a served peer's goes to its session's inbox; the rest, as every datagram of the
- * connected-socket server, to handle_datagram. */
-static void dispatch(struct server *srv, struct refusals *refusals, const unsigned char *buf,
-                     size_t len, const struct udp_addr *peer, const struct udp_addr *local)
+/* Datagrams the listening socket read (or one forwarded to it). In the one-socket server
+ * a served peer's go to its session's inbox, under one hold of the lock for the batch,
+ * each sleeping session woken once at its end (with all the batch brought it); the rest,
+ * as every datagram of the connected-socket server, to handle_datagram. */
+static void dispatch(struct server *srv, struct refusals *refusals,
+                     const struct udp_datagram *got, int count)
 {
-    int served;
+    struct inbox *wake[UDP_BATCH];
+    unsigned char served[UDP_BATCH] = {0};
+    int k, woken = 0;
 
     if (srv->cfg->one_socket) {
         pthread_mutex_lock(&srv->lock);
-        served = server_session_deliver_locked(srv, buf, len, peer);
+        for (k = 0; k < count; k++) {
+            served[k] = (unsigned char)server_session_deliver_locked(srv, got[k].data,
+                                                                     got[k].len, &got[k].peer,
+                                                                     &wake[woken]);
+            woken += wake[woken] != NULL;
+        }
+        for (k = 0; k < woken; k++)
+            inbox_wake(wake[k]);
         pthread_mutex_unlock(&srv->lock);
-        if (served)
-            return;
     }
-    handle_datagram(srv, refusals, buf, len, peer, local);
+    for (k = 0; k < count; k++)
+        if (!served[k])
+            handle_datagram(srv, refusals, got[k].data, got[k].len, &got[k].peer,
+                            &got[k].local);
 }
 
 /* Takes the queue of forwarded datagrams out from under the lock. */
@@ -184,7 +196,9 @@ static void drain_forwarded(struct server *srv, struct refusals *refusals)
 
     for (; list != NULL; list = next) {
         next = list->next;
-        dispatch(srv, refusals, list->data, list->len, &list->peer, &list->local);
+        struct udp_datagram one = {.peer = list->peer, .local = list->local,
+                                   .len = list->len, .data = list->data};
+        dispatch(srv, refusals, &one, 1);
         free(list);
     }
 }
@@ -255,7 +269,7 @@ static void listen_loop(struct server *srv)
         {.fd = srv->stop_fd, .events = POLLIN},
         {.fd = srv->reload_fd, .events = POLLIN},
     };
-    int i, k, n;
+    int i, n;
 
     for (;;) {
         int64_t until_rotation = cookie_keys_rotate(&srv->cookies, clock_now_ms());
@@ -281,9 +295,7 @@ static void listen_loop(struct server *srv)
                     log_debug("recvmmsg: %s", strerror(errno));
                 break;
             }
-            for (k = 0; k < n; k++)
-                dispatch(srv, &refusals, got[k].data, got[k].len, &got[k].peer,
-                         &got[k].local);
+            dispatch(srv, &refusals, got, n);
         }
     }
 }

@@ -80,10 +80,12 @@ void server_forward_locked(struct server *srv, const void *buf, size_t len,
                            const struct udp_addr *peer, const struct udp_addr *local);
 
 /* The one-socket server: hands a datagram from peer to its session's inbox (a full one
- * drops it and counts it in srv->inbox_dropped). Caller holds srv->lock. Returns 1 when
- * peer is served (the datagram was its session's), 0 when not. */
+ * drops it and counts it in srv->inbox_dropped). Caller holds srv->lock, and calls
+ * inbox_wake(*wake) before releasing it when *wake is set (the session sleeps). Returns
+ * 1 when peer is served (the datagram was its session's), 0 when not. */
+struct inbox;
 int server_session_deliver_locked(struct server *srv, const void *data, size_t len,
-                                  const struct udp_addr *peer);
+                                  const struct udp_addr *peer, struct inbox **wake);
 
 /* Makes the listener look at its queue and at exited threads. */
 void server_wake_listener(struct server *srv);

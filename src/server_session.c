@@ -443,14 +443,21 @@ static void wake_session(struct registry_entry *entry, void *ctx)
 }
 
 int server_session_deliver_locked(struct server *srv, const void *data, size_t len,
-                                  const struct udp_addr *peer)
+                                  const struct udp_addr *peer, struct inbox **wake)
 {
     struct registry_entry *entry = registry_find(&srv->registry, peer);
+    int rc;
 
+    *wake = NULL;
     if (entry == NULL)
         return 0;
-    if (len > 0 && inbox_put(&CLIENT_OF(entry, entry)->inbox, data, len) < 0)
+    if (len == 0) /* an empty datagram is no record */
+        return 1;
+    rc = inbox_put(&CLIENT_OF(entry, entry)->inbox, data, len);
+    if (rc < 0)
         srv->inbox_dropped++;
+    else if (rc == 1)
+        *wake = &CLIENT_OF(entry, entry)->inbox;
     return 1;
 }
 

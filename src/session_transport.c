@@ -166,13 +166,16 @@ static ssize_t receive_one(struct session_transport *t, void *buf, size_t size,
     return n;
 }
 
+/* No spin on an inbox: there the next datagram comes from the listener thread, which a
+ * spinning session would keep off the CPU (8 sessions x 8 in flight, 2 cores: 66,000
+ * echoes/s spinning, 87,000 not, the connected sockets' rate). */
 static ssize_t receive_blocking(struct session_transport *t, void *buf, size_t size,
                                 struct udp_addr *from)
 {
     ssize_t n;
     int i;
 
-    for (i = 0; t->gap_us < BUSY_GAP_US && i < SPIN_ROUNDS; i++) {
+    for (i = 0; t->inbox == NULL && t->gap_us < BUSY_GAP_US && i < SPIN_ROUNDS; i++) {
         n = receive_one(t, buf, size, from, 0);
         if (n >= 0 || errno != EAGAIN)
             goto got;

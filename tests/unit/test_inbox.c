@@ -126,8 +126,8 @@ static void *produce(void *arg)
     usleep((useconds_t)p->delay_ms * 1000);
     if (p->close)
         inbox_close(p->in);
-    else
-        inbox_put(p->in, "late", 4);
+    else if (inbox_put(p->in, "late", 4) == 1) /* the consumer sleeps: it must be told */
+        inbox_wake(p->in);
     return NULL;
 }
 
