@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <gnutls/x509.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,10 @@
 #include "clock.h"
 #include "keyfile.h"
 #include "log.h"
+#include "platform.h"
 #include "rto.h"
 #include "session.h"
+#include "sockets.h"
 #include "tunnel.h"
 #include "udp.h"
 
@@ -77,7 +78,7 @@ void client_disconnect(struct connection *conn)
 {
     session_close(&conn->session);
     if (conn->fd >= 0) {
-        close(conn->fd);
+        platform_close_socket(conn->fd);
         conn->fd = -1;
     }
 }

@@ -5,9 +5,9 @@
  * and with --reconnect a lost session replaced and the unechoed data sent again. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "sockets.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

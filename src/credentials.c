@@ -85,7 +85,7 @@ static enum credentials_result pin_load(const char *pin, unsigned char digest[32
         return CREDENTIALS_OK;
     }
     if (strncmp(pin, "sha256:", 7) == 0) {
-        if (pin_hex(pin, hex) < 0 || hex_decode(hex, 64, digest) < 0) {
+        if (pin_hex(pin, hex) < 0 || credentials_hex_decode(hex, 64, digest) < 0) {
             errorf(err, err_size, "public key pin '%s' is not sha256: and 64 hex digits", pin);
             return CREDENTIALS_BAD_SETTING;
         }

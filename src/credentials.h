@@ -123,8 +123,8 @@ int credentials_set_ticket_key(struct credentials *creds, const unsigned char *k
  * larger one cannot fit whatever the handshake picks, and is refused before it. */
 size_t credentials_max_record(const struct credentials *creds, unsigned payload_mtu);
 
-/* Decodes len hex digits into out (len / 2 bytes). Returns 0, or -1 on an odd length or a
- * character that is not a hex digit. */
-int hex_decode(const char *hex, size_t len, unsigned char *out);
+/* Decodes len hex digits into out (len / 2 bytes), with gnutls_hex_decode. Returns 0, or
+ * -1 on an odd length or a character that is not a hex digit. */
+int credentials_hex_decode(const char *hex, size_t len, unsigned char *out);
 
 #endif

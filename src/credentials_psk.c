@@ -12,31 +12,16 @@
 #include <sys/types.h>
 
 #include "log.h"
+#include "platform.h"
 
-static int hex_value(int c)
+int credentials_hex_decode(const char *hex, size_t len, unsigned char *out)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+    gnutls_datum_t text = {(unsigned char *)hex, (unsigned)len};
+    size_t size = len / 2;
 
-/* Decodes len hex digits into out (len / 2 bytes). Returns 0, or -1 on a bad digit. */
-int hex_decode(const char *hex, size_t len, unsigned char *out)
-{
-    size_t i;
-
-    if (len == 0 || len % 2 != 0)
+    if (len == 0 || len % 2 != 0 || gnutls_hex_decode(&text, out, &size) < 0 ||
+        size != len / 2)
         return -1;
-    for (i = 0; i < len; i += 2) {
-        int high = hex_value((unsigned char)hex[i]), low = hex_value((unsigned char)hex[i + 1]);
-        if (high < 0 || low < 0)
-            return -1;
-        out[i / 2] = (unsigned char)(high << 4 | low);
-    }
     return 0;
 }
 
@@ -53,7 +38,7 @@ static int psk_add(struct credentials *creds, const char *identity, size_t ident
     entry->identity = strndup(identity, identity_len);
     entry->key = malloc(hex_len / 2 + 1);
     entry->key_len = hex_len / 2;
-    if (entry->identity == NULL || entry->key == NULL || hex_decode(hex, hex_len, entry->key)) {
+    if (entry->identity == NULL || entry->key == NULL || credentials_hex_decode(hex, hex_len, entry->key)) {
         free(entry->identity);
         free(entry->key);
         return -1;

@@ -15,6 +15,7 @@
 
 #include "credentials.h"
 #include "log.h"
+#include "platform.h"
 
 /* Refuses a file that group or others may read: it holds a secret. Returns 0, or -1
  * with a reason naming path (the one sentence every secret file gets). */
@@ -24,7 +25,7 @@ static int check_private(int fd, const char *path, char *err, size_t err_size)
 
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return errorf(err, err_size, "'%s' is not a regular file", path);
-    if (st.st_mode & 077)
+    if (platform_readable_by_others(&st))
         return errorf(err, err_size, "'%s' is readable by group or others (mode %03o): it "
                       "holds a secret; chmod 600 '%s'", path, (unsigned)(st.st_mode & 0777),
                       path);
@@ -57,16 +58,16 @@ int keyfile_write_private(const char *path, const void *data, size_t len, char *
     int fd, saved;
 
     /* A secret written through a link could land anywhere; say so rather than ELOOP. */
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+    if (platform_is_link(path))
         return errorf(err, err_size, "'%s' is a symbolic link: a secret is written only to "
                       "a file of its own; give the file's real path", path);
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
         return errorf(err, err_size, "'%s' is not a regular file", path);
     if ((size_t)snprintf(temporary, sizeof(temporary), "%s.XXXXXX", path) >= sizeof(temporary))
         return errorf(err, err_size, "cannot write '%s': the path is too long", path);
     /* A new file (mkstemp makes it 0600) renamed over the old one: a reader sees the old
      * key or the new one, never half of either, and a crash leaves the old key. */
-    fd = mkostemp(temporary, O_CLOEXEC);
+    fd = platform_temporary_file(temporary);
     if (fd < 0)
         return errorf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
     if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
@@ -80,7 +81,7 @@ int keyfile_write_private(const char *path, const void *data, size_t len, char *
         unlink(temporary);
         return errorf(err, err_size, "cannot write '%s': %s", path, strerror(saved));
     }
-    if (rename(temporary, path) < 0) {
+    if (platform_replace_file(temporary, path) < 0) {
         saved = errno;
         unlink(temporary);
         return errorf(err, err_size, "cannot write '%s': %s", path, strerror(saved));
@@ -157,7 +158,7 @@ int keyfile_read(const char *path, unsigned char key[KEYFILE_KEY_SIZE], char *er
         return -1;
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         len--;
-    if (len != 2 * KEYFILE_KEY_SIZE || hex_decode((const char *)text, len, key) < 0)
+    if (len != 2 * KEYFILE_KEY_SIZE || credentials_hex_decode((const char *)text, len, key) < 0)
         return errorf(err, err_size, "'%s' is not a key of 128 hex digits (make one with "
                       "dtls_echo --genkey FILE)", path);
     return 0;

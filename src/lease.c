@@ -3,17 +3,16 @@
 #define _GNU_SOURCE
 #include "lease.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "clock.h"
 #include "log.h"
 #include "platform.h"
+#include "sockets.h"
 
 int ip_prefix_parse(const char *what, const char *text, struct ip_prefix *out, char *err,
                     size_t err_size)

@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include "platform.h"
 #include "privileges.h"
 #include "server.h"
+#include "sockets.h"
 
 #define LISTEN_RCVBUF (8 * 1024 * 1024) /* a burst of ~10,000 ClientHellos */
 #define SESSION_STACK_SIZE (256 * 1024)
@@ -39,7 +39,7 @@ struct refusals {
 void server_wake_listener(struct server *srv)
 {
     /* The pipe is non-blocking: when it is full the listener is awake anyway. */
-    if (write(srv->wake_fds[1], "x", 1) < 0 && errno != EAGAIN)
+    if (platform_pipe_write(srv->wake_fds[1], "x", 1) < 0 && errno != EAGAIN)
         log_debug("wake listener: %s", strerror(errno));
 }
 
@@ -218,7 +218,7 @@ static void drain_wake_pipe(struct server *srv)
 {
     char bytes[256];
 
-    while (read(srv->wake_fds[0], bytes, sizeof(bytes)) > 0)
+    while (platform_pipe_read(srv->wake_fds[0], bytes, sizeof(bytes)) > 0)
         ;
 }
 
@@ -232,7 +232,7 @@ void server_reload_keys(struct server *srv)
     char err[512];
     char drain[16];
 
-    while (read(srv->reload_fd, drain, sizeof(drain)) > 0) {
+    while (platform_pipe_read(srv->reload_fd, drain, sizeof(drain)) > 0) {
         /* one reload for any number of signals */
     }
     if (cfg->cookie_key_file == NULL && cfg->ticket_key_file == NULL) {
@@ -325,7 +325,7 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     if (cfg->cert_not_found) {
         errorf(err, err_size, "no server certificate: looked for %s and %s (make certs "
                "creates the first; or give --cert and --key)", DEFAULT_SERVER_CERT,
-               SYSTEM_SERVER_CERT);
+               options_system_file("server.pem"));
         return EXIT_RUNTIME;
     }
     options_tls_settings(cfg, &tls);
@@ -410,9 +410,7 @@ int server_serve(struct server *srv)
     }
     udp_batch_free(srv->batch);
     srv->batch = NULL;
-    close(srv->wake_fds[0]);
-    close(srv->wake_fds[1]);
-    srv->wake_fds[0] = srv->wake_fds[1] = -1;
+    platform_pipe_close(srv->wake_fds);
     return ret;
 }
 
@@ -441,7 +439,7 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
     if (cfg->anon)
         log_warn("--anon: nothing is authenticated; anyone on the path can read and change "
                  "the echoes");
-    if (udp_raise_fd_limit(cfg->max_clients + 64UL) < cfg->max_clients + 64UL)
+    if (platform_raise_fd_limit(cfg->max_clients + 64UL) < cfg->max_clients + 64UL)
         log_warn("the open-file limit is below what --max-clients %u needs", cfg->max_clients);
     srv->listen_fd = udp_listen(cfg->address, cfg->port, cfg->family, LISTEN_RCVBUF,
                                 &srv->bound, err, sizeof(err));
@@ -491,11 +489,11 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
 
 cleanup:
     if (srv->listen_fd >= 0)
-        close(srv->listen_fd);
+        platform_close_socket(srv->listen_fd);
     if (group != NULL) {
         for (unsigned i = 0; i < cfg->workers; i++)
             if (group[i] >= 0)
-                close(group[i]);
+                platform_close_socket(group[i]);
         free(group);
     }
     cookie_keys_destroy(&srv->cookies);

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +22,13 @@
 #include "load_worker.h"
 #include "log.h"
 #include "platform.h"
+#include "sockets.h"
 
 /* ---- set-up, progress and the summary -------------------------------------------- */
 
 static unsigned worker_count(const struct config *cfg)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cfg->threads ? cfg->threads : (unsigned)(cpus > 0 ? cpus : 1);
+    unsigned n = cfg->threads ? cfg->threads : platform_cpu_count();
 
     return n < cfg->clients ? n : cfg->clients;
 }
@@ -95,7 +94,7 @@ static void wait_workers(struct load *load, unsigned started)
 
     while (ended < started) {
         struct pollfd pfd = {.fd = load->done_fds[0], .events = POLLIN};
-        if (poll(&pfd, 1, 1000) > 0 && (n = read(load->done_fds[0], bytes, sizeof(bytes))) > 0)
+        if (poll(&pfd, 1, 1000) > 0 && (n = platform_pipe_read(load->done_fds[0], bytes, sizeof(bytes))) > 0)
             ended += (unsigned)n;
         if (progress)
             progress_line(load, clock_now_us());
@@ -122,8 +121,7 @@ static void load_free(struct load *load)
     if (load->servers != NULL)
         freeaddrinfo(load->servers);
     if (load->done_fds[0] >= 0) {
-        close(load->done_fds[0]);
-        close(load->done_fds[1]);
+        platform_pipe_close(load->done_fds);
     }
     credentials_free(&load->creds);
 }
@@ -182,7 +180,7 @@ int load_run(const struct config *cfg, int stop_fd)
             goto cleanup;
         }
     }
-    if (udp_raise_fd_limit(cfg->clients + 64UL) < cfg->clients + 64UL)
+    if (platform_raise_fd_limit(cfg->clients + 64UL) < cfg->clients + 64UL)
         log_warn("the open-file limit is below what --clients %u needs", cfg->clients);
     if (platform_pipe(load->done_fds, 0) < 0) {
         log_error("pipe: %s", strerror(errno));

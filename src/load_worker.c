@@ -15,6 +15,7 @@
 #include "bytes.h"
 #include "clock.h"
 #include "log.h"
+#include "platform.h"
 
 #define TIMER_TICK_US 2000      /* how often a worker checks its sessions' timers */
 #define EVENTS_PER_WAIT 256
@@ -46,7 +47,7 @@ void load_session_end(struct worker *w, struct load_session *s)
     if (s->fd >= 0) {
         if (w->poller != NULL && poller_remove(w->poller, s->fd) < 0)
             log_debug("poller_remove: %s", strerror(errno));
-        close(s->fd);
+        platform_close_socket(s->fd);
         s->fd = -1;
     }
 }
@@ -466,7 +467,7 @@ void *load_worker_main(void *arg)
         if (w->sessions[i].phase != PHASE_DONE && w->sessions[i].phase != PHASE_WAITING)
             finish(w, &w->sessions[i]);
     }
-    if (write(load->done_fds[1], "x", 1) < 0)
+    if (platform_pipe_write(load->done_fds[1], "x", 1) < 0)
         log_debug("worker done: %s", strerror(errno));
     return NULL;
 }

@@ -4,7 +4,6 @@
 #ifndef DTLS_ECHO_LOAD_WORKER_H
 #define DTLS_ECHO_LOAD_WORKER_H
 
-#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -14,6 +13,7 @@
 #include "options.h"
 #include "platform.h"
 #include "session.h"
+#include "sockets.h"
 #include "udp.h"
 
 #define PATTERN_PERIOD 251      /* a prime: consecutive echoes start at different offsets */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "platform.h"
+
 static atomic_int current_level = LOG_INFO;
 static char process_name[32] = "dtls_echo: "; /* set before any thread starts */
 static char transcript_name[32]; /* "worker 2: " on a worker's transcript lines; likewise */

@@ -8,6 +8,7 @@
 #define DTLS_ECHO_LOG_H
 
 #include <stddef.h>
+#include <stdio.h> /* mingw-w64 names its printf here (__MINGW_PRINTF_FORMAT) */
 
 enum log_level {
     LOG_ERROR = 0, /* always shown */
@@ -32,15 +33,22 @@ void log_transcript_to_stderr(void);
 int log_enabled(int level);
 
 /* Prints "dtls_echo: <level prefix>message" as one line to stderr. */
-void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* printf's checks; mingw-w64 names the C99 printf it links (%zu, %lld) gnu_printf. */
+#ifdef __MINGW_PRINTF_FORMAT
+#define LOG_PRINTF(fmt, first) __attribute__((format(__MINGW_PRINTF_FORMAT, fmt, first)))
+#else
+#define LOG_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#endif
+
+void log_msg(int level, const char *fmt, ...) LOG_PRINTF(2, 3);
 
 /* Prints a status line that scripts read ("tunnel up: ...") to stderr at LOG_INFO, as it
  * is: no program name before it. */
-void log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_status(const char *fmt, ...) LOG_PRINTF(1, 2);
 
 /* Prints one line to stdout at LOG_INFO (hidden by -q). Returns 0, or -1 when stdout
  * cannot be written (errno set: EPIPE for a closed pipe, ENOSPC for /dev/full). */
-int log_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int log_out(const char *fmt, ...) LOG_PRINTF(1, 2);
 
 /* Prints prefix and then data as one line to stdout at LOG_INFO, with every byte that is
  * not printable ASCII escaped (\n, \t, \\, \xNN): a peer's bytes never reach the terminal
@@ -54,7 +62,7 @@ int log_stdout_flush(void);
 /* Writes a one-line reason into err (control characters replaced, since reasons quote
  * user input) and returns -1: the error-buffer convention of options.c, udp.c and
  * credentials.c and cookie.c, whose callers decide how to report it. */
-int errorf(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int errorf(char *err, size_t err_size, const char *fmt, ...) LOG_PRINTF(3, 4);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

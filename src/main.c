@@ -3,7 +3,6 @@
  * code. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +11,7 @@
 #include "load.h"
 #include "log.h"
 #include "options.h"
+#include "platform.h"
 #include "server.h"
 #include "session.h"
 #include "signals.h"
@@ -22,17 +22,19 @@ int main(int argc, char **argv)
     char err[512];
     int ret, stop_fd, reload_fd;
 
+    if (platform_init(err, sizeof(err)) < 0) {
+        fprintf(stderr, "dtls_echo: error: %s\n", err);
+        return EXIT_RUNTIME;
+    }
     if (options_parse(argc, argv, &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "dtls_echo: error: %s\nTry 'dtls_echo --help' for more information.\n", err);
         return EXIT_USAGE;
     }
     if (cfg.action == ACTION_HELP) {
-        signal(SIGPIPE, SIG_IGN);
         options_print_help(stdout);
         return log_stdout_flush() < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
     if (cfg.action == ACTION_VERSION) {
-        signal(SIGPIPE, SIG_IGN);
         printf("dtls_echo %s (GnuTLS %s)\n", DTLS_ECHO_VERSION, gnutls_check_version(NULL));
         return log_stdout_flush() < 0 ? EXIT_RUNTIME : EXIT_OK;
     }

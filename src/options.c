@@ -5,8 +5,8 @@
  * conflict named in the error as OpenBSD nc does. Nothing here prints. */
 #define _GNU_SOURCE
 #include "options_table.h"
+#include "sockets.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -189,6 +189,21 @@ static int unknown_option(const char *arg, char *err, size_t err_size)
 
 /* A default file: the checkout's (certs/ in the current folder) when it is there, else the
  * system's (NULL: none) when it is there, else NULL. */
+const char *options_system_file(const char *name)
+{
+    static char paths[3][1024]; /* the three names below: set once, while parsing */
+    static const char *const names[3] = {"ca.pem", "server.pem", "server-key.pem"};
+    int i;
+
+    for (i = 0; i < 3 && strcmp(name, names[i]) != 0; i++)
+        ;
+    if (i == 3)
+        return NULL;
+    snprintf(paths[i], sizeof(paths[i]), "%s%c%s", platform_config_dir(),
+             PLATFORM_WINDOWS ? '\\' : '/', name);
+    return paths[i];
+}
+
 static const char *present(const char *checkout, const char *system)
 {
     if (access(checkout, F_OK) == 0)
@@ -311,18 +326,19 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
             cfg->system_trust = cfg->cafile == NULL;
         }
     } else {
-        const char *cafile = present(DEFAULT_CAFILE, SYSTEM_CAFILE);
+        const char *cafile = present(DEFAULT_CAFILE, options_system_file("ca.pem"));
         if (!seen[OPT_CAFILE])
             cfg->cafile = cafile != NULL ? cafile : DEFAULT_CAFILE;
         if (!seen[OPT_CERT] && !cfg->anon && !cfg->rawpk_key && !cfg->psk_identity &&
             !cfg->pskfile) {
             /* X.509 unless another mode was asked for; with PSK, --cert adds X.509. The
              * server names both places when neither has a certificate. */
-            const char *certfile = present(DEFAULT_SERVER_CERT, SYSTEM_SERVER_CERT);
+            const char *system_cert = options_system_file("server.pem");
+            const char *certfile = present(DEFAULT_SERVER_CERT, system_cert);
             cfg->cert_not_found = certfile == NULL;
             cfg->certfile = certfile != NULL ? certfile : DEFAULT_SERVER_CERT;
-            cfg->keyfile = strcmp(cfg->certfile, SYSTEM_SERVER_CERT) == 0 ? SYSTEM_SERVER_KEY
-                                                                           : DEFAULT_SERVER_KEY;
+            cfg->keyfile = certfile == system_cert ? options_system_file("server-key.pem")
+                                                   : DEFAULT_SERVER_KEY;
         }
     }
     if (verbose)

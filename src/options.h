@@ -6,6 +6,8 @@
 #ifndef DTLS_ECHO_OPTIONS_H
 #define DTLS_ECHO_OPTIONS_H
 
+#include "platform.h"
+
 #include <stdio.h>
 
 #include "credentials.h"
@@ -28,8 +30,10 @@
 #define DEFAULT_CAFILE "certs/ca.pem"
 #define DEFAULT_SERVER_CERT "certs/server.pem"
 #define DEFAULT_SERVER_KEY "certs/server-key.pem"
-/* Where an installed server looks when certs/ is not in the current directory. */
-#define SYSTEM_CONFIG_DIR "/etc/dtls_echo/"
+/* Where an installed server looks when certs/ is not in the current directory: the
+ * platform's folder (platform_config_dir: /etc/dtls_echo, or %ProgramData%\dtls_echo on
+ * Windows), named so in --help; options_system_file() gives the path itself. */
+#define SYSTEM_CONFIG_DIR PLATFORM_CONFIG_DIR_TEXT
 #define SYSTEM_CAFILE SYSTEM_CONFIG_DIR "ca.pem"
 #define SYSTEM_SERVER_CERT SYSTEM_CONFIG_DIR "server.pem"
 #define SYSTEM_SERVER_KEY SYSTEM_CONFIG_DIR "server-key.pem"
@@ -158,6 +162,11 @@ void options_write_dictionary(FILE *out);
 /* Writes the OPTIONS section of the man page (roff, from the same table as --help: one
  * .SS per group, one .TP per option), then its EXIT STATUS section. */
 void options_write_man(FILE *out);
+
+/* The path of name ("ca.pem", "server.pem" or "server-key.pem") in the platform's
+ * folder (platform_config_dir), in a buffer of its own that the next call for the same
+ * name rewrites. */
+const char *options_system_file(const char *name);
 
 /* Fills cfg from argv. Returns 0, or -1 with a one-line reason in err (a usage error). */
 int options_parse(int argc, char **argv, struct config *cfg, char *err, size_t err_size);

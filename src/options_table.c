@@ -10,12 +10,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lease.h"
 #include "log.h"
 #include "session.h"
+#include "sockets.h"
 
 static int not_empty(const char *name, const char *value, char *err, size_t err_size)
 {
@@ -37,11 +37,11 @@ static int is_hex_key(const char *text)
 unsigned options_workers_of(const char *name, const char *value, char *err, size_t err_size)
 {
     unsigned long n;
-    long cpus;
+    unsigned cpus;
 
     if (strcmp(value, "auto") == 0) {
-        cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        return cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (unsigned)cpus;
+        cpus = platform_cpu_count();
+        return cpus > MAX_WORKERS ? MAX_WORKERS : cpus;
     }
     if (options_parse_number(name, value, 1, MAX_WORKERS, &n, err, err_size) < 0) {
         errorf(err, err_size, "--%s: '%s' is neither auto nor a number from 1 to %d", name,
@@ -217,6 +217,7 @@ static int check_ipv6_network(const char *name, const char *value, char *err,
 
 #define FIELD(f) offsetof(struct config, f)
 #define FLAG(n, s, i, g, f, h) {n, s, i, g, 0, FIELD_FLAG, FIELD(f), NULL, 0, 0, 0, NULL, NULL, h}
+#undef TEXT /* Windows's headers have one (for wide strings) */
 #define TEXT(n, s, i, g, f, a, d, c, h) {n, s, i, g, 0, FIELD_TEXT, FIELD(f), a, 0, 0, 0, d, c, h}
 #define NUMBER(n, s, i, g, f, a, lo, hi, d, h) \
     {n, s, i, g, 0, FIELD_UINT, FIELD(f), a, lo, hi, d, NULL, NULL, h}

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* platform.h - the platform seam: what differs between Linux and the other POSIX systems
- * (macOS, the BSDs) sits behind these small functions, in platform_linux.c (Linux's fast
- * paths: recvmmsg/sendmmsg, epoll, pipe2, SOCK_CLOEXEC, condition variables on the
- * monotonic clock) and platform_posix.c (the portable path: one recvmsg/sendmsg at a time,
- * poll, pipe + fcntl, CLOCK_REALTIME deadlines). Exactly one of them is compiled in; the
- * rest of the code never tests the platform itself.
+/* platform.h - the platform seam: what differs between Linux, the other POSIX systems
+ * (macOS, the BSDs) and Windows sits behind these small functions, in platform_linux.c
+ * (Linux's fast paths: recvmmsg/sendmmsg, epoll, pipe2, SOCK_CLOEXEC, condition variables
+ * on the monotonic clock), platform_posix.c (the portable path: one recvmsg/sendmsg at a
+ * time, poll, pipe + fcntl, CLOCK_REALTIME deadlines; Windows shares its batching, waits
+ * and poller), platform_windows.c (Winsock, loopback socket pairs for pipes, stdin through
+ * a reader thread, %ProgramData%) and platform.c (what the POSIX systems share). Each file
+ * guards itself; the rest of the code never tests the platform itself. sockets.h is the
+ * seam's header of socket names.
  *
  * PLATFORM_LINUX is 1 on Linux unless the build asks for the portable path
  * (DTLS_ECHO_PORTABLE: `make posix`, which runs what macOS runs, on Linux). Linux-only
@@ -16,13 +19,20 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <sys/types.h>
+
+#include "sockets.h"
 
 #if defined(__linux__) && !defined(DTLS_ECHO_PORTABLE)
 #define PLATFORM_LINUX 1
 #else
 #define PLATFORM_LINUX 0
+#endif
+
+#if defined(_WIN32)
+#define PLATFORM_WINDOWS 1
+#else
+#define PLATFORM_WINDOWS 0
 #endif
 
 /* macOS has no MSG_NOSIGNAL (its sockets take SO_NOSIGPIPE instead); UDP sockets never
@@ -31,9 +41,30 @@
 #define MSG_NOSIGNAL 0
 #endif
 
-/* The platform's name, as error messages give it: "Linux", "macOS", "FreeBSD", ... (the
- * portable build on Linux says "the portable build"). */
+/* The platform's name, as error messages give it: "Linux", "macOS", "FreeBSD",
+ * "Windows", ... (the portable build on Linux says "the portable build"). */
 const char *platform_name(void);
+
+/* Before anything else: Winsock started (WSAStartup) on Windows; SIGPIPE ignored on
+ * POSIX systems (a closed stdout shows as EPIPE, reported where written). Returns 0, or
+ * -1 with a reason. */
+int platform_init(char *err, size_t err_size);
+
+/* Whether this build has --user (POSIX: setuid). */
+int platform_has_user(void);
+
+/* The folder of the server's certificate and key when the current one has no certs/:
+ * /etc/dtls_echo, or on Windows %ProgramData%\dtls_echo when it exists, else the folder
+ * of the exe; and how --help names it. */
+const char *platform_config_dir(void);
+#if PLATFORM_WINDOWS
+#define PLATFORM_CONFIG_DIR_TEXT "%ProgramData%\\dtls_echo\\"
+#else
+#define PLATFORM_CONFIG_DIR_TEXT "/etc/dtls_echo/"
+#endif
+
+/* The CPUs this process may use, at least 1. */
+unsigned platform_cpu_count(void);
 
 /* Whether this build has --workers (a balancing SO_REUSEPORT group, pidfd) and --tun
  * (Linux's TUN device and rtnetlink). */
@@ -49,6 +80,37 @@ int platform_has_connected_udp(void);
  * a reason. Every option the program sets matters: none is ignored when it fails. */
 int platform_set_option(int fd, int level, int name, int value, const char *what, char *err,
                         size_t err_size);
+
+/* ---- files ------------------------------------------------------------------------ */
+
+/* Whether path is a symbolic link (Windows: a reparse point). */
+int platform_is_link(const char *path);
+
+/* Whether a file whose fstat is st may be read by others than its owner (POSIX: a group
+ * or other permission bit; Windows: never said by the mode, its folder's ACL decides). */
+struct stat;
+int platform_readable_by_others(const struct stat *st);
+
+/* Creates and opens a new file of mode 0600 from template (ending in XXXXXX, replaced),
+ * close-on-exec. Returns the descriptor, or -1 with errno. */
+int platform_temporary_file(char *template);
+
+/* Renames from to to, replacing to atomically where it exists. Returns 0, or -1 with errno. */
+int platform_replace_file(const char *from, const char *to);
+
+#if PLATFORM_WINDOWS
+/* The C library's names this code uses, in mingw-w64's C runtime. Every file it opens is
+ * opened O_CLOEXEC: on Windows, not inherited and in binary mode (bytes as they are). */
+#include <fcntl.h>
+#include <stdio.h>
+#define O_CLOEXEC (_O_NOINHERIT | _O_BINARY)
+#define fsync _commit
+#define flockfile _lock_file
+#define funlockfile _unlock_file
+#define putc_unlocked _putc_nolock
+char *strndup(const char *s, size_t n);
+ssize_t getline(char **line, size_t *size, FILE *f);
+#endif
 
 /* ---- datagrams, several at a time ---------------------------------------------------- */
 
@@ -73,6 +135,32 @@ int dgram_recv_many(int fd, struct dgram_msg *msgs, unsigned count, enum dgram_w
 int dgram_send_many(int fd, struct dgram_msg *msgs, unsigned count);
 
 /* ---- descriptors and sockets ---------------------------------------------------------- */
+
+/* Closes a socket (close, or Windows's closesocket). */
+void platform_close_socket(int fd);
+
+/* Sets O_NONBLOCK (Windows: FIONBIO). Returns 0, or -1 with errno. */
+int platform_set_nonblocking(int fd);
+
+/* How long a blocking read on fd waits (SO_RCVTIMEO; at least 1 ms). Returns 0 or -1. */
+int platform_recv_timeout(int fd, int64_t ms);
+
+/* Raises the soft limit on open descriptors towards wanted, as far as the hard limit
+ * allows (the soft one is often 1024; Windows has none). Returns the limit in force, 0 if
+ * unknown. */
+unsigned long platform_raise_fd_limit(unsigned long wanted);
+
+/* The ends of a platform_pipe: read, write (a byte to wake whoever polls the read end),
+ * and close both. Windows's pipe is a pair of loopback sockets, which poll can wait on. */
+ssize_t platform_pipe_read(int fd, void *buf, size_t size);
+ssize_t platform_pipe_write(int fd, const void *buf, size_t size);
+void platform_pipe_close(int fds[2]);
+
+/* Standard input as a descriptor poll can wait on (POSIX: 0; Windows: a pipe a reader
+ * thread fills from the console or the file), and a read from it (0 at its end). Returns
+ * the descriptor, or -1 with errno. */
+int platform_stdin_open(void);
+ssize_t platform_stdin_read(int fd, void *buf, size_t size);
 
 /* A pipe, both ends close-on-exec, and non-blocking when nonblock is set. Returns 0, or
  * -1 with errno. */
@@ -105,6 +193,10 @@ int platform_share_port(int fd, char *err, size_t err_size);
  * Returns NULL when out of memory. */
 void *platform_alloc_pages(size_t size);
 void platform_free_pages(void *p, size_t size);
+
+/* Joins fd to a balancing SO_REUSEPORT group (workers: Linux). Returns 0, or -1 with a
+ * reason naming the option. */
+int platform_reuseport(int fd, char *err, size_t err_size);
 
 /* ---- timed waits ---------------------------------------------------------------------- */
 

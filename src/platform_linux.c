@@ -4,12 +4,12 @@
  * monotonic clock. Compiles to nothing elsewhere, and in the portable build. */
 #define _GNU_SOURCE
 #include "platform.h"
+#include "sockets.h"
 
 #if PLATFORM_LINUX
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>

@@ -3,18 +3,18 @@
  * BSDs, and for Linux in the portable build (`make posix`), so that every CI run exercises
  * what macOS runs: one recvmsg/sendmsg at a time behind the batch interface, poll for the
  * load generator, pipe + fcntl, IP_DONTFRAG, plain SO_RCVBUF/SO_SNDBUF, and timed waits
- * on CLOCK_REALTIME deadlines derived from the monotonic clock. Compiles to nothing on
- * Linux's own build. */
+ * on CLOCK_REALTIME deadlines derived from the monotonic clock. Windows runs its batching,
+ * its waits and its poller too (over sockets.h's sendmsg, recvmsg and WSAPoll); the rest
+ * is platform_windows.c's there. Compiles to nothing on Linux's own build. */
 #define _GNU_SOURCE
 #define __APPLE_USE_RFC_3542 /* macOS: the RFC 3542 names (IPV6_DONTFRAG) */
 #include "platform.h"
+#include "sockets.h"
 
 #if !PLATFORM_LINUX
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +22,8 @@
 
 #include "clock.h"
 #include "log.h"
+
+#if !PLATFORM_WINDOWS /* platform_windows.c says these of Windows */
 
 const char *platform_name(void)
 {
@@ -53,6 +55,10 @@ int platform_has_tun(void)
     return 0;
 }
 
+#endif
+
+/* ---- shared with Windows: datagrams one at a time, waits, the poller ----------------- */
+
 int dgram_recv_many(int fd, struct dgram_msg *msgs, unsigned count, enum dgram_wait wait)
 {
     unsigned i;
@@ -78,6 +84,8 @@ int dgram_send_many(int fd, struct dgram_msg *msgs, unsigned count)
             return i > 0 ? (int)i : -1;
     return (int)count;
 }
+
+#if !PLATFORM_WINDOWS
 
 /* FD_CLOEXEC, and O_NONBLOCK when asked. Returns 0, or -1 with errno. */
 static int set_flags(int fd, int nonblock)
@@ -171,6 +179,8 @@ int platform_share_port(int fd, char *err, size_t err_size)
     return 0;
 }
 
+#endif
+
 int platform_cond_init(pthread_cond_t *cond)
 {
     return pthread_cond_init(cond, NULL);
@@ -244,7 +254,7 @@ int poller_remove(struct poller *p, int fd)
     unsigned i;
 
     for (i = 0; i < p->count; i++)
-        if (p->fds[i].fd == fd) {
+        if ((int)p->fds[i].fd == fd) {
             p->fds[i] = p->fds[--p->count]; /* the last one takes its place */
             p->ptrs[i] = p->ptrs[p->count];
             return 0;

@@ -4,7 +4,6 @@
 #include "pool.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +12,7 @@
 #include "clock.h"
 #include "log.h"
 #include "platform.h"
+#include "sockets.h"
 
 struct pool_thread {
     pthread_t id;
@@ -45,7 +45,7 @@ int pool_init(struct pool *pool, void (*serve)(struct pool_job *), size_t stack_
 static void wake_owner(struct pool *pool)
 {
     /* The pipe is non-blocking: when it is full the owner is awake anyway. */
-    if (write(pool->wake_write_fd, "x", 1) < 0 && errno != EAGAIN)
+    if (platform_pipe_write(pool->wake_write_fd, "x", 1) < 0 && errno != EAGAIN)
         log_debug("wake: %s", strerror(errno));
 }
 
@@ -210,7 +210,7 @@ void pool_stop(struct pool *pool)
             break;
         struct pollfd pfd = {.fd = pool->wake_read_fd, .events = POLLIN};
         if (poll(&pfd, 1, 100) > 0) /* a timeout only means: look again */
-            while (read(pool->wake_read_fd, bytes, sizeof(bytes)) > 0)
+            while (platform_pipe_read(pool->wake_read_fd, bytes, sizeof(bytes)) > 0)
                 ;
     }
     pool_reap(pool); /* the threads that exited after the last look */

@@ -8,12 +8,15 @@
 #include "platform.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
+
+#if !PLATFORM_WINDOWS /* Windows: neither users to switch to nor --tun (refused at start) */
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+#endif
 
 #if PLATFORM_LINUX
 #include <sys/capability.h>
@@ -100,7 +103,7 @@ cleanup:
     return ret;
 }
 
-#else /* the portable path */
+#else /* the portable path, and Windows */
 
 int privileges_need_net_admin(const char *what, char *err, size_t err_size)
 {
@@ -110,11 +113,15 @@ int privileges_need_net_admin(const char *what, char *err, size_t err_size)
 
 int privileges_drop(const char *user, int keep_net_admin, char *err, size_t err_size)
 {
-    struct passwd *pw;
-
     (void)keep_net_admin; /* never asked: --tun is refused at start here */
     if (user == NULL)
         return 0;
+#if PLATFORM_WINDOWS
+    return errorf(err, err_size, "--user: %s has no setuid; run the server as the account "
+                  "it should run as", platform_name());
+#else
+    struct passwd *pw;
+
     if ((pw = getpwnam(user)) == NULL)
         return errorf(err, err_size, "--user: no user '%s' on this system", user);
     if (initgroups(pw->pw_name, (int)pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
@@ -123,6 +130,7 @@ int privileges_drop(const char *user, int keep_net_admin, char *err, size_t err_
                       (unsigned)pw->pw_uid, (unsigned)pw->pw_gid, strerror(errno),
                       errno == EPERM ? " (start as root)" : "");
     return 0;
+#endif
 }
 
 #endif

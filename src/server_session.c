@@ -9,14 +9,15 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "inbox.h"
 #include "log.h"
+#include "platform.h"
 #include "server.h"
 #include "session.h"
+#include "sockets.h"
 #include "tunnel.h"
 
 #define RECORD_BUFFER 16384 /* the largest DTLS record's plaintext */
@@ -46,7 +47,7 @@ struct client {
 static void client_free(struct client *client)
 {
     if (client->fd >= 0)
-        close(client->fd);
+        platform_close_socket(client->fd);
     if (client->server->cfg->one_socket)
         inbox_destroy(&client->inbox);
     free(client->hello);
@@ -311,7 +312,7 @@ static void retire_socket(struct client *client, int stopped)
         server_forward_locked(srv, buf, (size_t)n, &from, &client->local);
     }
     if (client->fd >= 0)
-        close(client->fd);
+        platform_close_socket(client->fd);
     client->fd = -1;
     registry_remove(&srv->registry, &client->entry);
     srv->stopped_sessions += stopped;

@@ -33,7 +33,7 @@ struct owner {
 
 static void kick_owner(void *owner)
 {
-    if (write(((struct owner *)owner)->kick_fds[1], "k", 1) < 0)
+    if (platform_pipe_write(((struct owner *)owner)->kick_fds[1], "k", 1) < 0)
         log_debug("kick: %s", strerror(errno));
 }
 
@@ -259,7 +259,6 @@ cleanup:
         close(tun_fd); /* the interface goes with it, its addresses and routes too */
     if (index >= 0)
         lease_release(&srv->leases, index, clock_now_ms());
-    close(owner.kick_fds[0]);
-    close(owner.kick_fds[1]);
+    platform_pipe_close(owner.kick_fds);
     return status;
 }

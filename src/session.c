@@ -6,11 +6,9 @@
 #define _GNU_SOURCE
 #include "session.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/x509.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "session_transport.h"
+#include "sockets.h"
 #include "trace.h"
 
 #define HANDSHAKE_CALLS 4     /* gnutls_handshake calls per step while datagrams are consumed */

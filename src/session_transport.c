@@ -9,16 +9,15 @@
 #include "session_transport.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "clock.h"
 #include "inbox.h"
 #include "log.h"
 #include "platform.h"
+#include "sockets.h"
 #include "trace.h"
 
 #define PULL_BATCH 64         /* screened datagrams one pull may read before giving up */
@@ -316,7 +315,7 @@ void session_transport_init(struct session *s, int fd, struct inbox *inbox,
 int session_set_wait(struct session *s, int64_t ms)
 {
     if (s->transport.inbox == NULL)
-        return udp_set_recv_timeout(s->transport.fd, ms);
+        return platform_recv_timeout(s->transport.fd, ms);
     s->transport.wait_ms = ms;
     return 0;
 }

@@ -16,6 +16,8 @@
 
 #include "platform.h"
 
+#if !PLATFORM_WINDOWS /* signals_windows.c: the console's control events */
+
 /* Self-pipes: the first stop signal makes stop_pipe's read end readable for every thread
  * that polls it; SIGHUP on a server makes reload_pipe's readable. */
 static int stop_pipe[2] = {-1, -1}, reload_pipe[2] = {-1, -1};
@@ -55,19 +57,10 @@ static void on_reload_signal(int signo)
     errno = saved_errno;
 }
 
-static void close_pair(int pair[2])
-{
-    if (pair[0] >= 0) {
-        close(pair[0]);
-        close(pair[1]);
-    }
-    pair[0] = pair[1] = -1;
-}
-
 void signals_close(void)
 {
-    close_pair(stop_pipe);
-    close_pair(reload_pipe);
+    platform_pipe_close(stop_pipe);
+    platform_pipe_close(reload_pipe);
 }
 
 int signals_install(int hup_reloads, int *stop_fd, int *reload_fd)
@@ -87,8 +80,9 @@ int signals_install(int hup_reloads, int *stop_fd, int *reload_fd)
     if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0 ||
         sigaction(SIGHUP, hup_reloads ? &reload : &action, NULL) < 0)
         return -1;
-    signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE, reported where written */
     *stop_fd = stop_pipe[0];
     *reload_fd = reload_pipe[0];
     return 0;
 }
+
+#endif

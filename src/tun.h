@@ -6,10 +6,16 @@
 #ifndef DTLS_ECHO_TUN_H
 #define DTLS_ECHO_TUN_H
 
-#include <net/if.h>
 #include <stddef.h>
 
 #include "lease.h"
+#include "platform.h"
+
+#if PLATFORM_WINDOWS
+#define IFNAMSIZ 16 /* no TUN device there (--tun is refused): the names only compile */
+#else
+#include <net/if.h>
+#endif
 
 /* One address of an interface: our local one, the peer at the other end, and the
  * prefix length that routes to the peer's side (32 or 128: the peer alone). */

@@ -4,13 +4,13 @@
 #include "tunnel.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
+#include "sockets.h"
 
 #define PACKET_MAX 16384     /* the largest record's plaintext */
 #define BATCH 64             /* packets one wake-up moves each way, at most */

@@ -17,12 +17,12 @@
 #ifndef DTLS_ECHO_TUNNEL_H
 #define DTLS_ECHO_TUNNEL_H
 
-#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "session.h"
+#include "sockets.h"
 #include "tun.h"
 
 #define TUNNEL_ALPN "dtls-echo-tun"

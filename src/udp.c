@@ -4,39 +4,16 @@
 #define __APPLE_USE_RFC_3542 /* macOS: IPV6_RECVPKTINFO and struct in6_pktinfo */
 #include "udp.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "platform.h"
-
-/* An IPv4 datagram's destination address, and a reply's source: IP_PKTINFO on Linux and
- * macOS; FreeBSD's names are IP_RECVDSTADDR and IP_SENDSRCADDR, with a bare in_addr. */
-#if defined(IP_PKTINFO)
-#define IPV4_DESTINATION IP_PKTINFO
-#define IPV4_DESTINATION_NAME "IP_PKTINFO"
-#define IPV4_SOURCE IP_PKTINFO
-typedef struct in_pktinfo ipv4_source_info;
-#define IPV4_SOURCE_SET(info, addr) ((info).ipi_spec_dst = (addr))
-#define IPV4_DESTINATION_OF(info) ((info).ipi_addr)
-#else
-#define IPV4_DESTINATION IP_RECVDSTADDR
-#define IPV4_DESTINATION_NAME "IP_RECVDSTADDR"
-#define IPV4_SOURCE IP_SENDSRCADDR
-typedef struct in_addr ipv4_source_info;
-#define IPV4_SOURCE_SET(info, addr) ((info) = (addr))
-#define IPV4_DESTINATION_OF(info) (info)
-#endif
+#include "sockets.h"
 
 int udp_resolve(const char *host, unsigned port, int family, int passive,
                 struct addrinfo **result, char *err, size_t err_size)
@@ -69,13 +46,6 @@ static const char *ipv6_hint(int family, int error)
                : "";
 }
 
-static int set_nonblocking(int fd)
-{
-    int flags = fcntl(fd, F_GETFL);
-
-    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
 int udp_set_buffers(int fd, int bytes, char *err, size_t err_size)
 {
     if (platform_socket_buffer(fd, 1, bytes, err, err_size) < 0)
@@ -88,7 +58,7 @@ static int fail_closed(int fd)
 {
     int saved = errno;
 
-    close(fd);
+    platform_close_socket(fd);
     errno = saved;
     return -1;
 }
@@ -98,7 +68,7 @@ static int fail_closed(int fd)
 
 static int setup_failed(int fd)
 {
-    close(fd);
+    platform_close_socket(fd);
     return LISTENER_SETUP_FAILED;
 }
 
@@ -123,7 +93,7 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport, i
     /* Workers: one reuseport group of listening sockets, all made before any session's
      * socket exists (udp_listen_group). */
     if (reuseport &&
-        platform_set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", err, err_size) < 0)
+        platform_reuseport(fd, err, err_size) < 0)
         return setup_failed(fd);
     /* Bind without SO_REUSEADDR so that a port another program holds fails here with
      * EADDRINUSE, instead of both programs silently sharing it. */
@@ -136,7 +106,7 @@ static int bind_listener(const struct addrinfo *ai, int rcvbuf, int reuseport, i
         platform_socket_buffer(fd, 1, rcvbuf, err, err_size) < 0 ||
         platform_dont_fragment(fd, ai->ai_family, err, err_size) < 0)
         return setup_failed(fd);
-    if (set_nonblocking(fd) < 0) {
+    if (platform_set_nonblocking(fd) < 0) {
         errorf(err, err_size, "fcntl O_NONBLOCK: %s", strerror(errno));
         return setup_failed(fd);
     }
@@ -209,13 +179,13 @@ int udp_listen_group(int probe_fd, const struct udp_addr *bound, unsigned count,
     if (bound->ss.ss_family == AF_INET6 &&
         getsockopt(probe_fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) < 0) {
         errorf(err, err_size, "getsockopt IPV6_V6ONLY: %s", strerror(errno));
-        close(probe_fd); /* every socket closed, as on the other failures */
+        platform_close_socket(probe_fd); /* every socket closed, as on the other failures */
         return -1;
     }
     /* The probe proved the port free of other programs; it leaves the port to the group.
      * A socket bound with SO_REUSEPORT alone would have joined another program's group
      * (one of the same user) instead of failing. */
-    close(probe_fd);
+    platform_close_socket(probe_fd);
     for (i = 0; i < count; i++)
         fds[i] = -1;
     memset(&ai, 0, sizeof(ai));
@@ -230,7 +200,7 @@ int udp_listen_group(int probe_fd, const struct udp_addr *bound, unsigned count,
         if (fds[i] < 0) {
             fds[i] = -1;
             while (i > 0) {
-                close(fds[--i]);
+                platform_close_socket(fds[--i]);
                 fds[i] = -1;
             }
             return -1;
@@ -409,15 +379,6 @@ ssize_t udp_recv_wait(int fd, void *buf, size_t size, struct udp_addr *peer)
     return receive(fd, buf, size, peer, NULL, 0);
 }
 
-int udp_set_recv_timeout(int fd, int64_t ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-
-    if (ms <= 0)
-        tv.tv_usec = 1000; /* zero would mean "wait forever" */
-    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
-
 void udp_msg_address(struct msghdr *msg, struct udp_source *source,
                      const struct udp_addr *peer, const struct udp_addr *local)
 {
@@ -530,7 +491,7 @@ void udp_addr_to_text(const struct udp_addr *addr, char *out, size_t out_size)
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr->ss;
         inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
         if (sin6->sin6_scope_id != 0)
-            snprintf(out, out_size, "IPv6 %s%%%u port %u", host, sin6->sin6_scope_id,
+            snprintf(out, out_size, "IPv6 %s%%%u port %u", host, (unsigned)sin6->sin6_scope_id,
                      port_of(addr));
         else
             snprintf(out, out_size, "IPv6 %s port %u", host, port_of(addr));
@@ -573,18 +534,4 @@ int udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b)
 unsigned udp_header_size(const struct udp_addr *addr)
 {
     return ipv4_of(addr) != NULL ? 20 + 8 : 40 + 8;
-}
-
-unsigned long udp_raise_fd_limit(unsigned long wanted)
-{
-    struct rlimit limit;
-
-    if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
-        return 0;
-    if (limit.rlim_cur < wanted) {
-        limit.rlim_cur = wanted < limit.rlim_max ? wanted : limit.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &limit) < 0 && getrlimit(RLIMIT_NOFILE, &limit) < 0)
-            return 0;
-    }
-    return (unsigned long)limit.rlim_cur;
 }

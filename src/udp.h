@@ -7,12 +7,11 @@
 #ifndef DTLS_ECHO_UDP_H
 #define DTLS_ECHO_UDP_H
 
-#include <netdb.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/uio.h>
+
+#include "sockets.h"
 
 /* A socket address with its length. */
 struct udp_addr {
@@ -83,12 +82,9 @@ int udp_recv_batch(int fd, struct udp_batch *b, const struct udp_addr *bound,
  * Returns its length, or -1 with errno set (EAGAIN when nothing is queued). */
 ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_addr *peer, struct udp_addr *local);
 
-/* Receives one datagram, waiting for it up to the socket's udp_set_recv_timeout() (then
+/* Receives one datagram, waiting for it up to the socket's platform_recv_timeout() (then
  * -1, EAGAIN) or until shutdown(SHUT_RD) (then 0). The socket must be a blocking one. */
 ssize_t udp_recv_wait(int fd, void *buf, size_t size, struct udp_addr *peer);
-
-/* Sets how long udp_recv_wait() waits on fd (SO_RCVTIMEO; at least 1 ms). Returns 0 or -1. */
-int udp_set_recv_timeout(int fd, int64_t ms);
 
 /* Sends one datagram to peer from local (NULL: the kernel chooses). Returns bytes or -1. */
 ssize_t udp_send(int fd, const void *buf, size_t size, const struct udp_addr *peer,
@@ -115,10 +111,6 @@ void udp_msg_address(struct msghdr *msg, struct udp_source *source,
 /* Waits up to timeout_ms (-1: forever) for fd or wake_fd (-1: none) to be readable.
  * Returns 1 if fd is readable, 2 if only wake_fd is, 0 on timeout, -1 on error. */
 int udp_wait(int fd, int wake_fd, int timeout_ms);
-
-/* Raises the soft limit on open descriptors towards wanted, as far as the hard limit
- * allows (the soft one is often 1024). Returns the limit in force, 0 if unknown. */
-unsigned long udp_raise_fd_limit(unsigned long wanted);
 
 /* Writes "IPv4 127.0.0.1 port 61006" (v4-mapped IPv6 addresses print as IPv4). */
 void udp_addr_to_text(const struct udp_addr *addr, char *out, size_t out_size);

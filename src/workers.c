@@ -12,10 +12,10 @@
  * gets through. */
 #define _GNU_SOURCE
 #include "platform.h"
+#include "sockets.h"
 
 #if PLATFORM_LINUX
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

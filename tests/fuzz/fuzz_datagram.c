@@ -30,22 +30,19 @@
  * goes instead to a UDP socket of ours on loopback. The cookie is a fixed-size MAC of the
  * address, so its length, the one thing checked there, is the same for every peer. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
 
 #include "cookie.h"
+#include "sockets.h"
 #include "trace.h"
 #include "udp.h"
 

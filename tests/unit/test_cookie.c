@@ -5,16 +5,12 @@
  * socket, so the tests hold the exact bytes a client sends: the first ClientHello (no
  * cookie), and, after it is fed the HelloVerifyRequest that cookie_reply() sent over
  * a real UDP socket on 127.0.0.1, the second ClientHello that carries the cookie. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +19,7 @@
 #include <gnutls/gnutls.h>
 
 #include "cookie.h"
+#include "sockets.h"
 #include "udp.h"
 
 #define DATAGRAM_MAX 4096

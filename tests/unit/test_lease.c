@@ -2,7 +2,6 @@
 /* test_lease.c - the tunnel's networks and leases: parsing networks, the addresses of a
  * lease, and which lease a client gets (its own back, a never-used one, the oldest
  * expired one, none). */
-#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +11,7 @@
 #include <cmocka.h>
 
 #include "lease.h"
+#include "sockets.h"
 
 static void parses_networks_and_refuses_bad_ones(void **state)
 {

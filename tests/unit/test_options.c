@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "options.h"
+#include "sockets.h"
 
 #define MAX_ARGS 32
 #define MAX_ARG_SIZE 512

@@ -8,7 +8,6 @@
  * sockets on loopback. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +15,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 
 #include "clock.h"
 #include "platform.h"
+#include "sockets.h"
 
 #define SLOTS 8
 

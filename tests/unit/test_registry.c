@@ -2,7 +2,6 @@
 /* test_registry.c - the server's registry and its decisions, as pure functions: a new
  * client, a duplicate ClientHello, a full server, and whose a datagram on a session's
  * socket is (its peer's, another peer's, or a new handshake). */
-#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +12,7 @@
 
 #include "cookie.h"
 #include "registry.h"
+#include "sockets.h"
 
 static struct udp_addr ipv4(const char *ip, unsigned port)
 {

@@ -4,15 +4,11 @@
  * 127.0.0.1: a handshake, a record each way, and the endings a caller must tell apart:
  * close_notify (SESSION_CLOSED) and a fatal alert (SESSION_FATAL, with the code). Before
  * the engine, the client returned the same -1 for both. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,6 +16,7 @@
 #include "clock.h"
 #include "credentials.h"
 #include "session.h"
+#include "sockets.h"
 
 struct pair {
     struct credentials server_creds, client_creds;

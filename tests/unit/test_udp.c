@@ -3,8 +3,6 @@
  *
  * A dual-stack listener sees IPv4 clients as v4-mapped IPv6 addresses while a per-client
  * socket may report plain IPv4, so both spellings must print, key and compare alike. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "sockets.h"
 #include "udp.h"
 
 /* Returns an IPv4 udp_addr for a dotted quad and port. */
