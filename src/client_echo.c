@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "platform.h"
 #include "rto.h"
 #include "session.h"
 
@@ -265,14 +266,14 @@ static int write_echo(const unsigned char *echo, size_t len)
 
 /* Whether stdin has ended, asked without waiting: what it holds now is read into input
  * (*have bytes). A pipe whose writer is still there has not ended, however quiet. */
-static int stdin_ended(unsigned char *input, size_t size, size_t *have)
+static int stdin_ended(int in, unsigned char *input, size_t size, size_t *have)
 {
-    struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+    struct pollfd pfd = {.fd = in, .events = POLLIN};
     ssize_t n;
 
     if (poll(&pfd, 1, 0) <= 0)
         return 0;
-    n = read(STDIN_FILENO, input, size);
+    n = platform_stdin_read(in, input, size);
     if (n > 0)
         *have = (size_t)n;
     return n == 0;
@@ -289,7 +290,12 @@ enum client_outcome client_relay_stdin(struct connection *conn, int stop_fd)
     enum session_status status;
     enum client_outcome outcome;
     ssize_t n;
+    int in = platform_stdin_open(); /* POSIX: stdin itself; Windows: a reader thread's pipe */
 
+    if (in < 0) {
+        log_error("stdin: %s", strerror(errno));
+        return OUTCOME_RUNTIME;
+    }
     for (;;) {
         while ((chunk = next_chunk(input, have, limit, eof)) > 0) {
             status = exchange_again(conn, input, chunk, echo, sizeof(echo), &got, &outcome);
@@ -311,7 +317,7 @@ enum client_outcome client_relay_stdin(struct connection *conn, int stop_fd)
             return OUTCOME_OK;
 
         struct pollfd fds[3] = {
-            {.fd = STDIN_FILENO, .events = POLLIN},
+            {.fd = in, .events = POLLIN},
             {.fd = conn->fd, .events = POLLIN},
             {.fd = stop_fd, .events = POLLIN},
         };
@@ -340,7 +346,7 @@ enum client_outcome client_relay_stdin(struct connection *conn, int stop_fd)
             }
             if (status == SESSION_CLOSED) {
                 log_info("- Peer has closed the DTLS connection");
-                if (have == 0 && stdin_ended(input, sizeof(input), &have))
+                if (have == 0 && stdin_ended(in, input, sizeof(input), &have))
                     return OUTCOME_OK;
                 log_error("%s closed the connection after %lu echo%s, before the end of "
                           "stdin: the rest was not sent", conn->server_text, lines,
@@ -354,7 +360,7 @@ enum client_outcome client_relay_stdin(struct connection *conn, int stop_fd)
                 return exchange_failure(conn, status, lines, lines);
         }
         if (fds[0].revents) {
-            n = read(STDIN_FILENO, input + have, sizeof(input) - have);
+            n = platform_stdin_read(in, input + have, sizeof(input) - have);
             if (n < 0 && errno != EINTR && errno != EAGAIN) {
                 log_error("read stdin: %s", strerror(errno));
                 return OUTCOME_RUNTIME;
