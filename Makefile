@@ -16,6 +16,12 @@ PLATFORM_PACKAGES := gnutls libnl-route-3.0 libcap
 else
 PLATFORM_PACKAGES := gnutls
 endif
+# MSYS2's MINGW64 shell on Windows (pacman -S mingw-w64-x86_64-gnutls mingw-w64-x86_64-gcc
+# make pkgconf): Winsock, and mingw-w64's C99 printf (%zu); GnuTLS is a DLL there.
+ifneq (,$(findstring MINGW,$(UNAME_S)))
+CPPFLAGS += -D__USE_MINGW_ANSI_STDIO=1
+LDLIBS += -lws2_32
+endif
 LIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PLATFORM_PACKAGES) 2>/dev/null)
 LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(PLATFORM_PACKAGES) 2>/dev/null)
 GNUTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags gnutls 2>/dev/null)
@@ -78,7 +84,7 @@ macos:
 # threads) and GnuTLS, nettle and gmp built static from Debian 12's source packages
 # (scripts/windows-deps.sh, cached outside the checkout); one static exe in
 # build/windows/dtls_echo-win64.zip.
-windows:
+windows: deps
 	scripts/windows.sh $(SRCS) src/main.c
 
 tests/unit/test_%: tests/unit/test_%.c $(OBJS)

@@ -9,7 +9,9 @@
 # of replicas, which the tests start as their own process); ca-certificates (the system
 # trust store an installed client falls back to), man-db (the man page's render test),
 # debhelper, fakeroot and lintian to build and check the .deb, and file (the macOS
-# build's check that it made Mach-O executables).
+# build's check that it made Mach-O executables); for Windows (make windows): Debian's
+# mingw-w64 (posix threads), dpkg-dev, autoconf, automake and libtool to build GnuTLS,
+# nettle and gmp from Debian's source packages, zip, and wine64 to run the exe's tests.
 # As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
 set -eu
 case "$(uname -s)" in
@@ -29,7 +31,8 @@ packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev py
 python3-pytest openssl tshark valgrind clang libclang-rt-14-dev gnuplot-nox iproute2
 procps libnl-3-dev libnl-route-3-dev libcap-dev iputils-ping iperf3 wireguard-go
 wireguard-tools socat nginx-light libnginx-mod-stream ca-certificates man-db debhelper
-fakeroot lintian file"
+fakeroot lintian file gcc-mingw-w64-x86-64-posix dpkg-dev autoconf automake libtool m4
+zip wine64"
 # Node.js may come from elsewhere (the machine image has its own); only install Debian's
 # when there is none.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"

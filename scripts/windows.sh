@@ -20,11 +20,14 @@ prefix=$(scripts/windows-deps.sh | tail -n 1)
 [ -f "$prefix/lib/libgnutls.a" ] || { echo "windows.sh: no GnuTLS for Windows in '$prefix'" >&2; exit 1; }
 
 mkdir -p "$out/obj"
-flags="-std=gnu11 -Wall -Wextra -Werror -O2 -D__USE_MINGW_ANSI_STDIO=1 -I$prefix/include"
+# mingw-w64's C99 printf (%zu), and GnuTLS linked static (platform_windows.c then gives its
+# allocator variables' import pointers).
+flags="-std=gnu11 -Wall -Wextra -Werror -O2 -D__USE_MINGW_ANSI_STDIO=1 -DDTLS_ECHO_GNUTLS_STATIC -I$prefix/include"
 objects=""
 for source in "$@"; do
     object=$out/obj/$(basename "$source" .c).o
-    if [ ! -f "$object" ] || [ "$source" -nt "$object" ] || [ -n "$(find src -name '*.h' -newer "$object")" ]; then
+    if [ ! -f "$object" ] || [ "$source" -nt "$object" ] || [ "$0" -nt "$object" ] ||
+        [ -n "$(find src -name '*.h' -newer "$object")" ]; then
         # shellcheck disable=SC2086
         "$cc" $flags -c -o "$object" "$source"
     fi

@@ -574,11 +574,14 @@ ssize_t getline(char **line, size_t *size, FILE *f)
 
 /* GnuTLS's header declares its allocator variables dllimport on Windows (for its DLL), so
  * a caller reaches gnutls_malloc and gnutls_free through the import pointers __imp_*; in
- * the static library they are plain variables, and these are their pointers. (This file
- * leaves gnutls.h out, whose declarations these would contradict.) */
+ * the static library (make windows) they are plain variables, and these are their
+ * pointers. (This file leaves gnutls.h out, whose declarations these would contradict.)
+ * Linked with the DLL (MSYS2), its import library has them. */
+#ifdef DTLS_ECHO_GNUTLS_STATIC
 extern char gnutls_malloc[], gnutls_free[];
 void *__imp_gnutls_malloc = gnutls_malloc;
 void *__imp_gnutls_free = gnutls_free;
+#endif
 
 /* ---- memory ---------------------------------------------------------------------- */
 

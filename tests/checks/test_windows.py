@@ -219,3 +219,28 @@ def test_the_exe_refuses_workers_and_tun_naming_windows(exe, args):
     result = run_exe(exe, *args)
     assert result.returncode == 2, result.stderr
     assert "Linux-only" in result.stderr and "Windows" in result.stderr
+
+
+def test_ctrl_c_stops_the_exe_server_closing_its_live_sessions(exe_server):
+    """wine turns SIGINT into the console's Ctrl-C event: the control handler stops the
+    server as SIGINT does on Linux, every live session closed (close_notify), exit 0."""
+    port = free_port()
+    proc, log = exe_server(port, *SERVER_CERTS)
+    clients = [subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        for i, c in enumerate(clients):
+            c.stdin.write(f"live {i}\n")
+            c.stdin.flush()
+            assert c.stdout.readline() == f"live {i}\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0, open(log).read()
+        assert "stopped: 3 session(s) closed" in open(log).read()
+        for c in clients:  # each hears close_notify while its stdin is still open
+            _, err = c.communicate(timeout=15)
+            assert c.returncode == 1 and "closed the connection" in err, err
+    finally:
+        for c in clients:
+            if c.poll() is None:
+                c.kill()
