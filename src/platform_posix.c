@@ -57,7 +57,7 @@ int platform_has_tun(void)
 
 #endif
 
-/* ---- shared with Windows: datagrams one at a time, waits, the poller ----------------- */
+/* ---- shared with Windows: datagrams one at a time, socket buffers, waits, the poller - */
 
 int dgram_recv_many(int fd, struct dgram_msg *msgs, unsigned count, enum dgram_wait wait)
 {
@@ -157,12 +157,6 @@ int platform_dont_fragment(int fd, int family, char *err, size_t err_size)
     return 0;
 }
 
-int platform_socket_buffer(int fd, int receive, int bytes, char *err, size_t err_size)
-{
-    return platform_set_option(fd, SOL_SOCKET, receive ? SO_RCVBUF : SO_SNDBUF, bytes,
-                   receive ? "SO_RCVBUF" : "SO_SNDBUF", err, err_size);
-}
-
 int platform_share_port(int fd, char *err, size_t err_size)
 {
     if (platform_set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", err, err_size) < 0)
@@ -180,6 +174,12 @@ int platform_share_port(int fd, char *err, size_t err_size)
 }
 
 #endif
+
+int platform_socket_buffer(int fd, int receive, int bytes, char *err, size_t err_size)
+{
+    return platform_set_option(fd, SOL_SOCKET, receive ? SO_RCVBUF : SO_SNDBUF, bytes,
+                               receive ? "SO_RCVBUF" : "SO_SNDBUF", err, err_size);
+}
 
 int platform_cond_init(pthread_cond_t *cond)
 {

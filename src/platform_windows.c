@@ -215,8 +215,8 @@ int win_poll(struct pollfd *fds, unsigned long count, int timeout_ms)
 
 #define IOV_MAX_WIN 16
 
-/* msg's buffers as Winsock's, into bufs. Returns the count, or -1 (EMSGSIZE). */
-static int to_wsabufs(const struct msghdr *msg, WSABUF *bufs)
+/* msg as Winsock's WSAMSG m, its buffers in bufs. Returns 0, or -1 (EMSGSIZE). */
+static int to_wsamsg(const struct msghdr *msg, WSABUF *bufs, WSAMSG *m)
 {
     size_t i;
 
@@ -228,7 +228,14 @@ static int to_wsabufs(const struct msghdr *msg, WSABUF *bufs)
         bufs[i].buf = msg->msg_iov[i].iov_base;
         bufs[i].len = (ULONG)msg->msg_iov[i].iov_len;
     }
-    return (int)msg->msg_iovlen;
+    memset(m, 0, sizeof(*m));
+    m->name = msg->msg_name;
+    m->namelen = (INT)msg->msg_namelen;
+    m->lpBuffers = bufs;
+    m->dwBufferCount = (DWORD)msg->msg_iovlen;
+    m->Control.buf = msg->msg_control;
+    m->Control.len = (ULONG)msg->msg_controllen;
+    return 0;
 }
 
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -236,17 +243,9 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     WSABUF bufs[IOV_MAX_WIN];
     WSAMSG m;
     DWORD sent = 0;
-    int count = to_wsabufs(msg, bufs);
 
-    if (count < 0)
+    if (to_wsamsg(msg, bufs, &m) < 0)
         return -1;
-    memset(&m, 0, sizeof(m));
-    m.name = msg->msg_name;
-    m.namelen = (INT)msg->msg_namelen;
-    m.lpBuffers = bufs;
-    m.dwBufferCount = (DWORD)count;
-    m.Control.buf = msg->msg_control;
-    m.Control.len = (ULONG)msg->msg_controllen;
     if (WSASendMsg((SOCKET)fd, &m, (DWORD)flags, &sent, NULL, NULL) != 0)
         return wsa_failed();
     return (ssize_t)sent;
@@ -272,25 +271,17 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     WSABUF bufs[IOV_MAX_WIN];
     WSAMSG m;
     DWORD got = 0;
-    int count = to_wsabufs(msg, bufs);
 
-    if (count < 0)
+    if (to_wsamsg(msg, bufs, &m) < 0)
         return -1;
     if (receive == NULL)
         return wsa_failed();
-    memset(&m, 0, sizeof(m));
-    m.name = msg->msg_name;
-    m.namelen = (INT)msg->msg_namelen;
-    m.lpBuffers = bufs;
-    m.dwBufferCount = (DWORD)count;
-    m.Control.buf = msg->msg_control;
-    m.Control.len = (ULONG)msg->msg_controllen;
     m.dwFlags = (DWORD)flags;
     if (receive((SOCKET)fd, &m, &got, NULL, NULL) != 0) {
         if (WSAGetLastError() != WSAEMSGSIZE) /* a datagram larger than the buffer: cut */
             return wsa_failed();
         got = 0;
-        for (int i = 0; i < count; i++)
+        for (DWORD i = 0; i < m.dwBufferCount; i++)
             got += bufs[i].len;
     }
     msg->msg_namelen = (socklen_t)m.namelen;
@@ -348,12 +339,6 @@ int platform_dont_fragment(int fd, int family, char *err, size_t err_size)
         return platform_set_option(fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1, "IPV6_DONTFRAG", err,
                                    err_size);
     return 0;
-}
-
-int platform_socket_buffer(int fd, int receive, int bytes, char *err, size_t err_size)
-{
-    return platform_set_option(fd, SOL_SOCKET, receive ? SO_RCVBUF : SO_SNDBUF, bytes,
-                               receive ? "SO_RCVBUF" : "SO_SNDBUF", err, err_size);
 }
 
 int platform_share_port(int fd, char *err, size_t err_size)

@@ -19,7 +19,7 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import peers  # noqa: E402
-from conftest import BINARY, Process, cert, free_port  # noqa: E402
+from conftest import BINARY, cert, free_port, start_server  # noqa: E402,F401 (a fixture)
 
 ZIP = os.path.join(ROOT, "build", "windows", "dtls_echo-win64.zip")
 WINE = shutil.which("wine64") or "/usr/lib/wine/wine64"
@@ -140,45 +140,29 @@ def test_the_exe_server_in_psk_and_raw_key_modes(exe_server):
     assert result.returncode == 0 and "- Received 3 bytes: raw" in result.stdout, result.stderr
 
 
-@pytest.fixture
-def linux_server(tmp_path):
-    started = []
-
-    def start(port, *args):
-        server = Process([BINARY, "-p", str(port), *args], tmp_path, f"server{len(started)}")
-        started.append(server)
-        server.wait_for("UDP server ready")
-        return server
-
-    yield start
-    for server in started:
-        if server.proc.poll() is None:
-            server.stop(signal.SIGKILL)
-
-
-def test_the_exe_client_against_the_linux_server_certificates_psk_raw_keys(exe, linux_server):
+def test_the_exe_client_against_our_linux_server_certificates_psk_raw_keys(exe, start_server):
     port = free_port()
-    linux_server(port)
+    start_server(port)
     result = run_exe(exe, "-c", "-a", "127.0.0.1", "-p", str(port), "--cafile", cert("ca.pem"),
                      "-m", "from windows", "-n", "2")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("- Received 12 bytes: from windows") == 2
     port = free_port()
-    linux_server(port, "--pskfile", cert("psk.txt"))
+    start_server(port, "--pskfile", cert("psk.txt"))
     result = run_exe(exe, "-c", "-a", "127.0.0.1", "-p", str(port), "--psk-identity", "client",
                      "--psk-key", peers.psk_key(), "-m", "psk", "-n", "1")
     assert result.returncode == 0 and "- Received 3 bytes: psk" in result.stdout, result.stderr
     port = free_port()
-    linux_server(port, "--rawpk-key", cert("rawpk-key.pem"), "--rawpk-pub",
+    start_server(port, "--rawpk-key", cert("rawpk-key.pem"), "--rawpk-pub",
                  cert("rawpk-pub.pem"))
     result = run_exe(exe, "-c", "-a", "127.0.0.1", "-p", str(port), "--pin-pubkey",
                      cert("rawpk-pub.pem"), "-m", "raw", "-n", "1")
     assert result.returncode == 0 and "- Received 3 bytes: raw" in result.stdout, result.stderr
 
 
-def test_the_exe_client_in_stdin_mode(exe, linux_server):
+def test_the_exe_client_in_stdin_mode(exe, start_server):
     port = free_port()
-    linux_server(port)
+    start_server(port)
     lines = "".join(f"line {k} from a pipe\n" for k in range(20))
     result = run_exe(exe, "-c", "-a", "127.0.0.1", "-p", str(port), "--cafile", cert("ca.pem"),
                      input=lines)
@@ -201,9 +185,9 @@ def test_the_exe_client_against_gnutls_serv_and_openssl(exe, peer):
     assert result.stdout.count(f"- Received {len(message)} bytes: {message}") == 2
 
 
-def test_the_exe_client_exits_3_for_a_wrong_ca_and_4_for_no_server(exe, linux_server):
+def test_the_exe_client_exits_3_for_a_wrong_ca_and_4_for_no_server(exe, start_server):
     port = free_port()
-    linux_server(port)
+    start_server(port)
     result = run_exe(exe, "-c", "-a", "127.0.0.1", "-p", str(port), "--cafile",
                      cert("other-ca.pem"), "-m", "x", "-n", "1")
     assert result.returncode == 3, result.stderr
@@ -244,3 +228,25 @@ def test_ctrl_c_stops_the_exe_server_closing_its_live_sessions(exe_server):
         for c in clients:
             if c.poll() is None:
                 c.kill()
+
+
+def test_the_exe_client_takes_drive_letter_paths(exe, start_server):
+    port = free_port()
+    start_server(port)
+    ca = "Z:" + cert("ca.pem").replace("/", "\\")  # wine's Z: is the Unix root
+    result = run_exe(exe, "-c", "-a", "127.0.0.1", "-p", str(port), "--cafile", ca, "-m",
+                     "drive", "-n", "1")
+    assert result.returncode == 0 and "- Received 5 bytes: drive" in result.stdout, result.stderr
+
+
+def test_without_cafile_the_exe_client_trusts_the_windows_store(exe, start_server):
+    """From its own folder (no certs\\ca.pem there) and with no --cafile, the client verifies
+    against Windows's certificate store, which GnuTLS reads (wine fills it from this
+    machine's CA certificates): our test CA is not in it, so exit 3."""
+    port = free_port()
+    start_server(port)
+    result = run_exe(exe, "-c", "-a", "127.0.0.1", "-p", str(port), "-m", "x", "-n", "1",
+                     "-vv")
+    assert "verifying the server against the system's trust store" in result.stderr, \
+        result.stderr
+    assert result.returncode == 3, result.stderr
