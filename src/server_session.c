@@ -437,7 +437,7 @@ static void wake_session(struct registry_entry *entry, void *ctx)
     /* A session waiting in recvmsg or poll on its socket (or on its inbox) returns at
      * once; it then sees the stop flag. Harmless when it fails: the socket is then closed
      * already. */
-    if (client->fd < 0)
+    if (client->server->cfg->one_socket)
         inbox_close(&client->inbox);
     else if (shutdown(client->fd, SHUT_RD) < 0)
         log_debug("shutdown: %s", strerror(errno));
