@@ -45,12 +45,31 @@ struct cookie_destination {
     const struct udp_addr *peer;
     const struct udp_addr *local;
     const struct cookie_keys *keys; /* its on_reply; NULL: none */
+    const unsigned char *hello;     /* the ClientHello answered */
 };
 
+#define RECORD_SEQ_AT 5   /* a DTLS record header's 48-bit sequence number: bytes 5-10 */
+#define RECORD_SEQ_SIZE 6
+#define HVR_MAX 128       /* a HelloVerifyRequest: 25 bytes of headers, 3 + a cookie */
+
+/* Sends the HelloVerifyRequest with the ClientHello's record sequence number (RFC 6347
+ * 4.2.1: so that a client's retransmitted ClientHellos and their answers never share
+ * one), which gnutls_dtls_cookie_send leaves at 0 for a zeroed prestate and can set only
+ * in its low byte. */
 static ssize_t cookie_push(gnutls_transport_ptr_t ptr, const void *buf, size_t size)
 {
     const struct cookie_destination *dest = ptr;
-    ssize_t sent = udp_send(dest->fd, buf, size, dest->peer, dest->local);
+    unsigned char hvr[HVR_MAX];
+    ssize_t sent;
+
+    if (size > sizeof(hvr) || size < RECORD_SEQ_AT + RECORD_SEQ_SIZE) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    memcpy(hvr, buf, size);
+    memcpy(hvr + RECORD_SEQ_AT, dest->hello + RECORD_SEQ_AT, RECORD_SEQ_SIZE);
+    buf = hvr;
+    sent = udp_send(dest->fd, buf, size, dest->peer, dest->local);
 
     if (sent > 0 && dest->keys != NULL && dest->keys->on_reply != NULL)
         dest->keys->on_reply(dest->keys->on_reply_ctx, dest->peer, buf, (size_t)sent);
@@ -59,9 +78,10 @@ static ssize_t cookie_push(gnutls_transport_ptr_t ptr, const void *buf, size_t s
 
 /* cookie_reply, telling keys' on_reply what it sent (keys NULL: no one). */
 static int reply(gnutls_datum_t *key, const struct cookie_keys *keys, int fd,
-                 const struct udp_addr *peer, const struct udp_addr *local)
+                 const struct udp_addr *peer, const struct udp_addr *local,
+                 const unsigned char *hello)
 {
-    struct cookie_destination dest = {fd, peer, local, keys};
+    struct cookie_destination dest = {fd, peer, local, keys, hello};
     gnutls_dtls_prestate_st prestate;
     unsigned char peer_key[UDP_ADDR_KEY_MAX];
     size_t peer_key_len = udp_addr_key(peer, peer_key);
@@ -71,9 +91,9 @@ static int reply(gnutls_datum_t *key, const struct cookie_keys *keys, int fd,
 }
 
 int cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
-                 const struct udp_addr *local)
+                 const struct udp_addr *local, const unsigned char *hello)
 {
-    return reply(key, NULL, fd, peer, local);
+    return reply(key, NULL, fd, peer, local, hello);
 }
 
 /* Copies GNUTLS_COOKIE_KEY_SIZE bytes of key into a datum GnuTLS allocates. */
@@ -225,7 +245,7 @@ enum datagram_verdict cookie_classify(struct cookie_keys *keys, const struct udp
 }
 
 int cookie_reply_current(struct cookie_keys *keys, int fd, const struct udp_addr *peer,
-                         const struct udp_addr *local)
+                         const struct udp_addr *local, const unsigned char *hello)
 {
     unsigned char current[GNUTLS_COOKIE_KEY_SIZE];
     gnutls_datum_t key = {current, sizeof(current)};
@@ -234,7 +254,7 @@ int cookie_reply_current(struct cookie_keys *keys, int fd, const struct udp_addr
     pthread_mutex_lock(&keys->lock);
     memcpy(current, keys->current.data, sizeof(current));
     pthread_mutex_unlock(&keys->lock);
-    rc = reply(&key, keys, fd, peer, local);
+    rc = reply(&key, keys, fd, peer, local, hello);
     if (rc < 0 && log_enabled(LOG_DEBUG)) {
         char text[UDP_ADDR_TEXT_MAX];
         udp_addr_to_text(peer, text, sizeof(text));

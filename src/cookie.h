@@ -39,7 +39,7 @@ int cookie_check(gnutls_datum_t *key, const struct udp_addr *peer, const void *b
  * peer from local (NULL: the socket's own address). Returns bytes sent, or a negative
  * GnuTLS code (GNUTLS_E_PUSH_ERROR with errno set when the send failed). */
 int cookie_reply(gnutls_datum_t *key, int fd, const struct udp_addr *peer,
-                 const struct udp_addr *local);
+                 const struct udp_addr *local, const unsigned char *hello);
 
 /* The server's cookie keys: the current one, and the previous one, still accepted for one
  * period after a rotation so that a client in the middle of the exchange is not turned
@@ -98,6 +98,6 @@ enum datagram_verdict cookie_classify(struct cookie_keys *keys, const struct udp
  * must not flood the log) and is otherwise harmless: the client sends its ClientHello
  * again. Returns what cookie_reply returned. */
 int cookie_reply_current(struct cookie_keys *keys, int fd, const struct udp_addr *peer,
-                         const struct udp_addr *local);
+                         const struct udp_addr *local, const unsigned char *hello);
 
 #endif

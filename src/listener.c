@@ -126,7 +126,7 @@ static void handle_datagram(struct server *srv, struct refusals *refusals,
         }
         if (srv->cfg->trace)
             trace_cookie(srv, peer, 0, buf, len);
-        cookie_reply_current(&srv->cookies, srv->listen_fd, peer, local);
+        cookie_reply_current(&srv->cookies, srv->listen_fd, peer, local, buf);
         return;
     case DATAGRAM_CLIENT_HELLO:
         break;

@@ -411,9 +411,8 @@ const struct option_spec option_table[] = {
                      "read again on SIGHUP"),
     TEXT("workers", 0, OPT_WORKERS, GROUP_SERVER, workers_text, "N|auto", "1", check_workers,
          "worker processes (Linux only), each a whole server on its own socket of one "
-         "SO_REUSEPORT group "
-         "(auto: one per CPU); a parent starts them, restarts one that dies and stops them "
-         "all; --max-clients counts per worker"),
+         "SO_REUSEPORT group (1-" MAX_WORKERS_TEXT "; auto: one per CPU); a parent starts "
+         "them, restarts one that dies and stops them all; --max-clients counts per worker"),
     FLAG("one-socket", 0, OPT_ONE_SOCKET, GROUP_SERVER, one_socket,
          "one socket for every client: the listener reads every datagram and hands a "
          "served peer's to its session, which answers with sendto on the same socket "

@@ -74,6 +74,7 @@ enum option_id {
 #define MAX_HOSTNAME 253 /* RFC 1035: the longest DNS name, as text */
 #define NO_FIELD ((size_t)-1)
 #define MAX_WORKERS 256
+#define MAX_WORKERS_TEXT "256" /* the same, in --help */
 
 /* Checks a text value; returns 0, or -1 with a reason naming the option. */
 typedef int text_check(const char *name, const char *value, char *err, size_t err_size);

@@ -71,9 +71,9 @@ static enum screen_verdict peer_restarted(struct client *client, const unsigned 
         log_debug("Sending hello verify request to %s", client->peer_text);
         if (srv->cfg->one_socket)
             cookie_reply_current(&srv->cookies, srv->listen_fd, &client->entry.peer,
-                                 &client->local);
+                                 &client->local, buf);
         else
-            cookie_reply_current(&srv->cookies, client->fd, &client->entry.peer, NULL);
+            cookie_reply_current(&srv->cookies, client->fd, &client->entry.peer, NULL, buf);
         return SCREEN_SKIP;
     }
     copy = malloc(len);

@@ -5,12 +5,13 @@ and a certificate chain too big for one 576-byte datagram fragmented by the serv
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import BINARY, ROOT, Process, cert, free_port
+from conftest import BINARY, ROOT, Process, capture_client_hello, cert, free_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tshark") is None,
@@ -338,3 +339,32 @@ def test_trace_agrees_with_tshark_on_every_handshake_datagram(
         assert retransmitted and set(retransmitted) == {"ClientHello"}, retransmitted
     else:
         assert retransmitted == []
+
+
+def test_hello_verify_request_carries_the_client_hellos_record_sequence_number(
+        port, start_server, start_capture, tmp_path):
+    """RFC 6347 4.2.1: the server answers a ClientHello with a HelloVerifyRequest of the same
+    record sequence number (GnuTLS's gnutls_dtls_cookie_send writes 0, or only the low byte
+    of its prestate's). ClientHellos of sequence 0, 1, 2 and one past 2^32, as a client's
+    retransmissions count them; seen in the datagrams, by tshark and in --trace."""
+    hello = capture_client_hello()
+    seqs = [0, 1, 2, 0x0102030405]
+    capture, pcap = start_capture(port, tmp_path / "keys.log")
+    server = start_server(port, "--trace")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        for seq in seqs:
+            sock.sendto(hello[:5] + seq.to_bytes(6, "big") + hello[11:], ("127.0.0.1", port))
+            reply = sock.recv(65536)
+            assert reply[13] == 3, reply[:16]  # a HelloVerifyRequest
+            assert int.from_bytes(reply[5:11], "big") == seq
+    stop_after_seen(capture, "Hello Verify Request", len(seqs))
+    sent = [int(values[0][0]) for source, values in
+            ((row[0], row[1:]) for row in read_fields(pcap, port, "dtls.record.sequence_number"))
+            if source == port]
+    assert sent == seqs
+    deadline = time.monotonic() + 5
+    while server.stderr().count("HelloVerifyRequest") < len(seqs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    traced_seqs = [int(m) for m in re.findall(r"HelloVerifyRequest.*? seq (\d+)", server.stderr())]
+    assert traced_seqs == seqs, server.stderr()

@@ -350,10 +350,10 @@ static void drain_receiver(const struct reply_route *route)
         ;
 }
 
-/* Sends on route the HelloVerifyRequest the server answers a cookie-less ClientHello of
- * hello_len bytes with, reads it back and checks it. */
-static void check_cookie_reply(const struct reply_route *route, size_t hello_len,
-                               int from_local)
+/* Sends on route the HelloVerifyRequest the server answers the cookie-less ClientHello
+ * hello (hello_len bytes) with, reads it back and checks it. */
+static void check_cookie_reply(const struct reply_route *route, const unsigned char *hello,
+                               size_t hello_len, int from_local)
 {
     static unsigned char reply[65536];
     struct pollfd pfd = {.fd = route->receive_fd, .events = POLLIN};
@@ -363,7 +363,7 @@ static void check_cookie_reply(const struct reply_route *route, size_t hello_len
 
     drain_receiver(route);
     sent = cookie_reply_current(&cookie_keys, route->send_fd, &route->to,
-                                     from_local ? &route->from : NULL);
+                                from_local ? &route->from : NULL, hello);
     CHECK(sent > 0, "%s route: cookie_reply_current returned %d (%s)", route->name,
           sent, sent < 0 ? gnutls_strerror(sent) : "nothing sent");
     CHECK(poll(&pfd, 1, REPLY_WAIT_MS) == 1, "%s route: no HelloVerifyRequest arrived",
@@ -379,6 +379,8 @@ static void check_cookie_reply(const struct reply_route *route, size_t hello_len
           "%zd-byte reply is too short", received);
     CHECK(reply[0] == CONTENT_HANDSHAKE && reply[1] == 0xfe && reply[3] == 0 && reply[4] == 0,
           "reply is not a DTLS handshake record in epoch 0");
+    CHECK(memcmp(reply + 5, hello + 5, 6) == 0,
+          "the reply's record sequence number is not the ClientHello's (RFC 6347 4.2.1)");
     CHECK((size_t)(reply[11] << 8 | reply[12]) == (size_t)received - RECORD_HEADER_SIZE,
           "record length %u in a %zd-byte datagram", reply[11] << 8 | reply[12], received);
     CHECK(reply[13] == HANDSHAKE_HELLO_VERIFY_REQUEST, "handshake type %u", reply[13]);
@@ -450,7 +452,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (is_hello)
         CHECK(verdict == DATAGRAM_SEND_COOKIE, "verdict %d for a ClientHello", (int)verdict);
     if (verdict == DATAGRAM_SEND_COOKIE)
-        check_cookie_reply(route_for(data[0]), len, (data[0] >> 2) & 1);
+        check_cookie_reply(route_for(data[0]), datagram, len, (data[0] >> 2) & 1);
     check_trace(datagram, len);
     return 0;
 }

@@ -205,7 +205,7 @@ static void send_hello_verify_request(struct cookie_fixture *fx, gnutls_datum_t 
                                       const struct udp_addr *local)
 {
     struct udp_addr from;
-    int sent = cookie_reply(key, fx->server_fd, &fx->client_addr, local);
+    int sent = cookie_reply(key, fx->server_fd, &fx->client_addr, local, fx->first_hello);
 
     if (sent <= 0)
         fail_msg("cookie_reply returned %d (%s)", sent,
