@@ -114,13 +114,14 @@ static int reap_worker(struct worker *workers, unsigned i, int stopping)
         ;
     close(w->pidfd);
     w->pidfd = -1;
+    /* A worker that died while serving is an error an operator must see, -q or not. */
     if (WIFSIGNALED(status))
-        log_warn("worker %u (pid %d) killed by signal %d (%s)%s", i + 1, (int)w->pid,
-                 WTERMSIG(status), strsignal(WTERMSIG(status)),
-                 stopping ? "" : ": starting another");
+        log_msg(stopping ? LOG_WARN : LOG_ERROR, "worker %u (pid %d) killed by signal %d (%s)%s",
+                i + 1, (int)w->pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
+                stopping ? "" : ": starting another");
     else if (!stopping)
-        log_warn("worker %u (pid %d) exited with status %d: starting another", i + 1,
-                 (int)w->pid, WEXITSTATUS(status));
+        log_error("worker %u (pid %d) exited with status %d: starting another", i + 1,
+                  (int)w->pid, WEXITSTATUS(status));
     else if (WEXITSTATUS(status) != EXIT_OK)
         log_warn("worker %u (pid %d) exited with status %d", i + 1, (int)w->pid,
                  WEXITSTATUS(status));

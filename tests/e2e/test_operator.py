@@ -2,9 +2,12 @@
 """What an operator needs (issue 22): the items done so far. The HelloVerifyRequest's record
 sequence number is in test_wire.py (it needs tshark)."""
 import os
+import re
+import signal
 import subprocess
+import time
 
-from conftest import BINARY, ROOT, free_port
+from conftest import BINARY, ROOT, free_port, linux_only
 
 
 def test_help_and_the_man_page_give_the_workers_range():
@@ -20,3 +23,24 @@ def test_help_and_the_man_page_give_the_workers_range():
         result = subprocess.run([BINARY, "-p", str(free_port()), "--workers", value],
                                 capture_output=True, text=True, timeout=10)
         assert result.returncode == code and "1 to 256" in result.stderr, result.stderr
+
+
+def children_of(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(child) for child in f.read().split()]
+
+
+@linux_only
+def test_quiet_still_shows_a_worker_that_died_and_was_replaced(port, start_server):
+    server = start_server(port, "--workers", "2", "-q", ready="")
+    deadline = time.monotonic() + 10
+    while len(children_of(server.proc.pid)) < 2:
+        assert time.monotonic() < deadline, server.stderr()
+        time.sleep(0.05)
+    victim = children_of(server.proc.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    line = re.compile(rf"error: worker \d \(pid {victim}\) killed by signal 9 .*: starting another")
+    while not line.search(server.stderr()) and time.monotonic() < deadline + 10:
+        time.sleep(0.05)
+    assert line.search(server.stderr()), server.stderr()
+    assert server.stop() == 0, server.stderr()
