@@ -363,12 +363,33 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
     return EXIT_OK;
 }
 
+/* The address the listening socket is bound to, as the ready line gives it: "127.0.0.1",
+ * "[::1]", or the wildcard with the families it takes: "[::] (IPv6 and IPv4)". */
+static const char *listening_text(const struct server *srv, char *out, size_t size)
+{
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&srv->bound.ss;
+    char host[INET6_ADDRSTRLEN + PLATFORM_INTERFACE_MAX] = "?";
+
+    getnameinfo((const struct sockaddr *)&srv->bound.ss, srv->bound.len, host, sizeof(host),
+                NULL, 0, NI_NUMERICHOST);
+    if (srv->bound.ss.ss_family != AF_INET6)
+        snprintf(out, size, "%s%s", host, srv->cfg->address == NULL ? " (IPv4 only)" : "");
+    else if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+        snprintf(out, size, "[::] (%s)", srv->cfg->family == AF_INET6 ? "IPv6 only"
+                                                                      : "IPv6 and IPv4");
+    else
+        snprintf(out, size, "[%s]", host);
+    return out;
+}
+
 /* The line scripts and users wait for: from here on the server answers at once. */
 static void announce_ready(const struct server *srv)
 {
     const struct config *cfg = srv->cfg;
+    char where[INET6_ADDRSTRLEN + PLATFORM_INTERFACE_MAX + 32];
 
-    log_out("UDP server ready. Listening to port '%u'.", cfg->port);
+    log_out("UDP server ready. Listening to port '%u'. Address: %s", cfg->port,
+            listening_text(srv, where, sizeof(where)));
     if (cfg->tun)
         log_info("tunnels offered: %s%s%s, leases kept %u s", cfg->tun_net,
                  srv->leases.net6.family ? " and " : "",

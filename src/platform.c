@@ -20,6 +20,7 @@ int platform_set_option(int fd, int level, int name, int value, const char *what
 #if !PLATFORM_WINDOWS
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,16 @@ int platform_stdin_open(void)
 ssize_t platform_stdin_read(int fd, void *buf, size_t size)
 {
     return read(fd, buf, size);
+}
+
+void platform_interface_name(unsigned index, char *out, size_t size)
+{
+    char name[IF_NAMESIZE];
+
+    if (if_indextoname(index, name) != NULL)
+        snprintf(out, size, "%s", name);
+    else
+        snprintf(out, size, "%u", index);
 }
 
 int platform_reuseport(int fd, char *err, size_t err_size)

@@ -81,6 +81,11 @@ int platform_has_connected_udp(void);
 int platform_set_option(int fd, int level, int name, int value, const char *what, char *err,
                         size_t err_size);
 
+/* The name of the network interface of index (an IPv6 scope: "eth0"), or its number
+ * where it has none (or on Windows). */
+#define PLATFORM_INTERFACE_MAX 32
+void platform_interface_name(unsigned index, char *out, size_t size);
+
 /* ---- files ------------------------------------------------------------------------ */
 
 /* Whether path is a symbolic link (Windows: a reparse point). */

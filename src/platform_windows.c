@@ -479,6 +479,11 @@ ssize_t platform_stdin_read(int fd, void *buf, size_t size)
     return win_recv(fd, buf, size, 0);
 }
 
+void platform_interface_name(unsigned index, char *out, size_t size)
+{
+    snprintf(out, size, "%u", index); /* if_indextoname is in iphlpapi: the number will do */
+}
+
 int platform_reuseport(int fd, char *err, size_t err_size)
 {
     (void)fd;

@@ -237,8 +237,15 @@ int udp_open_peer_socket(const struct udp_addr *local, const struct udp_addr *pe
 
 int udp_open_client_socket(const struct addrinfo *addr, char *err, size_t err_size)
 {
-    int fd = platform_udp_socket(addr->ai_family, 1);
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr->ai_addr;
+    int fd;
 
+    /* The kernel says only EINVAL: a link-local address means nothing without its link. */
+    if (addr->ai_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+        sin6->sin6_scope_id == 0)
+        return errorf(err, err_size, "a link-local address needs its interface: add "
+                      "%%NAME, as in fe80::1%%eth0");
+    fd = platform_udp_socket(addr->ai_family, 1);
     if (fd < 0)
         return errorf(err, err_size, "socket: %s", strerror(errno));
     if (platform_dont_fragment(fd, addr->ai_family, err, err_size) < 0)
@@ -490,9 +497,11 @@ void udp_addr_to_text(const struct udp_addr *addr, char *out, size_t out_size)
     } else if (addr->ss.ss_family == AF_INET6) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr->ss;
         inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-        if (sin6->sin6_scope_id != 0)
-            snprintf(out, out_size, "IPv6 %s%%%u port %u", host, (unsigned)sin6->sin6_scope_id,
-                     port_of(addr));
+        if (sin6->sin6_scope_id != 0) {
+            char link[PLATFORM_INTERFACE_MAX];
+            platform_interface_name((unsigned)sin6->sin6_scope_id, link, sizeof(link));
+            snprintf(out, out_size, "IPv6 %s%%%s port %u", host, link, port_of(addr));
+        }
         else
             snprintf(out, out_size, "IPv6 %s port %u", host, port_of(addr));
     } else {

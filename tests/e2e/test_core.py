@@ -21,7 +21,8 @@ def test_five_messages_with_the_classic_output_lines(port, start_server):
     ] + ["- Received 3 bytes: foo"] * 5
     server.wait_for("EOF")
     lines = server.stdout().splitlines()
-    assert lines[0] == f"UDP server ready. Listening to port '{port}'."
+    assert lines[0] == (f"UDP server ready. Listening to port '{port}'. "
+                        "Address: [::] (IPv6 and IPv4)")
     assert re.fullmatch(r"Accepted connection from IPv4 127\.0\.0\.1 port \d+", lines[1])
     assert lines[2:] == ["- Handshake was completed"] + [
         f"received[000100000000000{i}]: foo" for i in range(1, 6)] + ["EOF"]

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from conftest import BINARY, ROOT, free_port, linux_only
 
 
@@ -44,3 +46,26 @@ def test_quiet_still_shows_a_worker_that_died_and_was_replaced(port, start_serve
         time.sleep(0.05)
     assert line.search(server.stderr()), server.stderr()
     assert server.stop() == 0, server.stderr()
+
+
+@pytest.mark.parametrize("args, address", [
+    ([], "[::] (IPv6 and IPv4)"),
+    (["-6"], "[::] (IPv6 only)"),
+    (["-4"], "0.0.0.0 (IPv4 only)"),
+    (["-a", "127.0.0.1"], "127.0.0.1"),
+    (["-a", "::1"], "[::1]"),
+])
+def test_the_ready_line_keeps_the_classic_words_and_adds_the_address(port, start_server,
+                                                                    args, address):
+    server = start_server(port, *args)
+    assert server.stdout().splitlines()[0] == \
+        f"UDP server ready. Listening to port '{port}'. Address: {address}"
+
+
+def test_a_link_local_address_without_its_interface_is_said_so():
+    result = subprocess.run([BINARY, "-c", "-a", "fe80::1", "-p", "5556", "-m", "x"],
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode != 0
+    assert "a link-local address needs its interface: add %NAME, as in fe80::1%eth0" in \
+        result.stderr, result.stderr
+    assert "Invalid argument" not in result.stderr

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <net/if.h>
 
 #include "sockets.h"
 #include "udp.h"
@@ -83,12 +84,13 @@ static void test_v4_mapped_address_prints_as_ipv4(void **state)
     assert_addr_text(&addr, "IPv4 10.1.2.3 port 40000");
 }
 
-static void test_link_local_ipv6_prints_its_scope(void **state)
+static void test_link_local_ipv6_prints_its_interface_by_name(void **state)
 {
-    struct udp_addr addr = ipv6_addr_scoped("fe80::1", 5556, 2);
+    struct udp_addr addr = ipv6_addr_scoped("fe80::1", 5556, if_nametoindex("lo"));
 
     (void)state;
-    assert_addr_text(&addr, "IPv6 fe80::1%2 port 5556");
+    assert_int_not_equal(if_nametoindex("lo"), 0);
+    assert_addr_text(&addr, "IPv6 fe80::1%lo port 5556");
 }
 
 static void test_longest_ipv6_text_fits_the_buffer(void **state)
@@ -271,7 +273,7 @@ int main(void)
         cmocka_unit_test(test_ipv4_address_prints_as_ipv4_with_port),
         cmocka_unit_test(test_ipv6_address_prints_as_ipv6_with_port),
         cmocka_unit_test(test_v4_mapped_address_prints_as_ipv4),
-        cmocka_unit_test(test_link_local_ipv6_prints_its_scope),
+        cmocka_unit_test(test_link_local_ipv6_prints_its_interface_by_name),
         cmocka_unit_test(test_longest_ipv6_text_fits_the_buffer),
         cmocka_unit_test(test_address_text_is_cut_to_the_buffer),
         cmocka_unit_test(test_ipv4_and_its_v4_mapped_twin_are_equal),
