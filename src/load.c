@@ -208,11 +208,11 @@ int load_run(const struct config *cfg, int stop_fd)
     memset(&totals, 0, sizeof(totals));
     for (k = 0; k < load->nworkers; k++)
         load_counts_add(&totals, &load->workers[k].counts);
-    load_report_print(cfg, load->server_text, load->nworkers, &totals,
-                      (double)(clock_now_us() - load->start_us) / 1e6);
     ret = atomic_load(&load->abort_code);
     if (ret == 0)
         ret = load_report_exit_code(&totals);
+    load_report_print(cfg, load->server_text, load->nworkers, &totals,
+                      (double)(clock_now_us() - load->start_us) / 1e6, ret);
     if (log_stdout_flush() < 0 && ret == EXIT_OK)
         ret = EXIT_RUNTIME; /* the summary is the run's result: not written, not a success */
 

@@ -65,28 +65,37 @@ static double ms(uint32_t us)
     return us / 1000.0;
 }
 
+/* Seconds from first to last (0 when there was at most one). */
+static double span_s(uint64_t from_us, uint64_t to_us)
+{
+    return to_us > from_us ? (double)(to_us - from_us) / 1e6 : 0.0;
+}
+
 void load_report_print(const struct config *cfg, const char *server_text, unsigned threads,
-                       const struct load_counts *t, double elapsed_s)
+                       const struct load_counts *t, double elapsed_s, int exit_code)
 {
     double hs_rate = per_second(t->handshakes, t->first_handshake_us, t->last_handshake_us);
     double echo_rate = per_second(t->echoes, t->first_echo_us, t->last_echo_us);
+    double hs_span = span_s(t->first_handshake_us, t->last_handshake_us);
+    double echo_span = span_s(t->first_echo_us, t->last_echo_us);
     double mb_rate = per_second(t->bytes, t->first_echo_us, t->last_echo_us) / 1e6;
     unsigned f;
     int first;
 
     if (cfg->json) {
         printf("{\"server\": \"%s\", \"mode\": \"%s\", \"clients\": %u, \"threads\": %u, "
-               "\"size\": %u, \"window\": %u, \"elapsed_s\": %.3f, "
-               "\"handshakes\": {\"count\": %lu, \"per_s\": %.1f, \"p50_ms\": %.3f, "
-               "\"p99_ms\": %.3f, \"max_ms\": %.3f}, "
-               "\"echoes\": {\"count\": %llu, \"per_s\": %.1f, \"mb_per_s\": %.3f, "
-               "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}, \"late_echoes\": %lu, "
-               "\"unfinished_handshakes\": %lu, \"failures\": {",
+               "\"size\": %u, \"window\": %u, \"elapsed_s\": %.3f, \"exit_code\": %d, "
+               "\"handshakes\": {\"count\": %lu, \"per_s\": %.1f, \"over_s\": %.6f, "
+               "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}, "
+               "\"echoes\": {\"count\": %llu, \"per_s\": %.1f, \"over_s\": %.6f, "
+               "\"mb_per_s\": %.3f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}, "
+               "\"late_echoes\": %lu, \"unfinished_handshakes\": %lu, \"failures\": {",
                server_text, cfg->plain ? "plain" : "dtls", cfg->clients, threads,
-               cfg->size, cfg->window, elapsed_s, t->handshakes, hs_rate,
+               cfg->size, cfg->window, elapsed_s, exit_code, t->handshakes, hs_rate, hs_span,
                ms(histogram_percentile(&t->handshake_us, 50)),
                ms(histogram_percentile(&t->handshake_us, 99)), ms(t->handshake_us.max),
-               t->echoes, echo_rate, mb_rate, ms(histogram_percentile(&t->rtt_us, 50)),
+               t->echoes, echo_rate, echo_span, mb_rate,
+               ms(histogram_percentile(&t->rtt_us, 50)),
                ms(histogram_percentile(&t->rtt_us, 99)), ms(t->rtt_us.max), t->late,
                t->unfinished);
         for (f = 0; f < FAILURE_KINDS; f++)
@@ -98,13 +107,15 @@ void load_report_print(const struct config *cfg, const char *server_text, unsign
            cfg->plain ? "plain UDP" : "DTLS", cfg->clients == 1 ? "" : "s", server_text,
            threads, threads == 1 ? "" : "s", elapsed_s);
     if (!cfg->plain)
-        printf("handshakes: %lu, %.1f/s; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-               t->handshakes, hs_rate, ms(histogram_percentile(&t->handshake_us, 50)),
+        printf("handshakes: %lu, %.1f/s over %.3f s; latency p50 %.3f ms, p99 %.3f ms, "
+               "max %.3f ms\n",
+               t->handshakes, hs_rate, hs_span, ms(histogram_percentile(&t->handshake_us, 50)),
                ms(histogram_percentile(&t->handshake_us, 99)), ms(t->handshake_us.max));
     if (!cfg->handshakes_only)
-        printf("echoes: %llu of %u bytes, %.1f/s, %.3f MB/s; round trip p50 %.3f ms, "
-               "p99 %.3f ms, max %.3f ms\n",
-               t->echoes, cfg->size, echo_rate, mb_rate, ms(histogram_percentile(&t->rtt_us, 50)),
+        printf("echoes: %llu of %u bytes, %.1f/s over %.3f s, %.3f MB/s; round trip p50 "
+               "%.3f ms, p99 %.3f ms, max %.3f ms\n",
+               t->echoes, cfg->size, echo_rate, echo_span, mb_rate,
+               ms(histogram_percentile(&t->rtt_us, 50)),
                ms(histogram_percentile(&t->rtt_us, 99)), ms(t->rtt_us.max));
     if (t->late > 0)
         printf("late or duplicate echoes (not counted): %lu\n", t->late);

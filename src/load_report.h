@@ -35,9 +35,11 @@ struct load_counts {
 void load_counts_add(struct load_counts *into, const struct load_counts *from);
 
 /* Prints the summary of a run of cfg against server_text over threads workers: text, or
- * one JSON object with --json. */
+ * one JSON object with --json, which holds exit_code, the run's exit code (as the client's
+ * --json does). Each rate says over what time it ran: from the first completion (handshake
+ * or echo) to the last. */
 void load_report_print(const struct config *cfg, const char *server_text, unsigned threads,
-                       const struct load_counts *t, double elapsed_s);
+                       const struct load_counts *t, double elapsed_s, int exit_code);
 
 /* The exit code for what failed: the most telling kind wins. */
 int load_report_exit_code(const struct load_counts *t);

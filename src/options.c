@@ -230,8 +230,9 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
             return errorf(err, err_size, "--%s is a load generator option: add --clients N",
                           opt->name);
         if (opt->single_client && cfg->clients)
-            return errorf(err, err_size, "cannot use --%s with --clients: the load generator "
-                          "sends its own numbered echoes of --size bytes", opt->name);
+            return errorf(err, err_size, "cannot use --%s with --clients: it is for one client "
+                          "(the load generator runs its own sessions, with numbered echoes "
+                          "of --size bytes)", opt->name);
     }
     if (cfg->handshakes_only && (seen[OPT_SIZE] || seen[OPT_WINDOW] || seen[OPT_INTERVAL] ||
                                  cfg->plain))

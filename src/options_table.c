@@ -342,12 +342,12 @@ const struct option_spec option_table[] = {
     {"resume", 0, OPT_RESUME, GROUP_CLIENT, 1, FIELD_FLAG, FIELD(resume), NULL, 0, 0, 0, NULL,
      NULL, "full handshake, close, then resume the session; needs -m"},
 
-    TEXT("session-out", 0, OPT_SESSION_OUT, GROUP_CLIENT, session_out, "FILE", NULL,
-         not_empty, "after the handshake, save the session to FILE (mode 0600) for "
-                    "--session-in, as openssl s_client -sess_out"),
-    TEXT("session-in", 0, OPT_SESSION_IN, GROUP_CLIENT, session_in, "FILE", NULL, not_empty,
-         "resume the session saved in FILE, with any server that holds its ticket key "
-         "(a full handshake when it cannot); says which it was"),
+    {"session-out", 0, OPT_SESSION_OUT, GROUP_CLIENT, 1, FIELD_TEXT, FIELD(session_out),
+     "FILE", 0, 0, 0, NULL, not_empty, "after the handshake, save the session to FILE (mode "
+     "0600) for --session-in, as openssl s_client -sess_out"},
+    {"session-in", 0, OPT_SESSION_IN, GROUP_CLIENT, 1, FIELD_TEXT, FIELD(session_in), "FILE",
+     0, 0, 0, NULL, not_empty, "resume the session saved in FILE, with any server that holds "
+     "its ticket key (a full handshake when it cannot); says which it was"},
     {"reconnect", 0, OPT_RECONNECT, GROUP_CLIENT, 1, FIELD_UINT, FIELD(reconnect), "N", 0,
      1000, 0, NULL, NULL, "when the session dies (the server gone, closed or silent), start "
                           "a new one, resuming where the server can, up to N times, after "

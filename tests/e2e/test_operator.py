@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """What an operator needs (issue 22): the items done so far. The HelloVerifyRequest's record
 sequence number is in test_wire.py (it needs tshark)."""
+import json
 import os
 import re
 import signal
@@ -69,3 +70,36 @@ def test_a_link_local_address_without_its_interface_is_said_so():
     assert "a link-local address needs its interface: add %NAME, as in fe80::1%eth0" in \
         result.stderr, result.stderr
     assert "Invalid argument" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--session-out", "--session-in"])
+def test_the_load_generator_refuses_session_files(tmp_path, option):
+    result = subprocess.run([BINARY, "-c", "--clients", "2", option, str(tmp_path / "s"), "-p",
+                             str(free_port())], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2
+    assert f"cannot use {option} with --clients" in result.stderr, result.stderr
+
+
+def test_the_load_generators_json_has_its_exit_code_and_each_rate_its_time(port,
+                                                                         start_server):
+    start_server(port)
+    run = lambda *args: subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port),
+                                        "--insecure", "--clients", "4", "-n", "5", *args],
+                                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = run("--json")
+    summary = json.loads(result.stdout)
+    assert result.returncode == 0 and summary["exit_code"] == 0
+    for kind in ("handshakes", "echoes"):
+        assert 0 < summary[kind]["over_s"] <= summary["elapsed_s"]
+        assert summary[kind]["per_s"] == pytest.approx(
+            summary[kind]["count"] / summary[kind]["over_s"], rel=0.05)
+    text = run().stdout
+    assert re.search(r"handshakes: 4, [\d.]+/s over [\d.]+ s;", text), text
+    assert re.search(r"echoes: 20 of 64 bytes, [\d.]+/s over [\d.]+ s,", text), text
+    # Nothing listening: the run fails, and the JSON says with which code.
+    result = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(free_port()),
+                             "--insecure", "--clients", "2", "-n", "1", "--json",
+                             "--duration", "3"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0
+    assert json.loads(result.stdout)["exit_code"] == result.returncode
