@@ -47,13 +47,6 @@ const char *platform_config_dir(void)
     return "/etc/dtls_echo";
 }
 
-unsigned platform_cpu_count(void)
-{
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-    return cpus > 0 ? (unsigned)cpus : 1;
-}
-
 void platform_close_socket(int fd)
 {
     close(fd);

@@ -63,7 +63,7 @@ const char *platform_config_dir(void);
 #define PLATFORM_CONFIG_DIR_TEXT "/etc/dtls_echo/"
 #endif
 
-/* The CPUs this process may use, at least 1. */
+/* The CPUs this process may use, at least 1 (Linux: its affinity; elsewhere those online). */
 unsigned platform_cpu_count(void);
 
 /* Whether this build has --workers (a balancing SO_REUSEPORT group, pidfd) and --tun

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -29,6 +30,16 @@ const char *platform_name(void)
 
 int platform_has_workers(void)
 {
+    return 1;
+}
+
+unsigned platform_cpu_count(void)
+{
+    cpu_set_t set;
+
+    /* The CPUs this process may run on (taskset, CPUAffinity=), not all online ones. */
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
     return 1;
 }
 

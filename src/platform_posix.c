@@ -45,6 +45,13 @@ int platform_has_workers(void)
     return 0;
 }
 
+unsigned platform_cpu_count(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return cpus > 0 ? (unsigned)cpus : 1;
+}
+
 int platform_has_connected_udp(void)
 {
     return 1;

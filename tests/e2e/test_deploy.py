@@ -93,7 +93,8 @@ def test_the_units_commands_run_as_an_unprivileged_user(tmp_path, nobodys_dir):
     for path in (state, creds, creds / "server-key.pem"):
         os.chown(path, 65534, 65534)
     port = free_port()
-    env = dict(os.environ, STATE_DIRECTORY=str(state), CREDENTIALS_DIRECTORY=str(creds))
+    env = dict(os.environ, STATE_DIRECTORY=str(state), CREDENTIALS_DIRECTORY=str(creds),
+               DTLS_ECHO_OPTIONS="-a 127.0.0.1")  # as /etc/dtls_echo/PORT.env gives it
     text = unit_text(binary=str(binary))
     setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
@@ -106,10 +107,10 @@ def test_the_units_commands_run_as_an_unprivileged_user(tmp_path, nobodys_dir):
         assert st.st_uid == 65534 and st.st_mode & 0o777 == 0o600
     start = command_of(text, "ExecStart").replace("%i", str(port)).replace(
         "/etc/dtls_echo/server.pem", str(cert))
-    start = re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], start)
+    start = re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)], start)
     server = Process([*setpriv, *start.split()], tmp_path, "service")
     try:
-        server.wait_for("UDP server ready")
+        server.wait_for("UDP server ready. Listening to port '%d'. Address: 127.0.0.1" % port)
         assert run_client(port, "-m", "hello", "-n", "2").returncode == 0
         server.proc.send_signal(signal.SIGHUP)  # ExecReload
         server.wait_for("SIGHUP: the cookie key in")

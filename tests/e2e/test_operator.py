@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BINARY, ROOT, free_port, linux_only
+from conftest import BINARY, ROOT, Process, free_port, linux_only
 
 
 def test_help_and_the_man_page_give_the_workers_range():
@@ -103,3 +103,25 @@ def test_the_load_generators_json_has_its_exit_code_and_each_rate_its_time(port,
                             timeout=60)
     assert result.returncode != 0
     assert json.loads(result.stdout)["exit_code"] == result.returncode
+
+
+@linux_only
+def test_workers_auto_counts_the_cpus_the_process_may_run_on(port, tmp_path):
+    """taskset -c 0 ... --workers auto: one worker, not one per online CPU."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs 2 CPUs to tell affinity from the online count")
+    server = Process(["taskset", "-c", "0", BINARY, "-p", str(port), "--workers", "auto",
+                      "-v"], tmp_path, "pinned")
+    try:
+        server.wait_for("UDP server ready")
+        time.sleep(0.5)
+        assert "worker" not in server.stderr(), server.stderr()  # one: no workers at all
+        assert children_of(server.proc.pid) == []
+    finally:
+        assert server.stop() == 0, server.stderr()
+    server = Process(["taskset", "-c", "0,1", BINARY, "-p", str(free_port()), "--workers",
+                      "auto", "-v"], tmp_path, "both")
+    try:
+        server.wait_for("worker 2 started")
+    finally:
+        assert server.stop() == 0, server.stderr()
