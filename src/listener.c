@@ -20,6 +20,7 @@
 #include "platform.h"
 #include "privileges.h"
 #include "server.h"
+#include "signals.h"
 #include "sockets.h"
 
 #define LISTEN_RCVBUF (8 * 1024 * 1024) /* a burst of ~10,000 ClientHellos */
@@ -139,6 +140,7 @@ static void handle_datagram(struct server *srv, struct refusals *refusals,
         log_trace("duplicate ClientHello from a served peer dropped");
         return;
     case HELLO_REFUSE:
+        srv->refused++;
         log_refusal(srv, refusals, peer);
         return;
     case HELLO_ACCEPT:
@@ -230,11 +232,7 @@ void server_reload_keys(struct server *srv)
     const struct config *cfg = srv->cfg;
     unsigned char key[KEYFILE_KEY_SIZE];
     char err[512];
-    char drain[16];
 
-    while (platform_pipe_read(srv->reload_fd, drain, sizeof(drain)) > 0) {
-        /* one reload for any number of signals */
-    }
     if (cfg->cookie_key_file == NULL && cfg->ticket_key_file == NULL) {
         log_info("SIGHUP: no --cookie-key-file or --ticket-key-file to read again");
         return;
@@ -259,6 +257,22 @@ void server_reload_keys(struct server *srv)
     gnutls_memset(key, 0, sizeof(key));
 }
 
+void server_log_status(struct server *srv)
+{
+    unsigned live, handshaking = atomic_load(&srv->handshaking);
+
+    pthread_mutex_lock(&srv->lock);
+    live = srv->registry.count;
+    pthread_mutex_unlock(&srv->lock);
+    log_msg(LOG_REPORT, "status: %u session(s) live (%u handshaking), %lu accepted, %lu "
+            "refused (--max-clients); failed: %lu handshake timeout(s), %lu handshake "
+            "failure(s), %lu gone away, %lu session error(s); %lu datagram(s) dropped",
+            live, handshaking, srv->accepted, srv->refused,
+            atomic_load(&srv->failed[FAILED_HANDSHAKE_TIMEOUT]),
+            atomic_load(&srv->failed[FAILED_HANDSHAKE]), atomic_load(&srv->failed[FAILED_GONE]),
+            atomic_load(&srv->failed[FAILED_SESSION]), srv->inbox_dropped);
+}
+
 static void listen_loop(struct server *srv)
 {
     const struct udp_datagram *got;
@@ -279,8 +293,13 @@ static void listen_loop(struct server *srv)
         }
         if (fds[2].revents)
             return;
-        if (fds[3].revents)
-            server_reload_keys(srv);
+        if (fds[3].revents) {
+            unsigned asked = signals_read_control(srv->reload_fd);
+            if (asked & CONTROL_RELOAD) /* one reload for any number of signals */
+                server_reload_keys(srv);
+            if (asked & CONTROL_STATUS)
+                server_log_status(srv);
+        }
         if (fds[1].revents) {
             drain_wake_pipe(srv);
             pool_reap(&srv->pool);

@@ -9,7 +9,9 @@
 #include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "platform.h"
@@ -19,9 +21,43 @@ static char process_name[32] = "dtls_echo: "; /* set before any thread starts */
 static char transcript_name[32]; /* "worker 2: " on a worker's transcript lines; likewise */
 static FILE *transcript_stream; /* log_out's; NULL: stdout. Set before any thread starts */
 
+/* stderr is systemd's journal (JOURNAL_STREAM names its device and inode): each line
+ * then starts with its priority, "<3>" for an error, as sd-daemon(3) describes, so that
+ * journalctl -p warning finds the failures. */
+static int journal;
+
+static void detect_journal(void)
+{
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    journal = stream != NULL && sscanf(stream, "%llu:%llu", &dev, &ino) == 2 &&
+              fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+              (unsigned long long)st.st_ino == ino;
+}
+
 void log_set_level(int level)
 {
     atomic_store(&current_level, level);
+    detect_journal(); /* in main, before any thread starts */
+}
+
+/* A line's priority for the journal (sd-daemon(3)): <3> error ... <7> debug. */
+static int journal_priority(int level)
+{
+    switch (level) {
+    case LOG_REPORT:
+        return 5; /* notice */
+    case LOG_ERROR:
+        return 3;
+    case LOG_WARN:
+        return 4;
+    case LOG_INFO:
+        return 6;
+    default:
+        return 7;
+    }
 }
 
 void log_transcript_to_stderr(void)
@@ -66,7 +102,8 @@ static void log_line(int level, const char *prefix, const char *fmt, va_list ap)
 
     if (!log_enabled(level))
         return;
-    len = snprintf(line, sizeof(line), "%s%s", prefix, level_prefix(level));
+    len = journal ? snprintf(line, sizeof(line), "<%d>", journal_priority(level)) : 0;
+    len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%s", prefix, level_prefix(level));
     len += vsnprintf(line + len, sizeof(line) - (size_t)len, fmt, ap);
     if ((size_t)len >= sizeof(line) - 1)
         len = sizeof(line) - 2; /* cut, still one line */

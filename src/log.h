@@ -11,6 +11,7 @@
 #include <stdio.h> /* mingw-w64 names its printf here (__MINGW_PRINTF_FORMAT) */
 
 enum log_level {
+    LOG_REPORT = -1, /* asked for (SIGUSR1's status line): always shown, no level word */
     LOG_ERROR = 0, /* always shown */
     LOG_WARN = 1,  /* hidden by -q */
     LOG_INFO = 2,  /* the default; stdout lines are at this level */

@@ -29,6 +29,15 @@ struct forwarded {
     unsigned char data[];
 };
 
+/* Why a session failed, as the status line counts them. */
+enum failed_kind {
+    FAILED_HANDSHAKE_TIMEOUT, /* not done within --handshake-timeout */
+    FAILED_HANDSHAKE,         /* a fatal error or alert during the handshake */
+    FAILED_GONE,              /* the peer went away (ICMP port unreachable) */
+    FAILED_SESSION,           /* a fatal error after the handshake */
+    FAILED_KINDS
+};
+
 struct server {
     const struct config *cfg;
     int listen_fd;
@@ -44,6 +53,9 @@ struct server {
     struct lease_pool leases; /* --tun: the tunnel's addresses (locked apart) */
     unsigned long accepted; /* clients handed to a session; the listener's alone */
     unsigned long inbox_dropped; /* --one-socket: datagrams a full inbox dropped; ditto */
+    unsigned long refused;  /* ClientHellos refused for --max-clients; ditto */
+    atomic_uint handshaking; /* sessions whose handshake is under way */
+    atomic_ulong failed[FAILED_KINDS]; /* sessions that failed, by why (SIGUSR1's line) */
     struct trace trace;     /* --trace: when the server started */
 
     pthread_mutex_t lock;   /* guards what follows */
@@ -64,9 +76,13 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd);
  * Returns an exit code. */
 int server_serve(struct server *srv);
 
-/* Reads --cookie-key-file and --ticket-key-file again (SIGHUP), after draining
- * srv->reload_fd; a file that cannot be read keeps the key in use, said once. */
+/* Reads --cookie-key-file and --ticket-key-file again (SIGHUP); a file that cannot be read
+ * keeps the key in use, said once. */
 void server_reload_keys(struct server *srv);
+
+/* SIGUSR1: one status line, whatever the log level (what is live, handshaking, accepted,
+ * refused, failed by why). */
+void server_log_status(struct server *srv);
 
 /* workers.c: --workers N, with N listening sockets in one SO_REUSEPORT group: forks a
  * worker process per socket, each a whole server (server_serve) with the keys set up

@@ -126,7 +126,9 @@ static enum session_end handshake(struct client *client)
     enum session_status status;
     const char *hint;
 
+    atomic_fetch_add(&client->server->handshaking, 1);
     status = session_handshake(s, clock_now_ms() + (int64_t)limit_s * 1000);
+    atomic_fetch_sub(&client->server->handshaking, 1);
     switch (status) {
     case SESSION_OK:
         return END_ESTABLISHED; /* not an end: the caller echoes */
@@ -135,12 +137,15 @@ static enum session_end handshake(struct client *client)
     case SESSION_STOPPED:
         return END_STOPPED;
     case SESSION_FATAL:
+        atomic_fetch_add(&client->server->failed[FAILED_HANDSHAKE], 1);
         session_log_failure(LOG_WARN, s, "handshake failed", s->error);
         break;
     case SESSION_REFUSED:
+        atomic_fetch_add(&client->server->failed[FAILED_GONE], 1);
         log_info("%s: went away during the handshake (port unreachable)", client->peer_text);
         break;
     default: /* GnuTLS's total timeout is ours too; whichever fires first, one message */
+        atomic_fetch_add(&client->server->failed[FAILED_HANDSHAKE_TIMEOUT], 1);
         hint = session_failure_hint(s, 0);
         if (hint != NULL)
             log_warn("%s: handshake failed: %s", client->peer_text, hint);
@@ -245,9 +250,11 @@ static enum session_end echo_records(struct client *client)
         case SESSION_STOPPED:
             return END_STOPPED;
         case SESSION_REFUSED:
+            atomic_fetch_add(&client->server->failed[FAILED_GONE], 1);
             log_info("%s: went away (port unreachable)", client->peer_text);
             return END_CLOSED;
         case SESSION_FATAL:
+            atomic_fetch_add(&client->server->failed[FAILED_SESSION], 1);
             session_log_failure(LOG_WARN, s, "session ended", s->error);
             return END_CLOSED;
         default: /* AGAIN: the idle time is up, or a wake-up came early */

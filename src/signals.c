@@ -46,13 +46,13 @@ static void on_stop_signal(int signo)
     errno = saved_errno;
 }
 
+/* SIGHUP ('h': read the key files again) and SIGUSR1 ('s': a status line) on a server. */
 static void on_reload_signal(int signo)
 {
     int saved_errno = errno;
 
-    (void)signo;
-    if (write(reload_pipe[1], "x", 1) < 0) {
-        /* full: a reload is pending already */
+    if (write(reload_pipe[1], signo == SIGUSR1 ? "s" : "h", 1) < 0) {
+        /* full: one of each is pending already */
     }
     errno = saved_errno;
 }
@@ -80,9 +80,24 @@ int signals_install(int hup_reloads, int *stop_fd, int *reload_fd)
     if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0 ||
         sigaction(SIGHUP, hup_reloads ? &reload : &action, NULL) < 0)
         return -1;
+    /* A server's status line on SIGUSR1; a signal it has no use for does not kill it. */
+    if (hup_reloads && (sigaction(SIGUSR1, &reload, NULL) < 0 || signal(SIGUSR2, SIG_IGN) == SIG_ERR))
+        return -1;
     *stop_fd = stop_pipe[0];
     *reload_fd = reload_pipe[0];
     return 0;
 }
 
 #endif
+
+unsigned signals_read_control(int reload_fd)
+{
+    unsigned asked = 0;
+    char bytes[16];
+    ssize_t n, i;
+
+    while ((n = platform_pipe_read(reload_fd, bytes, sizeof(bytes))) > 0)
+        for (i = 0; i < n; i++)
+            asked |= bytes[i] == 's' ? CONTROL_STATUS : CONTROL_RELOAD;
+    return asked;
+}

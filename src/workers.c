@@ -205,10 +205,16 @@ int workers_run(struct server *srv, const int *listen_fds, unsigned count)
         if (fds[0].revents)
             break;
         if (fds[1].revents) {
+            unsigned asked = signals_read_control(srv->reload_fd);
             /* The parent's keys too: a worker started later must start with them. */
-            server_reload_keys(srv);
-            for (i = 0; i < count; i++)
-                kill(workers[i].pid, SIGHUP);
+            if (asked & CONTROL_RELOAD)
+                server_reload_keys(srv);
+            for (i = 0; i < count; i++) { /* each worker says its own status */
+                if (asked & CONTROL_RELOAD)
+                    kill(workers[i].pid, SIGHUP);
+                if (asked & CONTROL_STATUS)
+                    kill(workers[i].pid, SIGUSR1);
+            }
         }
         for (i = 0; i < count && !stopped; i++) {
             if (!fds[i + 2].revents)

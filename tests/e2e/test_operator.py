@@ -125,3 +125,86 @@ def test_workers_auto_counts_the_cpus_the_process_may_run_on(port, tmp_path):
         server.wait_for("worker 2 started")
     finally:
         assert server.stop() == 0, server.stderr()
+
+
+def wait_in(read, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while text not in read() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return read()
+
+
+def test_sigusr1_writes_one_status_line_even_with_q_and_sigusr2_is_ignored(port,
+                                                                          start_server):
+    server = start_server(port, "-q", "--max-clients", "1", "--handshake-timeout", "1",
+                          ready="")
+    holder = subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        holder.stdin.write("held\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline() == "held\n"
+        refused = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "-m", "x",
+                                  "--connect-timeout", "2"], capture_output=True, timeout=30)
+        assert refused.returncode != 0
+        server.proc.send_signal(signal.SIGUSR2)  # no use for it: ignored, not fatal
+        server.proc.send_signal(signal.SIGUSR1)
+        stderr = wait_in(server.stderr, "status:")
+        assert server.proc.poll() is None
+        line = next(l for l in stderr.splitlines() if "status:" in l)
+        assert line.startswith("dtls_echo: status: 1 session(s) live (0 handshaking), "
+                               "1 accepted, "), line
+        assert re.search(r", [1-9]\d* refused \(--max-clients\); failed: ", line), line
+        assert stderr.count("status:") == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    assert server.stop() == 0
+
+
+@linux_only
+def test_sigusr1_reaches_every_worker(port, start_server):
+    server = start_server(port, "--workers", "2", "-q", ready="")
+    deadline = time.monotonic() + 10
+    while len(children_of(server.proc.pid)) < 2:
+        assert time.monotonic() < deadline, server.stderr()
+        time.sleep(0.05)
+    time.sleep(0.5)  # the workers' handlers are installed before they serve
+    server.proc.send_signal(signal.SIGUSR1)
+    while server.stderr().count("status:") < 2 and time.monotonic() < deadline + 10:
+        time.sleep(0.05)
+    lines = sorted(l for l in server.stderr().splitlines() if "status:" in l)
+    assert [l.split(":")[1].strip() for l in lines] == ["worker 1", "worker 2"], lines
+    assert server.stop() == 0
+
+
+def run_until_status(port, tmp_path, journal_stream):
+    """A server's stderr (a file) until its --anon warning and SIGUSR1's status line, with
+    JOURNAL_STREAM naming that file (True) or another one (False)."""
+    log = tmp_path / f"stderr-{journal_stream}.log"
+    with open(log, "w") as err:
+        st = os.fstat(err.fileno())
+        stream = f"{st.st_dev}:{st.st_ino}" if journal_stream else f"{st.st_dev}:1"
+        server = subprocess.Popen([BINARY, "-p", str(port), "--anon"], cwd=ROOT,
+                                  env=dict(os.environ, JOURNAL_STREAM=stream),
+                                  stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            wait_in(log.read_text, "--anon")
+            server.send_signal(signal.SIGUSR1)
+            return wait_in(log.read_text, "status:").splitlines()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def test_under_the_journal_each_line_carries_its_priority(tmp_path):
+    """JOURNAL_STREAM names stderr's device and inode when systemd connected it to the
+    journal: lines then start with <4> (a warning), <5> (the status line), as sd-daemon(3)
+    has it, so that journalctl -p warning finds them; elsewhere no prefix."""
+    lines = run_until_status(free_port(), tmp_path, True)
+    assert any(l.startswith("<4>dtls_echo: warning: --anon") for l in lines), lines
+    assert any(l.startswith("<5>dtls_echo: status: ") for l in lines), lines
+    lines = run_until_status(free_port(), tmp_path, False)
+    assert any(l.startswith("dtls_echo: warning: --anon") for l in lines), lines
+    assert any(l.startswith("dtls_echo: status: ") for l in lines), lines
