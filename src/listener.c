@@ -472,10 +472,16 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
     pthread_mutex_init(&srv->lock, NULL);
 
     ret = server_setup(srv, err, sizeof(err));
-    if (ret != EXIT_OK) {
+    if (ret != EXIT_OK)
         log_error("%s", err);
+    if (cfg->check) { /* nothing bound, nothing started: what a start would read, read */
+        if (ret == EXIT_OK)
+            log_out("dtls_echo: configuration OK");
+        ret = ret == EXIT_OK ? EXIT_OK : EXIT_USAGE;
         goto cleanup;
     }
+    if (ret != EXIT_OK)
+        goto cleanup;
     if (cfg->anon)
         log_warn("--anon: nothing is authenticated; anyone on the path can read and change "
                  "the echoes");

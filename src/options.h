@@ -136,6 +136,7 @@ struct config {
     int trace;                  /* print the handshake, datagram by datagram */
     const char *workers_text;   /* server: --workers as given: N or auto */
     unsigned workers;           /* server: worker processes (auto: one per online CPU) */
+    int check;                  /* server: load and check everything, then exit (nginx -t) */
     int one_socket;             /* server: every datagram read on the listening socket and
                                    handed to its session (always, where the kernel does
                                    not demultiplex to connected sockets: Windows) */

@@ -413,6 +413,11 @@ const struct option_spec option_table[] = {
          "worker processes (Linux only), each a whole server on its own socket of one "
          "SO_REUSEPORT group (1-" MAX_WORKERS_TEXT "; auto: one per CPU); a parent starts "
          "them, restarts one that dies and stops them all; --max-clients counts per worker"),
+    FLAG("check", 't', 't', GROUP_SERVER, check,
+         "check the configuration and exit, as nginx -t does: the options, the certificate "
+         "and key, CA, CRL, PSK file, raw keys and the key files are read as a start would "
+         "read them; 0 and 'configuration OK', or 2 and the reason (for ExecReload before "
+         "the signal)"),
     FLAG("one-socket", 0, OPT_ONE_SOCKET, GROUP_SERVER, one_socket,
          "one socket for every client: the listener reads every datagram and hands a "
          "served peer's to its session, which answers with sendto on the same socket "

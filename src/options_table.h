@@ -60,6 +60,7 @@ enum option_id {
     OPT_RECONNECT,
     OPT_WORKERS,
     OPT_ONE_SOCKET,
+    OPT_CHECK,
     OPT_KEYLOGFILE,
     OPT_SNI,
     OPT_NO_SNI,

@@ -57,9 +57,9 @@ def test_the_systemd_unit_verifies_cleanly(tmp_path, with_tun):
     assert capabilities == ("CAP_NET_ADMIN" if with_tun else "")
 
 
-def command_of(text, key):
-    """The unit's KEY= command line, continuation lines joined."""
-    line = re.search(rf"^{key}=(.*?[^\\])$", text, re.M | re.S).group(1)
+def command_of(text, key, which=0):
+    """The unit's KEY= command line (the which-th of them), continuation lines joined."""
+    line = re.findall(rf"^{key}=(.*?[^\\])$", text, re.M | re.S)[which]
     return line.replace("\\\n", " ")
 
 
@@ -105,14 +105,27 @@ def test_the_units_commands_run_as_an_unprivileged_user(tmp_path, nobodys_dir):
     for name in ("cookie.key", "ticket.key"):
         st = os.stat(state / name)
         assert st.st_uid == 65534 and st.st_mode & 0o777 == 0o600
-    start = command_of(text, "ExecStart").replace("%i", str(port)).replace(
-        "/etc/dtls_echo/server.pem", str(cert))
-    start = re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)], start)
-    server = Process([*setpriv, *start.split()], tmp_path, "service")
+    def command(key, which=0):
+        line = command_of(text, key, which).replace("%i", str(port)).replace(
+            "/etc/dtls_echo/server.pem", str(cert))
+        return [*setpriv, *re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)], line).split()]
+
+    server = Process(command("ExecStart"), tmp_path, "service")
     try:
         server.wait_for("UDP server ready. Listening to port '%d'. Address: 127.0.0.1" % port)
         assert run_client(port, "-m", "hello", "-n", "2").returncode == 0
-        server.proc.send_signal(signal.SIGHUP)  # ExecReload
+        # ExecReload: the check first (a reload that cannot work fails), then SIGHUP.
+        check = subprocess.run(command("ExecReload"), env=env, capture_output=True,
+                               text=True, timeout=30)
+        assert check.returncode == 0 and "configuration OK" in check.stdout, check.stderr
+        ticket = (state / "ticket.key").read_bytes()
+        (state / "ticket.key").write_bytes(b"garbage\n")
+        check = subprocess.run(command("ExecReload"), env=env, capture_output=True,
+                               text=True, timeout=30)
+        assert check.returncode == 2 and "ticket.key" in check.stderr, check.stderr
+        (state / "ticket.key").write_bytes(ticket)
+        assert command_of(text, "ExecReload", 1) == "/bin/kill -HUP $MAINPID"
+        server.proc.send_signal(signal.SIGHUP)
         server.wait_for("SIGHUP: the cookie key in")
         assert server.stop(signal.SIGTERM) == 0, server.stderr()
     finally:

@@ -208,3 +208,35 @@ def test_under_the_journal_each_line_carries_its_priority(tmp_path):
     lines = run_until_status(free_port(), tmp_path, False)
     assert any(l.startswith("dtls_echo: warning: --anon") for l in lines), lines
     assert any(l.startswith("dtls_echo: status: ") for l in lines), lines
+
+
+def test_check_mode_reads_what_a_start_reads_and_says_ok_or_why_not(tmp_path):
+    ticket = tmp_path / "ticket.key"
+    assert subprocess.run([BINARY, "--genkey", str(ticket)], timeout=10).returncode == 0
+    check = lambda *args: subprocess.run([BINARY, "--check", "-p", str(free_port()),
+                                          "--ticket-key-file", str(ticket), *args], cwd=ROOT,
+                                         capture_output=True, text=True, timeout=10)
+    good = check()
+    assert good.returncode == 0 and "configuration OK" in good.stdout, good.stderr
+    ticket.write_text("garbage\n")
+    bad = check()
+    assert bad.returncode == 2 and "is not a key of 128 hex digits" in bad.stderr, bad.stderr
+    assert subprocess.run([BINARY, "--genkey", str(ticket)], timeout=10).returncode == 0
+    ticket.chmod(0o644)
+    bad = check()
+    assert bad.returncode == 2 and "readable by group or others" in bad.stderr, bad.stderr
+    ticket.chmod(0o600)
+    bad = check("--cert", str(tmp_path / "none.pem"), "--key", str(tmp_path / "none.pem"))
+    assert bad.returncode == 2 and "none.pem" in bad.stderr, bad.stderr
+    # -t, as nginx -t; and nothing was bound: the same port checks twice while a server
+    # holds it.
+    port = free_port()
+    server = subprocess.Popen([BINARY, "-p", str(port), "-q"], cwd=ROOT)
+    try:
+        time.sleep(0.3)
+        again = subprocess.run([BINARY, "-t", "-p", str(port)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10)
+        assert again.returncode == 0, again.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
