@@ -69,20 +69,36 @@ void server_forward_locked(struct server *srv, const void *buf, size_t len,
     srv->forward_len++;
 }
 
-/* Logs a --max-clients refusal once per peer (as long as it is among the last few). */
+/* Logs a refusal once per peer, or per address for the per-source limit (as long as it
+ * is among the last few). */
 static void log_refusal(struct server *srv, struct refusals *refusals,
-                        const struct udp_addr *peer)
+                        const struct udp_addr *peer, enum hello_decision why)
 {
-    char text[UDP_ADDR_TEXT_MAX];
+    const struct config *cfg = srv->cfg;
+    struct udp_addr who = *peer;
+    char text[UDP_ADDR_TEXT_MAX], *port;
     unsigned i;
 
+    if (why == HELLO_REFUSE_SOURCE) /* the address, whatever the port */
+        ((struct sockaddr_in *)&who.ss)->sin_port = 0; /* sin6_port is at the same offset */
     for (i = 0; i < REFUSED_MEMORY; i++)
-        if (udp_addr_equal(&refusals->peer[i], peer))
+        if (udp_addr_equal(&refusals->peer[i], &who))
             return;
-    refusals->peer[refusals->next] = *peer;
+    refusals->peer[refusals->next] = who;
     refusals->next = (refusals->next + 1) % REFUSED_MEMORY;
-    udp_addr_to_text(peer, text, sizeof(text));
-    log_warn("%s refused: %u clients already (--max-clients)", text, srv->cfg->max_clients);
+    udp_addr_to_text(&who, text, sizeof(text));
+    if (why == HELLO_REFUSE_SOURCE) {
+        if ((port = strstr(text, " port ")) != NULL)
+            *port = '\0';
+        log_warn("%s refused: %u handshakes already under way from this address "
+                 "(--max-handshakes-per-source); said once per address", text,
+                 cfg->max_handshakes_per_source);
+    } else if (why == HELLO_REFUSE_HANDSHAKES) {
+        log_warn("%s refused: %u handshakes already under way (--max-handshakes)", text,
+                 cfg->max_handshakes);
+    } else {
+        log_warn("%s refused: %u clients already (--max-clients)", text, cfg->max_clients);
+    }
 }
 
 /* --trace of the cookie exchange: stateless as the listener is (no retransmission is
@@ -133,15 +149,17 @@ static void handle_datagram(struct server *srv, struct refusals *refusals,
         break;
     }
     pthread_mutex_lock(&srv->lock);
-    decision = registry_decide_hello(&srv->registry, peer, srv->cfg->max_clients);
+    decision = registry_decide_hello(&srv->registry, peer, &srv->limits);
     pthread_mutex_unlock(&srv->lock);
     switch (decision) {
     case HELLO_DUPLICATE: /* a retransmission: the client's thread answers it */
         log_trace("duplicate ClientHello from a served peer dropped");
         return;
     case HELLO_REFUSE:
-        srv->refused++;
-        log_refusal(srv, refusals, peer);
+    case HELLO_REFUSE_HANDSHAKES:
+    case HELLO_REFUSE_SOURCE:
+        srv->refused[decision == HELLO_REFUSE ? 0 : decision == HELLO_REFUSE_HANDSHAKES ? 1 : 2]++;
+        log_refusal(srv, refusals, peer, decision);
         return;
     case HELLO_ACCEPT:
         server_session_start(srv, buf, len, peer, local, &prestate);
@@ -259,15 +277,17 @@ void server_reload_keys(struct server *srv)
 
 void server_log_status(struct server *srv)
 {
-    unsigned live, handshaking = atomic_load(&srv->handshaking);
+    unsigned live, handshaking;
 
     pthread_mutex_lock(&srv->lock);
     live = srv->registry.count;
+    handshaking = srv->registry.handshaking;
     pthread_mutex_unlock(&srv->lock);
-    log_msg(LOG_REPORT, "status: %u session(s) live (%u handshaking), %lu accepted, %lu "
-            "refused (--max-clients); failed: %lu handshake timeout(s), %lu handshake "
-            "failure(s), %lu gone away, %lu session error(s); %lu datagram(s) dropped",
-            live, handshaking, srv->accepted, srv->refused,
+    log_msg(LOG_REPORT, "status: %u session(s) live (%u handshaking), %lu accepted, refused "
+            "%lu (--max-clients), %lu (--max-handshakes), %lu (--max-handshakes-per-source); "
+            "failed: %lu handshake timeout(s), %lu handshake failure(s), %lu gone away, %lu "
+            "session error(s); %lu datagram(s) dropped",
+            live, handshaking, srv->accepted, srv->refused[0], srv->refused[1], srv->refused[2],
             atomic_load(&srv->failed[FAILED_HANDSHAKE_TIMEOUT]),
             atomic_load(&srv->failed[FAILED_HANDSHAKE]), atomic_load(&srv->failed[FAILED_GONE]),
             atomic_load(&srv->failed[FAILED_SESSION]), srv->inbox_dropped);
@@ -466,6 +486,8 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd)
         return EXIT_RUNTIME;
     }
     srv->cfg = cfg;
+    srv->limits = (struct hello_limits){cfg->max_clients, cfg->max_handshakes,
+                                        cfg->max_handshakes_per_source};
     srv->stop_fd = stop_fd;
     srv->reload_fd = reload_fd;
     srv->listen_fd = srv->wake_fds[0] = srv->wake_fds[1] = -1;

@@ -294,6 +294,13 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
                       "that spreads new clients over the workers, nor pidfd", platform_name());
     if (!platform_has_connected_udp())
         cfg->one_socket = 1;
+    /* Handshakes under way: by default one address holds at most half the slots, so that
+     * a flood of half-open handshakes from it never holds them all (a real client never
+     * meets that); in all, --max-clients unless said. */
+    if (cfg->max_handshakes == 0)
+        cfg->max_handshakes = cfg->max_clients;
+    if (cfg->max_handshakes_per_source == 0)
+        cfg->max_handshakes_per_source = cfg->max_clients > 1 ? cfg->max_clients / 2 : 1;
     if (cfg->tun && cfg->one_socket && !cfg->client_mode)
         return errorf(err, err_size, "cannot use --tun with --one-socket: a tunnel waits on "
                                      "its own connected socket");

@@ -387,6 +387,13 @@ const struct option_spec option_table[] = {
          "ask every client for a certificate, verified against --cafile and --crlfile"),
     NUMBER("max-clients", 0, OPT_MAX_CLIENTS, GROUP_SERVER, max_clients, "N", 1, 100000,
            DEFAULT_MAX_CLIENTS, "sessions served at once"),
+    NUMBER("max-handshakes", 0, OPT_MAX_HANDSHAKES, GROUP_SERVER, max_handshakes, "N", 0,
+           100000, 0, "sessions still handshaking at once, in all: a flood of cookie-valid "
+           "ClientHellos that never finish holds no more slots (0: --max-clients)"),
+    NUMBER("max-handshakes-per-source", 0, OPT_MAX_HANDSHAKES_PER_SOURCE, GROUP_SERVER,
+           max_handshakes_per_source, "N", 0, 100000, 0, "sessions still handshaking at once "
+           "from one address, any port (0: half of --max-clients; behind a proxy such as "
+           "nginx every client has its address: give --max-clients)"),
     NUMBER("idle-timeout", 0, OPT_IDLE_TIMEOUT, GROUP_SERVER, idle_timeout_s, "S", 1, 86400,
            DEFAULT_IDLE_TIMEOUT_S, "end a session idle this long, in seconds"),
     NUMBER("handshake-timeout", 0, OPT_HANDSHAKE_TIMEOUT, GROUP_SERVER, handshake_timeout_s,

@@ -15,20 +15,32 @@
 
 /* Embedded in what the caller registers (the server's struct client). */
 struct registry_entry {
-    struct registry_entry *next;
+    struct registry_entry *next;        /* in its bucket by whole address */
+    struct registry_entry *source_next; /* in its bucket by source address (no port) */
     struct udp_addr peer;
+    int handshaking;                    /* its handshake is under way */
 };
 
 struct registry {
     struct registry_entry *buckets[REGISTRY_BUCKETS];
-    unsigned count;
+    struct registry_entry *sources[REGISTRY_BUCKETS];
+    unsigned count;       /* entries */
+    unsigned handshaking; /* entries whose handshake is under way */
 };
 
 /* The entry for peer, or NULL. */
 struct registry_entry *registry_find(const struct registry *r, const struct udp_addr *peer);
 
-/* Adds entry (its peer set, not yet in the table). */
+/* Adds entry (its peer set, not yet in the table), handshaking. */
 void registry_add(struct registry *r, struct registry_entry *entry);
+
+/* entry's handshake is over (done or failed): it no longer counts as handshaking. */
+void registry_handshake_over(struct registry *r, struct registry_entry *entry);
+
+/* Entries from peer's address (any port) whose handshake is under way, counted up to
+ * limit. */
+unsigned registry_source_handshakes(const struct registry *r, const struct udp_addr *peer,
+                                    unsigned limit);
 
 /* Removes entry; nothing happens when it is not in the table. */
 void registry_remove(struct registry *r, struct registry_entry *entry);
@@ -42,10 +54,20 @@ enum hello_decision {
     HELLO_ACCEPT,    /* a new client: make its socket, register it, start its session */
     HELLO_DUPLICATE, /* a retransmission from a served peer: its own thread answers it */
     HELLO_REFUSE,    /* --max-clients are served already */
+    HELLO_REFUSE_HANDSHAKES, /* --max-handshakes are under way already */
+    HELLO_REFUSE_SOURCE, /* --max-handshakes-per-source are under way from its address */
+};
+
+/* The limits a new client meets. */
+struct hello_limits {
+    unsigned max_clients;      /* sessions in all */
+    unsigned max_handshakes;   /* sessions still handshaking, in all */
+    unsigned max_per_source;   /* sessions still handshaking from one address (any port) */
 };
 
 enum hello_decision registry_decide_hello(const struct registry *r,
-                                          const struct udp_addr *peer, unsigned max_clients);
+                                          const struct udp_addr *peer,
+                                          const struct hello_limits *limits);
 
 /* What a session thread does with a datagram read on its own socket. */
 enum datagram_owner {

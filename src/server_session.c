@@ -126,9 +126,11 @@ static enum session_end handshake(struct client *client)
     enum session_status status;
     const char *hint;
 
-    atomic_fetch_add(&client->server->handshaking, 1);
     status = session_handshake(s, clock_now_ms() + (int64_t)limit_s * 1000);
-    atomic_fetch_sub(&client->server->handshaking, 1);
+    /* Done or failed, it no longer counts against --max-handshakes(-per-source). */
+    pthread_mutex_lock(&client->server->lock);
+    registry_handshake_over(&client->server->registry, &client->entry);
+    pthread_mutex_unlock(&client->server->lock);
     switch (status) {
     case SESSION_OK:
         return END_ESTABLISHED; /* not an end: the caller echoes */

@@ -5,12 +5,14 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import BINARY, ROOT, Process, free_port, linux_only
+from conftest import (BINARY, ROOT, Process, capture_client_hello, cookie_exchange, free_port,
+                      linux_only)
 
 
 def test_help_and_the_man_page_give_the_workers_range():
@@ -155,7 +157,8 @@ def test_sigusr1_writes_one_status_line_even_with_q_and_sigusr2_is_ignored(port,
         line = next(l for l in stderr.splitlines() if "status:" in l)
         assert line.startswith("dtls_echo: status: 1 session(s) live (0 handshaking), "
                                "1 accepted, "), line
-        assert re.search(r", [1-9]\d* refused \(--max-clients\); failed: ", line), line
+        assert re.search(r", refused [1-9]\d* \(--max-clients\), 0 \(--max-handshakes\), 0 "
+                         r"\(--max-handshakes-per-source\); failed: ", line), line
         assert stderr.count("status:") == 1
     finally:
         holder.kill()
@@ -240,3 +243,34 @@ def test_check_mode_reads_what_a_start_reads_and_says_ok_or_why_not(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_half_open_handshakes_from_one_address_cannot_take_every_slot(port, start_server):
+    """60 cookie-valid ClientHellos from 127.0.0.2 that never finish, against --max-clients
+    50: 25 (half, the default --max-handshakes-per-source) are taken, the rest refused and
+    said once; a real client from another address is served at once."""
+    server = start_server(port, "--max-clients", "50", "--handshake-timeout", "10")
+    hello = capture_client_hello()
+    socks = []
+    try:
+        for _ in range(60):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.2", 0))
+            socks.append(sock)
+            _, second = cookie_exchange(sock, port, hello)
+            sock.sendto(second, ("127.0.0.1", port))  # and never a word more
+        wait_in(server.stderr, "--max-handshakes-per-source")
+        result = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "-m", "real",
+                                 "-n", "1", "--connect-timeout", "5"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        server.proc.send_signal(signal.SIGUSR1)
+        status = wait_in(server.stderr, "status:")
+    finally:
+        for sock in socks:
+            sock.close()
+    assert status.count("IPv4 127.0.0.2 refused: 25 handshakes already under way from this "
+                        "address (--max-handshakes-per-source)") == 1, status
+    assert re.search(r"status: 26 session\(s\) live \(25 handshaking\), 26 accepted, refused "
+                     r"0 \(--max-clients\), 0 \(--max-handshakes\), 35 "
+                     r"\(--max-handshakes-per-source\)", status), status

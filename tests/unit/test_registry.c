@@ -53,6 +53,9 @@ static void client_hello(unsigned char *buf, size_t len, unsigned char fill)
 
 static struct registry table;
 
+/* Room for 10 clients, all of them handshaking, from one address too; and for 2. */
+static const struct hello_limits ten = {10, 10, 10}, two_clients = {2, 2, 2};
+
 static int reset(void **state)
 {
     (void)state;
@@ -66,9 +69,9 @@ static void test_a_new_peer_is_accepted_and_then_a_duplicate(void **state)
     struct udp_addr same = ipv4("127.0.0.1", 4000);
     (void)state;
 
-    assert_int_equal(registry_decide_hello(&table, &same, 10), HELLO_ACCEPT);
+    assert_int_equal(registry_decide_hello(&table, &same, &ten), HELLO_ACCEPT);
     registry_add(&table, &entry);
-    assert_int_equal(registry_decide_hello(&table, &same, 10), HELLO_DUPLICATE);
+    assert_int_equal(registry_decide_hello(&table, &same, &ten), HELLO_DUPLICATE);
     assert_ptr_equal(registry_find(&table, &same), &entry);
 }
 
@@ -79,7 +82,7 @@ static void test_another_port_of_the_same_host_is_another_client(void **state)
     (void)state;
 
     registry_add(&table, &entry);
-    assert_int_equal(registry_decide_hello(&table, &other, 10), HELLO_ACCEPT);
+    assert_int_equal(registry_decide_hello(&table, &other, &ten), HELLO_ACCEPT);
 }
 
 static void test_a_v4_mapped_address_is_the_same_peer_as_its_ipv4(void **state)
@@ -89,7 +92,42 @@ static void test_a_v4_mapped_address_is_the_same_peer_as_its_ipv4(void **state)
     (void)state;
 
     registry_add(&table, &entry);
-    assert_int_equal(registry_decide_hello(&table, &mapped, 10), HELLO_DUPLICATE);
+    assert_int_equal(registry_decide_hello(&table, &mapped, &ten), HELLO_DUPLICATE);
+}
+
+static void test_handshakes_under_way_are_limited_per_address_and_in_all(void **state)
+{
+    struct registry_entry from_a[3] = {{.peer = ipv4("127.0.0.2", 1)},
+                                       {.peer = ipv4("127.0.0.2", 2)},
+                                       {.peer = ipv6("::ffff:127.0.0.2", 3)}};
+    struct registry_entry from_b = {.peer = ipv4("127.0.0.3", 1)};
+    struct udp_addr a_again = ipv4("127.0.0.2", 9), b_again = ipv4("127.0.0.3", 9);
+    struct udp_addr c = ipv6("::1", 9);
+    const struct hello_limits limits = {100, 4, 3}; /* 4 in all, 3 from one address */
+    (void)state;
+
+    for (int i = 0; i < 3; i++)
+        registry_add(&table, &from_a[i]);
+    /* Three under way from 127.0.0.2 (one of them v4-mapped, on any port): the fourth
+     * is refused; another address is not. */
+    assert_int_equal(registry_source_handshakes(&table, &a_again, 10), 3);
+    assert_int_equal(registry_decide_hello(&table, &a_again, &limits), HELLO_REFUSE_SOURCE);
+    assert_int_equal(registry_decide_hello(&table, &b_again, &limits), HELLO_ACCEPT);
+    registry_add(&table, &from_b);
+    /* Four under way in all: every new client waits. */
+    assert_int_equal(registry_decide_hello(&table, &c, &limits), HELLO_REFUSE_HANDSHAKES);
+    /* A handshake over (done or failed) frees its place; the session stays registered. */
+    registry_handshake_over(&table, &from_a[0]);
+    registry_handshake_over(&table, &from_a[0]); /* twice: counted once */
+    assert_int_equal(table.handshaking, 3);
+    assert_int_equal(table.count, 4);
+    assert_int_equal(registry_decide_hello(&table, &a_again, &limits), HELLO_ACCEPT);
+    /* Leaving while handshaking frees the place too, and its address's count. */
+    registry_remove(&table, &from_a[1]);
+    assert_int_equal(table.handshaking, 2);
+    assert_int_equal(registry_source_handshakes(&table, &a_again, 10), 1);
+    registry_remove(&table, &from_a[1]); /* twice: nothing happens */
+    assert_int_equal(table.handshaking, 2);
 }
 
 static void test_a_full_server_refuses_until_one_leaves(void **state)
@@ -101,10 +139,10 @@ static void test_a_full_server_refuses_until_one_leaves(void **state)
 
     registry_add(&table, &one);
     registry_add(&table, &two);
-    assert_int_equal(registry_decide_hello(&table, &third, 2), HELLO_REFUSE);
+    assert_int_equal(registry_decide_hello(&table, &third, &two_clients), HELLO_REFUSE);
     registry_remove(&table, &one);
     assert_int_equal(table.count, 1);
-    assert_int_equal(registry_decide_hello(&table, &third, 2), HELLO_ACCEPT);
+    assert_int_equal(registry_decide_hello(&table, &third, &two_clients), HELLO_ACCEPT);
     registry_remove(&table, &one); /* twice: nothing happens */
     assert_int_equal(table.count, 1);
 }
@@ -178,6 +216,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_a_new_peer_is_accepted_and_then_a_duplicate, reset),
+        cmocka_unit_test_setup(test_handshakes_under_way_are_limited_per_address_and_in_all,
+                               reset),
         cmocka_unit_test_setup(test_another_port_of_the_same_host_is_another_client, reset),
         cmocka_unit_test_setup(test_a_v4_mapped_address_is_the_same_peer_as_its_ipv4, reset),
         cmocka_unit_test_setup(test_a_full_server_refuses_until_one_leaves, reset),
