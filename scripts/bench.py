@@ -232,9 +232,15 @@ def main():
                         help="small loads, one run each, no 10k sessions and no "
                              "gnutls-cli benchmark: the CI check that the bench works")
     parser.add_argument("--runs", type=int, help="runs per load (default 3, --quick 1)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "bench"),
-                        help="directory for RESULTS.md, results.json and scaling.png")
+    parser.add_argument("--out", default=os.path.join(ROOT, "build", "bench"),
+                        help="directory for RESULTS.md, results.json and the plots (default "
+                             "build/bench, not committed; the committed bench/ takes only a "
+                             "full run, asked for by name: make bench BENCH_OUT=bench)")
     opts = parser.parse_args()
+    if opts.quick and os.path.realpath(opts.out) == os.path.realpath(os.path.join(ROOT,
+                                                                                  "bench")):
+        parser.error("--quick figures are not for bench/, the committed results: give "
+                     "another --out (default build/bench)")
     runs = opts.runs or (1 if opts.quick else 3)
     scale = 10 if opts.quick else 1
     if opts.quick:

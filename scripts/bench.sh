@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # bench.sh - the benchmark (`make bench`): dtls_echo, gnutls-serv --udp --echo and a plain
 # UDP echo server under the same loads from dtls_echo's load generator, on loopback.
-# Writes bench/RESULTS.md, bench/results.json and bench/scaling.png (see scripts/bench.py).
+# Writes RESULTS.md, results.json and the plots into build/bench/ (--out DIR; the
+# committed bench/ takes only a full run: see scripts/bench.py).
 #
 # Usage: scripts/bench.sh [--quick] [--runs N] [--out DIR]
 #   --quick   small loads, one run each: the short run CI makes so the bench cannot rot

@@ -10,6 +10,15 @@ import subprocess
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def test_quick_figures_never_land_in_the_committed_results():
+    result = subprocess.run([os.path.join(ROOT, "scripts", "bench.sh"), "--quick", "--out",
+                             os.path.join(ROOT, "bench")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "not for bench/" in result.stderr, result.stderr
+    makefile = open(os.path.join(ROOT, "Makefile")).read()
+    assert "BENCH_OUT ?= build/bench" in makefile and "--out $(BENCH_OUT)" in makefile
+
+
 def test_quick_bench_writes_the_table_and_the_plot(tmp_path):
     result = subprocess.run([os.path.join(ROOT, "scripts", "bench.sh"), "--quick", "--out",
                              str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
