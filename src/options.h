@@ -137,6 +137,7 @@ struct config {
     const char *workers_text;   /* server: --workers as given: N or auto */
     unsigned workers;           /* server: worker processes (auto: one per online CPU) */
     int check;                  /* server: load and check everything, then exit (nginx -t) */
+    int session_log;            /* server: two lines per session instead of the transcript */
     unsigned max_handshakes;    /* server: handshaking at once, in all (set: never 0) */
     unsigned max_handshakes_per_source; /* server: ... from one address (set: never 0) */
     int one_socket;             /* server: every datagram read on the listening socket and

@@ -420,6 +420,11 @@ const struct option_spec option_table[] = {
          "worker processes (Linux only), each a whole server on its own socket of one "
          "SO_REUSEPORT group (1-" MAX_WORKERS_TEXT "; auto: one per CPU); a parent starts "
          "them, restarts one that dies and stops them all; --max-clients counts per worker"),
+    FLAG("session-log", 0, OPT_SESSION_LOG, GROUP_SERVER, session_log,
+         "for services: in place of the transcript (every record printed), two lines per "
+         "session on stderr, never a payload: when it starts (peer, identity, version and "
+         "suite, new or resumed) and when it ends (duration, records and bytes each way, "
+         "why)"),
     FLAG("check", 't', 't', GROUP_SERVER, check,
          "check the configuration and exit, as nginx -t does: the options, the certificate "
          "and key, CA, CRL, PSK file, raw keys and the key files are read as a start would "

@@ -38,6 +38,11 @@ struct client {
     unsigned char *hello;    /* the ClientHello that carried the valid cookie */
     size_t hello_len;
     struct session session;
+    /* --session-log: what the end line says */
+    int64_t established_ms;
+    unsigned long records_in, records_out;
+    unsigned long long bytes_in, bytes_out;
+    const char *why;         /* why the session ended */
 };
 
 /* The client that embeds member (a registry entry or a pool job). */
@@ -174,7 +179,10 @@ static void echo_record(struct client *client, const unsigned char *data, size_t
         part = len - sent < mtu ? len - sent : mtu;
         status = session_send(s, data + sent, part, SEND_RETRY_MS);
         sent += part;
+        client->records_out += status == SESSION_OK;
     } while (status == SESSION_OK && sent < len);
+    if (status == SESSION_OK)
+        client->bytes_out += len;
     if (status == SESSION_FATAL)
         session_log_failure(LOG_WARN, s, "echo not sent", s->error);
     else if (status != SESSION_OK)
@@ -231,7 +239,9 @@ static enum session_end echo_records(struct client *client)
             flush_echoes(client);
         switch (session_recv(s, data, sizeof(data), &len, seq)) {
         case SESSION_OK:
-            if (log_enabled(LOG_INFO))
+            client->records_in++;
+            client->bytes_in += len;
+            if (!client->server->cfg->session_log && log_enabled(LOG_INFO))
                 print_record(seq, data, len);
             if (session_batch_when_busy(s))
                 session_cork(s);
@@ -245,23 +255,30 @@ static enum session_end echo_records(struct client *client)
         case SESSION_PONG:
             break;
         case SESSION_CLOSED:
-            log_out("EOF");
+            client->why = "close_notify";
+            if (!client->server->cfg->session_log)
+                log_out("EOF");
             return END_CLOSED;
         case SESSION_HALTED:
+            client->why = "a new handshake from the same address and port";
             return END_RESTART;
         case SESSION_STOPPED:
+            client->why = "the server stopped";
             return END_STOPPED;
         case SESSION_REFUSED:
+            client->why = "gone away (port unreachable)";
             atomic_fetch_add(&client->server->failed[FAILED_GONE], 1);
             log_info("%s: went away (port unreachable)", client->peer_text);
             return END_CLOSED;
         case SESSION_FATAL:
+            client->why = "an error (said above)";
             atomic_fetch_add(&client->server->failed[FAILED_SESSION], 1);
             session_log_failure(LOG_WARN, s, "session ended", s->error);
             return END_CLOSED;
         default: /* AGAIN: the idle time is up, or a wake-up came early */
             left = deadline - clock_now_ms();
             if (left <= 0) {
+                client->why = "idle timeout";
                 log_info("%s: idle for %u s, closing", client->peer_text,
                          client->server->cfg->idle_timeout_s);
                 return END_CLOSED;
@@ -284,6 +301,33 @@ static enum session_end echo(struct client *client)
 
     flush_echoes(client);
     return end;
+}
+
+/* --session-log: the line of an established session's start. */
+static void log_session_start(struct client *client)
+{
+    struct session *s = &client->session;
+    char identity[300];
+    char *desc = gnutls_session_get_desc(s->tls);
+
+    session_peer_identity(s, identity, sizeof(identity));
+    client->established_ms = clock_now_ms();
+    client->records_in = client->records_out = 0;
+    client->bytes_in = client->bytes_out = 0;
+    client->why = "the tunnel ended";
+    log_info("session start: %s: %s, %s, %s", client->peer_text,
+             identity[0] != '\0' ? identity : "no identity", desc != NULL ? desc : "?",
+             gnutls_session_is_resumed(s->tls) ? "resumed" : "new");
+    gnutls_free(desc);
+}
+
+/* --session-log: the line of its end. */
+static void log_session_end(const struct client *client)
+{
+    log_info("session end: %s after %.3f s: in %lu record(s), %llu byte(s); out %lu "
+             "record(s), %llu byte(s); %s", client->peer_text,
+             (double)(clock_now_ms() - client->established_ms) / 1000.0, client->records_in,
+             client->bytes_in, client->records_out, client->bytes_out, client->why);
 }
 
 /* The client asked for a tunnel: it runs on this thread, over the same socket. */
@@ -367,9 +411,14 @@ void server_session_serve(struct pool_job *job)
         s->transport.screen_ctx = client;
         end = handshake(client);
         if (end == END_ESTABLISHED) {
-            log_out("- Handshake was completed");
+            if (srv->cfg->session_log)
+                log_session_start(client);
+            else
+                log_out("- Handshake was completed");
             session_log_description(s, 0);
             end = srv->cfg->tun && session_alpn_is(s, TUNNEL_ALPN) ? tunnel(client) : echo(client);
+            if (srv->cfg->session_log)
+                log_session_end(client);
             if (end == END_RESTART)
                 log_info("%s: new handshake from the same address and port, new session",
                          client->peer_text);
@@ -423,7 +472,8 @@ void server_session_start(struct server *srv, const unsigned char *hello, size_t
         client_free(client);
         return;
     }
-    log_out("Accepted connection from %s", client->peer_text);
+    if (!srv->cfg->session_log)
+        log_out("Accepted connection from %s", client->peer_text);
     srv->accepted++;
     pthread_mutex_lock(&srv->lock);
     registry_add(&srv->registry, &client->entry);

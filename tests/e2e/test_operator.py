@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from conftest import (BINARY, ROOT, Process, capture_client_hello, cookie_exchange, free_port,
-                      linux_only)
+import peers
+from conftest import (BINARY, ROOT, Process, capture_client_hello, cert, cookie_exchange,
+                      free_port, linux_only)
 
 
 def test_help_and_the_man_page_give_the_workers_range():
@@ -274,3 +275,22 @@ def test_half_open_handshakes_from_one_address_cannot_take_every_slot(port, star
     assert re.search(r"status: 26 session\(s\) live \(25 handshaking\), 26 accepted, refused "
                      r"0 \(--max-clients\), 0 \(--max-handshakes\), 35 "
                      r"\(--max-handshakes-per-source\)", status), status
+
+
+def test_the_session_log_says_who_what_and_why_and_never_a_payload(port, start_server):
+    server = start_server(port, "--session-log", "--pskfile", cert("psk.txt"))
+    result = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port),
+                             "--psk-identity", "client", "--psk-key", peers.psk_key(), "-m",
+                             "secret payload", "-n", "3"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    stderr = wait_in(server.stderr, "session end:")
+    assert re.search(r"dtls_echo: session start: IPv4 127\.0\.0\.1 port \d+: psk:client, "
+                     r"\(DTLS1\.2\)-\([^)]+\)-\([^)]+\), new", stderr), stderr
+    assert re.search(r"dtls_echo: session end: IPv4 127\.0\.0\.1 port \d+ after [\d.]+ s: in 3 "
+                     r"record\(s\), 42 byte\(s\); out 3 record\(s\), 42 byte\(s\); "
+                     r"close_notify", stderr), stderr
+    assert server.stop() == 0
+    everything = server.stdout() + server.stderr()
+    assert "secret payload" not in everything and "received[" not in everything
+    assert "Accepted connection" not in everything and "EOF" not in server.stdout()
