@@ -242,10 +242,91 @@ static void drain_wake_pipe(struct server *srv)
         ;
 }
 
+struct server_credentials *server_credentials_take(struct server *srv)
+{
+    struct server_credentials *held;
+
+    pthread_mutex_lock(&srv->lock);
+    held = srv->creds;
+    held->refs++;
+    pthread_mutex_unlock(&srv->lock);
+    return held;
+}
+
+void server_credentials_drop(struct server *srv, struct server_credentials *held)
+{
+    unsigned left;
+
+    if (held == NULL)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    left = --held->refs;
+    pthread_mutex_unlock(&srv->lock);
+    if (left == 0) {
+        credentials_free(&held->creds);
+        free(held);
+    }
+}
+
+/* Loads the credentials cfg names, with ticket_key (NULL: a random one). Returns them
+ * (one reference), or NULL with a reason and *code (an exit code). */
+static struct server_credentials *load_credentials(const struct config *cfg,
+                                                   const unsigned char *ticket_key, int *code,
+                                                   char *err, size_t err_size)
+{
+    struct server_credentials *fresh = calloc(1, sizeof(*fresh));
+    struct tls_settings tls;
+
+    *code = EXIT_RUNTIME;
+    if (fresh == NULL) {
+        errorf(err, err_size, "out of memory for the credentials");
+        return NULL;
+    }
+    options_tls_settings(cfg, &tls);
+    tls.ticket_key = ticket_key;
+    switch (credentials_load(&tls, &fresh->creds, err, err_size)) {
+    case CREDENTIALS_OK:
+        fresh->refs = 1;
+        return fresh;
+    case CREDENTIALS_BAD_SETTING:
+        *code = EXIT_USAGE;
+        break;
+    case CREDENTIALS_BAD_FILE:
+        break;
+    }
+    free(fresh);
+    return NULL;
+}
+
+/* SIGHUP: the credentials again, for the sessions to come, with the ticket key in use
+ * (workers forked with it must keep agreeing). */
+static void reload_credentials(struct server *srv)
+{
+    unsigned char ticket_key[KEYFILE_KEY_SIZE];
+    struct server_credentials *fresh, *old = srv->creds;
+    char err[512];
+    int code;
+
+    pthread_mutex_lock(&old->creds.ticket_lock);
+    memcpy(ticket_key, old->creds.ticket_key.data, sizeof(ticket_key));
+    pthread_mutex_unlock(&old->creds.ticket_lock);
+    fresh = load_credentials(srv->cfg, ticket_key, &code, err, sizeof(err));
+    gnutls_memset(ticket_key, 0, sizeof(ticket_key));
+    if (fresh == NULL) {
+        log_error("SIGHUP: %s; the certificate and keys in use stay", err);
+        return;
+    }
+    pthread_mutex_lock(&srv->lock);
+    srv->creds = fresh;
+    pthread_mutex_unlock(&srv->lock);
+    server_credentials_drop(srv, old); /* freed once its last session ends */
+    log_info("SIGHUP: certificate, key, CA, CRL and PSK files read again for new sessions");
+}
+
 /* SIGHUP: reads the key files again. A new cookie key becomes current (the one before
  * stays valid for --cookie-rotate seconds), a new ticket key serves the sessions made from
  * now on. A file that cannot be read keeps the key in use, said once. */
-void server_reload_keys(struct server *srv)
+static void reload_keys(struct server *srv)
 {
     const struct config *cfg = srv->cfg;
     unsigned char key[KEYFILE_KEY_SIZE];
@@ -267,12 +348,18 @@ void server_reload_keys(struct server *srv)
     if (cfg->ticket_key_file != NULL) {
         if (keyfile_read(cfg->ticket_key_file, key, err, sizeof(err)) < 0)
             log_error("SIGHUP: %s; the ticket key in use stays", err);
-        else if (credentials_set_ticket_key(&srv->creds, key) < 0)
+        else if (credentials_set_ticket_key(&srv->creds->creds, key) < 0)
             log_error("SIGHUP: out of memory for the ticket key; the one in use stays");
         else
             log_info("SIGHUP: ticket key read from '%s'", cfg->ticket_key_file);
     }
     gnutls_memset(key, 0, sizeof(key));
+}
+
+void server_reload(struct server *srv)
+{
+    reload_credentials(srv);
+    reload_keys(srv);
 }
 
 void server_log_status(struct server *srv)
@@ -316,7 +403,7 @@ static void listen_loop(struct server *srv)
         if (fds[3].revents) {
             unsigned asked = signals_read_control(srv->reload_fd);
             if (asked & CONTROL_RELOAD) /* one reload for any number of signals */
-                server_reload_keys(srv);
+                server_reload(srv);
             if (asked & CONTROL_STATUS)
                 server_log_status(srv);
         }
@@ -358,8 +445,7 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
 {
     const struct config *cfg = srv->cfg;
     unsigned char cookie_key[KEYFILE_KEY_SIZE], ticket_key[KEYFILE_KEY_SIZE];
-    struct tls_settings tls;
-    int rc;
+    int rc, code;
 
     if (cfg->cert_not_found) {
         errorf(err, err_size, "no server certificate: looked for %s and %s (make certs "
@@ -367,21 +453,16 @@ static int server_setup(struct server *srv, char *err, size_t err_size)
                options_system_file("server.pem"));
         return EXIT_RUNTIME;
     }
-    options_tls_settings(cfg, &tls);
     if ((cfg->cookie_key_file != NULL &&
          keyfile_read(cfg->cookie_key_file, cookie_key, err, err_size) < 0) ||
         (cfg->ticket_key_file != NULL &&
          keyfile_read(cfg->ticket_key_file, ticket_key, err, err_size) < 0))
         return EXIT_RUNTIME;
-    if (cfg->ticket_key_file != NULL)
-        tls.ticket_key = ticket_key;
-    switch (credentials_load(&tls, &srv->creds, err, err_size)) {
-    case CREDENTIALS_OK:
-        break;
-    case CREDENTIALS_BAD_SETTING:
-        return EXIT_USAGE;
-    case CREDENTIALS_BAD_FILE:
-        return EXIT_RUNTIME;
+    srv->creds = load_credentials(cfg, cfg->ticket_key_file != NULL ? ticket_key : NULL,
+                                  &code, err, err_size);
+    if (srv->creds == NULL) {
+        gnutls_memset(ticket_key, 0, sizeof(ticket_key));
+        return code;
     }
     rc = cookie_keys_init(&srv->cookies, cfg->cookie_rotate_s * 1000,
                           cfg->cookie_key_file != NULL ? cookie_key : NULL, err, err_size);
@@ -566,7 +647,7 @@ cleanup:
     }
     cookie_keys_destroy(&srv->cookies);
     lease_pool_free(&srv->leases);
-    credentials_free(&srv->creds);
+    server_credentials_drop(srv, srv->creds);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
     return ret;

@@ -38,6 +38,13 @@ enum failed_kind {
     FAILED_KINDS
 };
 
+/* The credentials new sessions take. SIGHUP replaces them; a session keeps the ones it
+ * started with until it ends (server_credentials_take, server_credentials_drop). */
+struct server_credentials {
+    struct credentials creds;
+    unsigned refs;          /* the server's own, and one per session; under srv->lock */
+};
+
 struct server {
     const struct config *cfg;
     int listen_fd;
@@ -47,7 +54,7 @@ struct server {
     int reload_fd;          /* readable after SIGHUP: re-read the key files */
     atomic_int stopping;    /* set before the sessions' sockets are shut down */
     int wake_fds[2];        /* sessions and threads -> listener: forwarded, or exited */
-    struct credentials creds;
+    struct server_credentials *creds; /* the current ones (swapped under lock) */
     struct cookie_keys cookies;
     struct pool pool;
     struct lease_pool leases; /* --tun: the tunnel's addresses (locked apart) */
@@ -77,9 +84,14 @@ int server_run(const struct config *cfg, int stop_fd, int reload_fd);
  * Returns an exit code. */
 int server_serve(struct server *srv);
 
-/* Reads --cookie-key-file and --ticket-key-file again (SIGHUP); a file that cannot be read
- * keeps the key in use, said once. */
-void server_reload_keys(struct server *srv);
+/* SIGHUP: reads the certificate and key, CA, CRL, PSK file and raw keys again for the
+ * sessions to come (live ones keep theirs), then --cookie-key-file and --ticket-key-file;
+ * whatever cannot be read keeps what is in use, said once. */
+void server_reload(struct server *srv);
+
+/* The current credentials, held for a session until server_credentials_drop. */
+struct server_credentials *server_credentials_take(struct server *srv);
+void server_credentials_drop(struct server *srv, struct server_credentials *held);
 
 /* SIGUSR1: one status line, whatever the log level (what is live, handshaking, accepted,
  * refused, failed by why). */

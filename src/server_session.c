@@ -378,8 +378,9 @@ void server_session_serve(struct pool_job *job)
     struct client *client = CLIENT_OF(job, job);
     struct server *srv = client->server;
     struct session *s = &client->session;
+    struct server_credentials *held = server_credentials_take(srv);
     struct session_params params = {
-        .creds = &srv->creds,
+        .creds = &held->creds,
         .path_mtu = srv->cfg->mtu,
         .peer = &client->entry.peer,
         .retransmit_ms = 1000,
@@ -428,6 +429,7 @@ void server_session_serve(struct pool_job *job)
         session_close(s);
     }
     log_debug("%s: session closed", client->peer_text);
+    server_credentials_drop(srv, held);
     retire_socket(client, end == END_STOPPED);
     /* Deregistered under the lock the listener fills inboxes under: its count is final. */
     if (srv->cfg->one_socket && client->inbox.dropped > 0)

@@ -208,7 +208,7 @@ int workers_run(struct server *srv, const int *listen_fds, unsigned count)
             unsigned asked = signals_read_control(srv->reload_fd);
             /* The parent's keys too: a worker started later must start with them. */
             if (asked & CONTROL_RELOAD)
-                server_reload_keys(srv);
+                server_reload(srv);
             for (i = 0; i < count; i++) { /* each worker says its own status */
                 if (asked & CONTROL_RELOAD)
                     kill(workers[i].pid, SIGHUP);

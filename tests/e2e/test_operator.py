@@ -4,6 +4,7 @@ sequence number is in test_wire.py (it needs tshark)."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -272,7 +273,8 @@ def test_half_open_handshakes_from_one_address_cannot_take_every_slot(port, star
             sock.close()
     assert status.count("IPv4 127.0.0.2 refused: 25 handshakes already under way from this "
                         "address (--max-handshakes-per-source)") == 1, status
-    assert re.search(r"status: 26 session\(s\) live \(25 handshaking\), 26 accepted, refused "
+    # 25 half-open, and the real client's session while it lasts.
+    assert re.search(r"status: 2[56] session\(s\) live \(25 handshaking\), 26 accepted, refused "
                      r"0 \(--max-clients\), 0 \(--max-handshakes\), 35 "
                      r"\(--max-handshakes-per-source\)", status), status
 
@@ -294,3 +296,45 @@ def test_the_session_log_says_who_what_and_why_and_never_a_payload(port, start_s
     everything = server.stdout() + server.stderr()
     assert "secret payload" not in everything and "received[" not in everything
     assert "Accepted connection" not in everything and "EOF" not in server.stdout()
+
+
+def served_subject(port):
+    result = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "--insecure",
+                             "--print-cert", "-m", "x", "-n", "1"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return re.search(r"subject `?([^,'`]+)", result.stdout + result.stderr).group(1)
+
+
+def test_sighup_reads_the_certificate_and_key_again_for_new_sessions(port, start_server,
+                                                                     tmp_path):
+    cert_file, key_file = tmp_path / "server.pem", tmp_path / "server-key.pem"
+    shutil.copy(cert("server.pem"), cert_file)
+    shutil.copy(cert("server-key.pem"), key_file)
+    server = start_server(port, "--cert", str(cert_file), "--key", str(key_file))
+    assert served_subject(port) == "CN=server"
+    live = subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        live.stdin.write("before\n")
+        live.stdin.flush()
+        assert live.stdout.readline() == "before\n"
+        # A renewed certificate: in place, then SIGHUP; no restart.
+        shutil.copy(cert("other-server.pem"), cert_file)
+        shutil.copy(cert("other-server-key.pem"), key_file)
+        server.proc.send_signal(signal.SIGHUP)
+        wait_in(server.stderr, "read again for new sessions")
+        assert served_subject(port) == "CN=other-server"
+        live.stdin.write("after\n")  # the live session kept its credentials
+        live.stdin.flush()
+        assert live.stdout.readline() == "after\n"
+        # One that cannot be read: said, and the one in use stays.
+        cert_file.write_text("garbage\n")
+        server.proc.send_signal(signal.SIGHUP)
+        wait_in(server.stderr, "the certificate and keys in use stay")
+        assert served_subject(port) == "CN=other-server"
+    finally:
+        live.stdin.close()
+        live.wait(timeout=15)
+    assert server.stop() == 0
