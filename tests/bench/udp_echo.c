@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* udp_echo.c - a plain UDP echo server, the benchmark's baseline: no encryption, no
- * per-peer state, one thread in a blocking recvfrom/sendto loop. What it reaches is the
- * ceiling the kernel's loopback sets for the load generator's --plain sessions.
+ * per-peer state, one thread in a recvfrom/sendto loop. What it reaches is the ceiling the
+ * kernel's loopback sets for the load generator's --plain sessions. It waits as
+ * dtls_echo's sessions wait (src/session_transport.c), so that the two compare like with
+ * like: when the last datagram came within a millisecond it looks 20 times, yielding the
+ * CPU in between, before it sleeps in recvfrom.
  *
  * Usage: udp_echo [-a ADDRESS] -p PORT [-x N]   (ADDRESS defaults to 127.0.0.1)
  *   -x N   flip the last byte of every Nth echo: a wrong echo the load generator must catch
@@ -14,8 +17,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#define SPIN_ROUNDS 20   /* as src/session_transport.c */
+#define BUSY_GAP_US 1000
+
+static long long now_us(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
 
 static volatile sig_atomic_t stop;
 
@@ -75,10 +91,21 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &action, NULL);
     printf("ready\n");
     fflush(stdout);
+    long long last_us = 0;
     while (!stop) {
         struct sockaddr_storage peer;
         socklen_t peer_len = sizeof(peer);
-        ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &peer_len);
+        ssize_t n = -1;
+        int busy = now_us() - last_us < BUSY_GAP_US;
+        for (int i = 0; busy && i < SPIN_ROUNDS && n < 0; i++) {
+            n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&peer,
+                         &peer_len);
+            if (n < 0)
+                sched_yield();
+        }
+        if (n < 0)
+            n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &peer_len);
+        last_us = now_us();
         if (n > 0 && corrupt_every > 0 && ++echoed % corrupt_every == 0)
             buf[n - 1] ^= 0xff;
         if (n >= 0)
