@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "platform.h"
@@ -25,6 +26,7 @@ static FILE *transcript_stream; /* log_out's; NULL: stdout. Set before any threa
  * then starts with its priority, "<3>" for an error, as sd-daemon(3) describes, so that
  * journalctl -p warning finds the failures. */
 static int journal;
+static int timestamps; /* log_set_timestamps: each stderr line starts with the time */
 
 static void detect_journal(void)
 {
@@ -41,6 +43,25 @@ void log_set_level(int level)
 {
     atomic_store(&current_level, level);
     detect_journal(); /* in main, before any thread starts */
+}
+
+void log_set_timestamps(int on)
+{
+    timestamps = on && !journal; /* the journal has its own */
+}
+
+/* "2026-12-04T17:20:01.123Z ": UTC, to the millisecond. */
+static int format_time(char *out, size_t size)
+{
+    struct timespec now;
+    struct tm tm;
+    char date[32];
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (gmtime_r(&now.tv_sec, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S",
+                                                      &tm) == 0)
+        return 0;
+    return snprintf(out, size, "%s.%03ldZ ", date, now.tv_nsec / 1000000);
 }
 
 /* A line's priority for the journal (sd-daemon(3)): <3> error ... <7> debug. */
@@ -103,6 +124,8 @@ static void log_line(int level, const char *prefix, const char *fmt, va_list ap)
     if (!log_enabled(level))
         return;
     len = journal ? snprintf(line, sizeof(line), "<%d>", journal_priority(level)) : 0;
+    if (timestamps)
+        len += format_time(line + len, sizeof(line) - (size_t)len);
     len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%s", prefix, level_prefix(level));
     len += vsnprintf(line + len, sizeof(line) - (size_t)len, fmt, ap);
     if ((size_t)len >= sizeof(line) - 1)

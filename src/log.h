@@ -22,6 +22,10 @@ enum log_level {
 /* Sets the most detailed level that is printed (LOG_INFO by default). */
 void log_set_level(int level);
 
+/* With on, each stderr line starts with the time (UTC, ms), unless stderr is systemd's
+ * journal, which stamps lines itself: the server's --session-log. After log_set_level. */
+void log_set_timestamps(int on);
+
 /* Names this process in every log_msg line ("dtls_echo: worker 2: ...") and transcript
  * line ("worker 2: Accepted connection ..."); call it before any thread starts. */
 void log_set_process(const char *name);

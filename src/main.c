@@ -39,6 +39,7 @@ int main(int argc, char **argv)
         return log_stdout_flush() < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
     log_set_level(cfg.log_level);
+    log_set_timestamps(cfg.session_log);
     if (cfg.action == ACTION_GENKEY) {
         if (keyfile_generate(cfg.genkey, err, sizeof(err)) < 0) {
             log_error("--genkey: %s", err);

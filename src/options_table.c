@@ -424,7 +424,7 @@ const struct option_spec option_table[] = {
          "for services: in place of the transcript (every record printed), two lines per "
          "session on stderr, never a payload: when it starts (peer, identity, version and "
          "suite, new or resumed) and when it ends (duration, records and bytes each way, "
-         "why)"),
+         "why); every log line starts with the time (UTC), unless stderr is the journal"),
     FLAG("check", 't', 't', GROUP_SERVER, check,
          "check the configuration and exit, as nginx -t does: the options, the certificate "
          "and key, CA, CRL, PSK file, raw keys and the key files are read as a start would "

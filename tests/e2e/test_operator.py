@@ -292,6 +292,9 @@ def test_the_session_log_says_who_what_and_why_and_never_a_payload(port, start_s
     assert re.search(r"dtls_echo: session end: IPv4 127\.0\.0\.1 port \d+ after [\d.]+ s: in 3 "
                      r"record\(s\), 42 byte\(s\); out 3 record\(s\), 42 byte\(s\); "
                      r"close_notify", stderr), stderr
+    # Outside the journal each line carries the time (UTC, to the millisecond).
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z dtls_echo: ", line)
+               for line in stderr.splitlines()), stderr
     assert server.stop() == 0
     everything = server.stdout() + server.stderr()
     assert "secret payload" not in everything and "received[" not in everything
