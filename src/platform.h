@@ -113,6 +113,7 @@ int platform_replace_file(const char *from, const char *to);
 #define flockfile _lock_file
 #define funlockfile _unlock_file
 #define putc_unlocked _putc_nolock
+#define gmtime_r(time, tm) (gmtime_s((tm), (time)) == 0 ? (tm) : NULL)
 char *strndup(const char *s, size_t n);
 ssize_t getline(char **line, size_t *size, FILE *f);
 #endif
