@@ -38,7 +38,8 @@ static int psk_add(struct credentials *creds, const char *identity, size_t ident
     entry->identity = strndup(identity, identity_len);
     entry->key = malloc(hex_len / 2 + 1);
     entry->key_len = hex_len / 2;
-    if (entry->identity == NULL || entry->key == NULL || credentials_hex_decode(hex, hex_len, entry->key)) {
+    if (entry->identity == NULL || entry->key == NULL ||
+        credentials_hex_decode(hex, hex_len, entry->key)) {
         free(entry->identity);
         free(entry->key);
         return -1;

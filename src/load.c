@@ -94,7 +94,8 @@ static void wait_workers(struct load *load, unsigned started)
 
     while (ended < started) {
         struct pollfd pfd = {.fd = load->done_fds[0], .events = POLLIN};
-        if (poll(&pfd, 1, 1000) > 0 && (n = platform_pipe_read(load->done_fds[0], bytes, sizeof(bytes))) > 0)
+        if (poll(&pfd, 1, 1000) > 0 &&
+            (n = platform_pipe_read(load->done_fds[0], bytes, sizeof(bytes))) > 0)
             ended += (unsigned)n;
         if (progress)
             progress_line(load, clock_now_us());

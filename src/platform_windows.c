@@ -408,7 +408,8 @@ int platform_pipe(int fds[2], int nonblock)
         return -1;
     fds[0] = (int)pair[0];
     fds[1] = (int)pair[1];
-    if (nonblock && (platform_set_nonblocking(fds[0]) < 0 || platform_set_nonblocking(fds[1]) < 0)) {
+    if (nonblock &&
+        (platform_set_nonblocking(fds[0]) < 0 || platform_set_nonblocking(fds[1]) < 0)) {
         platform_pipe_close(fds);
         return -1;
     }

@@ -81,7 +81,8 @@ int signals_install(int hup_reloads, int *stop_fd, int *reload_fd)
         sigaction(SIGHUP, hup_reloads ? &reload : &action, NULL) < 0)
         return -1;
     /* A server's status line on SIGUSR1; a signal it has no use for does not kill it. */
-    if (hup_reloads && (sigaction(SIGUSR1, &reload, NULL) < 0 || signal(SIGUSR2, SIG_IGN) == SIG_ERR))
+    if (hup_reloads &&
+        (sigaction(SIGUSR1, &reload, NULL) < 0 || signal(SIGUSR2, SIG_IGN) == SIG_ERR))
         return -1;
     *stop_fd = stop_pipe[0];
     *reload_fd = reload_pipe[0];
