@@ -37,13 +37,20 @@ def children_of(pid):
         return [int(child) for child in f.read().split()]
 
 
-@linux_only
-def test_quiet_still_shows_a_worker_that_died_and_was_replaced(port, start_server):
+def quiet_server_with_two_workers(port, start_server):
+    """A -q server with --workers 2, once both workers run (-q hides their start lines)."""
     server = start_server(port, "--workers", "2", "-q", ready="")
     deadline = time.monotonic() + 10
     while len(children_of(server.proc.pid)) < 2:
         assert time.monotonic() < deadline, server.stderr()
         time.sleep(0.05)
+    return server
+
+
+@linux_only
+def test_quiet_still_shows_a_worker_that_died_and_was_replaced(port, start_server):
+    server = quiet_server_with_two_workers(port, start_server)
+    deadline = time.monotonic() + 10
     victim = children_of(server.proc.pid)[0]
     os.kill(victim, signal.SIGKILL)
     line = re.compile(rf"error: worker \d \(pid {victim}\) killed by signal 9 .*: starting another")
@@ -170,11 +177,8 @@ def test_sigusr1_writes_one_status_line_even_with_q_and_sigusr2_is_ignored(port,
 
 @linux_only
 def test_sigusr1_reaches_every_worker(port, start_server):
-    server = start_server(port, "--workers", "2", "-q", ready="")
+    server = quiet_server_with_two_workers(port, start_server)
     deadline = time.monotonic() + 10
-    while len(children_of(server.proc.pid)) < 2:
-        assert time.monotonic() < deadline, server.stderr()
-        time.sleep(0.05)
     time.sleep(0.5)  # the workers' handlers are installed before they serve
     server.proc.send_signal(signal.SIGUSR1)
     while server.stderr().count("status:") < 2 and time.monotonic() < deadline + 10:
