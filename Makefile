@@ -132,12 +132,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 	-std=gnu11 -Wall -Wextra -Werror -pthread -Isrc $(LIB_CFLAGS)
 # The option layer and what it links: the fuzzer, the dictionary and the man page use it.
 OPTIONS_SRCS := src/options.c src/options_table.c src/options_text.c src/lease.c src/log.c \
-	src/clock.c src/platform.c src/platform_linux.c src/platform_posix.c src/inbox.c \
-	src/platform_windows.c src/signals_windows.c
+	src/clock.c src/platform.c src/platform_linux.c src/platform_posix.c
 FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c $(OPTIONS_SRCS)
 FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c \
-	src/trace.c src/platform.c src/platform_linux.c src/platform_posix.c src/inbox.c \
-	src/platform_windows.c src/signals_windows.c
+	src/trace.c src/platform.c src/platform_linux.c src/platform_posix.c
 FUZZ_TUNNEL_SRCS := tests/fuzz/fuzz_tunnel.c src/tunnel_wire.c
 build/fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/*.h
 	mkdir -p $(@D)

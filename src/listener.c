@@ -294,6 +294,7 @@ static struct server_credentials *load_credentials(const struct config *cfg,
     case CREDENTIALS_BAD_FILE:
         break;
     }
+    credentials_free(&fresh->creds); /* what was loaded before the failure */
     free(fresh);
     return NULL;
 }

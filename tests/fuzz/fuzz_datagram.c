@@ -31,6 +31,7 @@
  * address, so its length, the one thing checked there, is the same for every peer. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -290,7 +291,11 @@ static void check_address_text(const struct udp_addr *peer)
     percent = strchr(host, '%');
     if (percent != NULL) {
         *percent = '\0';
-        CHECK(sscanf(percent + 1, "%u", &scope) == 1, "\"%s\": bad scope", text);
+        /* The interface's name where it has one (platform_interface_name), else its
+         * number. */
+        if (sscanf(percent + 1, "%u", &scope) != 1)
+            scope = if_nametoindex(percent + 1);
+        CHECK(scope != 0, "\"%s\": bad scope", text);
     }
     CHECK(scope == sin6->sin6_scope_id, "\"%s\": scope %u expected", text,
           sin6->sin6_scope_id);
