@@ -145,17 +145,23 @@ def wait_in(read, text, timeout=10):
     return read()
 
 
+def live_client(port, line):
+    """Our client in stdin mode, its session held open once line came back."""
+    client = subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    client.stdin.write(line)
+    client.stdin.flush()
+    assert client.stdout.readline() == line
+    return client
+
+
 def test_sigusr1_writes_one_status_line_even_with_q_and_sigusr2_is_ignored(port,
                                                                           start_server):
     server = start_server(port, "-q", "--max-clients", "1", "--handshake-timeout", "1",
                           ready="")
-    holder = subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port)], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True)
+    holder = live_client(port, "held\n")
     try:
-        holder.stdin.write("held\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline() == "held\n"
         refused = subprocess.run([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port), "-m", "x",
                                   "--connect-timeout", "2"], capture_output=True, timeout=30)
         assert refused.returncode != 0
@@ -320,13 +326,8 @@ def test_sighup_reads_the_certificate_and_key_again_for_new_sessions(port, start
     shutil.copy(cert("server-key.pem"), key_file)
     server = start_server(port, "--cert", str(cert_file), "--key", str(key_file))
     assert served_subject(port) == "CN=server"
-    live = subprocess.Popen([BINARY, "-c", "-a", "127.0.0.1", "-p", str(port)], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    live = live_client(port, "before\n")
     try:
-        live.stdin.write("before\n")
-        live.stdin.flush()
-        assert live.stdout.readline() == "before\n"
         # A renewed certificate: in place, then SIGHUP; no restart.
         shutil.copy(cert("other-server.pem"), cert_file)
         shutil.copy(cert("other-server-key.pem"), key_file)
