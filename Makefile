@@ -37,13 +37,13 @@ SRCS := src/log.c src/clock.c src/options.c src/options_table.c src/options_text
 	src/histogram.c src/load.c src/load_worker.c src/load_report.c src/lease.c src/tun.c \
 	src/tunnel.c src/tunnel_wire.c src/privileges.c src/keyfile.c src/server_tunnel.c \
 	src/client_tunnel.c src/signals.c src/workers.c src/platform.c src/platform_linux.c \
-	src/platform_posix.c src/inbox.c \
+	src/platform_posix.c src/inbox.c src/tun_offload.c \
 	src/platform_windows.c src/signals_windows.c
 OBJS := $(SRCS:.c=.o)
 UNIT_TESTS := tests/unit/test_options tests/unit/test_udp tests/unit/test_cookie \
 	tests/unit/test_histogram tests/unit/test_registry tests/unit/test_rto \
 	tests/unit/test_session tests/unit/test_lease tests/unit/test_platform tests/unit/test_inbox \
-	tests/unit/test_platform_posix
+	tests/unit/test_platform_posix tests/unit/test_tun_offload
 RELAY := tests/relay/udp_relay
 UDP_ECHO := tests/bench/udp_echo
 REFERENCE := tests/bench/dtls_reference

@@ -8,7 +8,8 @@ import pytest
 from conftest import ROOT
 
 UNIT = ["test_options", "test_udp", "test_cookie", "test_histogram", "test_registry", "test_lease",
-        "test_rto", "test_session", "test_platform", "test_platform_posix", "test_inbox"]
+        "test_rto", "test_session", "test_platform", "test_platform_posix", "test_inbox",
+        "test_tun_offload"]
 
 
 @pytest.mark.parametrize("name", UNIT)
