@@ -24,6 +24,7 @@
 struct client_tunnel {
     struct connection *conn;
     int tun_fd;
+    unsigned offloads;                 /* what the TUN device granted (TUN_OFFLOAD_*) */
     char ifname[IFNAMSIZ];
     unsigned char token[TUNNEL_TOKEN_SIZE];
     struct tunnel_config config;       /* what the interface has now */
@@ -164,6 +165,8 @@ static int session_tunnel(struct client_tunnel *ct, const char *host, int stop_f
     memset(&t, 0, sizeof(t));
     t.session = &conn->session;
     t.tun_fd = ct->tun_fd;
+    t.tun_offloads = ct->offloads;
+    t.udp_offloads = !conn->cfg->no_offload;
     t.keepalive_ms = conn->cfg->keepalive_s * 1000;
     end = tunnel_run(&t);
     log_status("tunnel down: %s", tunnel_end_text(&t, end));
@@ -184,7 +187,8 @@ enum client_outcome client_tunnel_run(struct connection *conn, const char *host,
     memset(&ct, 0, sizeof(ct));
     ct.conn = conn;
     if (privileges_need_net_admin("--tun (an interface)", err, sizeof(err)) < 0 ||
-        (ct.tun_fd = tun_open("dtls%d", ct.ifname, err, sizeof(err))) < 0) {
+        (ct.tun_fd = tun_open("dtls%d", !conn->cfg->no_offload, ct.ifname, &ct.offloads, err,
+                              sizeof(err))) < 0) {
         log_error("%s", err);
         return OUTCOME_RUNTIME;
     }

@@ -280,11 +280,11 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
     if (cfg->resume && cfg->message == NULL)
         return errorf(err, err_size, "--resume needs --message");
     if (!cfg->tun && (seen[OPT_TUN_NET] || seen[OPT_TUN_NET6] || seen[OPT_ROUTE] ||
-                      seen[OPT_KEEPALIVE] || seen[OPT_LEASE_TIME]))
+                      seen[OPT_KEEPALIVE] || seen[OPT_LEASE_TIME] || seen[OPT_NO_OFFLOAD]))
         return errorf(err, err_size, "--%s is a tunnel option: add --tun",
                       seen[OPT_TUN_NET] ? "tun-net" : seen[OPT_TUN_NET6] ? "tun-net6"
                       : seen[OPT_ROUTE] ? "route" : seen[OPT_KEEPALIVE] ? "keepalive"
-                      : "lease-time");
+                      : seen[OPT_LEASE_TIME] ? "lease-time" : "no-offload");
     /* What this platform cannot do is refused here, never half-done later. */
     if (cfg->tun && !platform_has_tun())
         return errorf(err, err_size, "--tun is Linux-only: %s has no TUN device of the kind "

@@ -115,6 +115,7 @@ struct config {
     const char *tun_net6;       /* server: its IPv6 network; "none": IPv4 only */
     struct text_list routes;    /* client: networks to route through the tunnel */
     unsigned keepalive_s;       /* heartbeat after this much silence; 0: off */
+    int no_offload;             /* --tun without TSO/GRO on the TUN device or UDP socket */
     unsigned lease_time_s;      /* server: a client's addresses stay its own this long */
     const char *user;           /* after set-up, run as this user */
 

@@ -268,6 +268,10 @@ const struct option_spec option_table[] = {
     NUMBER("keepalive", 0, OPT_KEEPALIVE, GROUP_COMMON, keepalive_s, "S", 0, 3600,
            DEFAULT_KEEPALIVE_S, "with --tun: a DTLS heartbeat after S seconds without a "
            "word from the peer; 3 unanswered mean it is gone (0: off)"),
+    FLAG("no-offload", 0, OPT_NO_OFFLOAD, GROUP_COMMON, no_offload,
+         "with --tun: no segmentation offloads (by default the TUN device hands over and "
+         "takes 64 KiB TCP super-segments, and records leave and arrive many to a system "
+         "call with UDP_SEGMENT and UDP_GRO, wherever the kernel has them)"),
     TEXT("user", 0, OPT_USER, GROUP_COMMON, user, "NAME", NULL, not_empty,
          "after set-up, run as this user (with --tun keeping CAP_NET_ADMIN and no other "
          "capability)"),

@@ -51,6 +51,7 @@ enum option_id {
     OPT_ROUTE,
     OPT_KEEPALIVE,
     OPT_LEASE_TIME,
+    OPT_NO_OFFLOAD,
     OPT_USER,
     OPT_GENKEY,
     OPT_COOKIE_KEY_FILE,

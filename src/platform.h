@@ -140,6 +140,29 @@ int dgram_recv_many(int fd, struct dgram_msg *msgs, unsigned count, enum dgram_w
  * one), or -1 with errno (EAGAIN: the socket buffer is full). */
 int dgram_send_many(int fd, struct dgram_msg *msgs, unsigned count);
 
+/* Segmentation offloads of a connected UDP socket (Linux's UDP_SEGMENT and UDP_GRO);
+ * elsewhere none, and the calls above carry every datagram. */
+
+/* Room for the control message dgram_segment_size reads, per received message. */
+#define DGRAM_CONTROL_SIZE 32
+
+/* Whether fd can send several datagrams in one call (dgram_send_segments): 1 or 0. */
+int dgram_can_segment(int fd);
+
+/* Sends the datagrams of iov (one iovec each, iovcnt of them: all but the last of
+ * segment bytes, the last no longer) in one system call, without waiting. Returns 0, or
+ * -1 with errno (EAGAIN, ENOBUFS: the socket buffer is full; ECONNREFUSED; anything
+ * else: this route refuses segmentation, send them one by one). */
+int dgram_send_segments(int fd, struct iovec *iov, unsigned iovcnt, size_t segment);
+
+/* Lets reads of fd return several datagrams of one size back to back (UDP_GRO), as the
+ * kernel coalesced them: each read's buffer must then hold 65535 bytes, and its control
+ * DGRAM_CONTROL_SIZE. Returns 0, or -1 where there is no such thing. */
+int dgram_enable_gro(int fd);
+
+/* The size of the datagrams a read (msg) brought back to back, or 0 for one datagram. */
+size_t dgram_segment_size(const struct msghdr *msg);
+
 /* ---- descriptors and sockets ---------------------------------------------------------- */
 
 /* Closes a socket (close, or Windows's closesocket). */

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +63,53 @@ int dgram_recv_many(int fd, struct dgram_msg *msgs, unsigned count, enum dgram_w
 int dgram_send_many(int fd, struct dgram_msg *msgs, unsigned count)
 {
     return sendmmsg(fd, (struct mmsghdr *)msgs, count, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+int dgram_can_segment(int fd)
+{
+    int size;
+    socklen_t len = sizeof(size);
+
+    return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, &len) == 0;
+}
+
+int dgram_send_segments(int fd, struct iovec *iov, unsigned iovcnt, size_t segment)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = iovcnt, .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    uint16_t size = (uint16_t)segment;
+
+    memset(&control, 0, sizeof(control));
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(size));
+    memcpy(CMSG_DATA(c), &size, sizeof(size));
+    return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+int dgram_enable_gro(int fd)
+{
+    int on = 1;
+
+    return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
+}
+
+size_t dgram_segment_size(const struct msghdr *msg)
+{
+    struct cmsghdr *c;
+    int size;
+
+    for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR((struct msghdr *)msg, c))
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+            memcpy(&size, CMSG_DATA(c), sizeof(size));
+            return size > 0 ? (size_t)size : 0;
+        }
+    return 0;
 }
 
 int platform_pipe(int fds[2], int nonblock)

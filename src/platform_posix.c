@@ -92,6 +92,31 @@ int dgram_send_many(int fd, struct dgram_msg *msgs, unsigned count)
     return (int)count;
 }
 
+int dgram_can_segment(int fd)
+{
+    (void)fd;
+    return 0;
+}
+
+int dgram_send_segments(int fd, struct iovec *iov, unsigned iovcnt, size_t segment)
+{
+    (void)fd, (void)iov, (void)iovcnt, (void)segment;
+    errno = EINVAL;
+    return -1;
+}
+
+int dgram_enable_gro(int fd)
+{
+    (void)fd;
+    return -1;
+}
+
+size_t dgram_segment_size(const struct msghdr *msg)
+{
+    (void)msg;
+    return 0;
+}
+
 #if !PLATFORM_WINDOWS
 
 /* FD_CLOEXEC, and O_NONBLOCK when asked. Returns 0, or -1 with errno. */

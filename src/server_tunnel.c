@@ -135,26 +135,32 @@ struct running {
     size_t config_len;
 };
 
-/* A request again: the config was lost on the way; it is sent again. */
-static void on_control(struct tunnel *t, const unsigned char *rec, size_t len)
+/* A request again: the config was lost on the way; it is the answer. */
+static size_t on_control(struct tunnel *t, const unsigned char *rec, size_t len,
+                         unsigned char *reply)
 {
     struct running *run = t->ctx;
     struct tunnel_request req;
     struct tunnel_config unused;
     char reason[8];
 
-    if (tunnel_decode(rec, len, &req, &unused, reason, sizeof(reason)) == TUNNEL_REQUEST)
-        send_control(t->session, run->config, run->config_len);
+    _Static_assert(sizeof(run->config) <= TUNNEL_REPLY_MAX, "a config fits an answer");
+    if (tunnel_decode(rec, len, &req, &unused, reason, sizeof(reason)) != TUNNEL_REQUEST)
+        return 0;
+    memcpy(reply, run->config, run->config_len);
+    return run->config_len;
 }
 
 /* Runs the tunnel over the interface made for it; returns how it ended. */
 static enum tunnel_end carry(struct server *srv, struct session *s, struct running *run,
-                             const struct tunnel_config *cfg, int tun_fd)
+                             const struct tunnel_config *cfg, int tun_fd, unsigned offloads)
 {
     struct tunnel *t = &run->tunnel;
 
     t->session = s;
     t->tun_fd = tun_fd;
+    t->tun_offloads = offloads;
+    t->udp_offloads = !srv->cfg->no_offload;
     t->keepalive_ms = srv->cfg->keepalive_s * 1000;
     t->check_source = 1;
     t->source4 = cfg->addr4;
@@ -178,7 +184,7 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     enum session_status status;
     enum tunnel_end end;
     int index = -1, tun_fd = -1, kicked;
-    unsigned mtu;
+    unsigned mtu, offloads;
 
     status = await_request(s, &req,
                            clock_now_ms() + (int64_t)srv->cfg->handshake_timeout_s * 1000);
@@ -215,7 +221,7 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
                  mtu);
         cfg.has6 = 0;
     }
-    tun_fd = tun_open("dtlss%d", ifname, err, sizeof(err));
+    tun_fd = tun_open("dtlss%d", !srv->cfg->no_offload, ifname, &offloads, err, sizeof(err));
     if (tun_fd < 0 ||
         tun_configure(ifname, addresses, tunnel_link_addresses(&cfg, 1, addresses), mtu, err,
                       sizeof(err)) < 0) {
@@ -234,7 +240,7 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
              addr6, mtu);
 
     s->stop_fd = owner.kick_fds[0]; /* the same identity on a new session ends this one */
-    end = carry(srv, s, &run, &cfg, tun_fd);
+    end = carry(srv, s, &run, &cfg, tun_fd, offloads);
     s->stop_fd = -1;
     kicked = end == TUNNEL_STOPPED && !atomic_load(&srv->stopping);
     log_info("tunnel down: %s for %s: %s; %llu packets in, %llu out, %llu dropped with a "

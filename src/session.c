@@ -260,8 +260,8 @@ enum session_status session_recv(struct session *s, void *buf, size_t size, size
     if (rc == GNUTLS_E_HEARTBEAT_PONG_RECEIVED)
         return SESSION_PONG;
     if (rc == GNUTLS_E_HEARTBEAT_PING_RECEIVED) {
-        if (gnutls_heartbeat_pong(s->tls, 0) < 0)
-            log_debug("%s: heartbeat pong not sent", s->peer);
+        if (!s->pong_later)
+            session_pong(s);
         return SESSION_PING;
     }
     return failed(s, (int)rc);
@@ -321,6 +321,12 @@ enum session_status session_ping(struct session *s)
         return SESSION_FATAL;
     }
     return SESSION_OK;
+}
+
+void session_pong(struct session *s)
+{
+    if (gnutls_heartbeat_pong(s->tls, 0) < 0)
+        log_debug("%s: heartbeat pong not sent", s->peer);
 }
 
 void session_peer_identity(const struct session *s, char *out, size_t out_size)

@@ -92,6 +92,8 @@ struct session {
     const atomic_int *stop_flag; /* set: stop (NULL: none) */
     int established;         /* the handshake completed */
     int error;               /* the GnuTLS code behind SESSION_FATAL */
+    int pong_later;          /* session_recv leaves a ping's answer to session_pong (a
+                                tunnel's receiving thread: its sending thread sends) */
     const char *alpn;        /* the ALPN list it was opened with (NULL: none), for hints */
 };
 
@@ -175,13 +177,19 @@ int session_set_wait(struct session *s, int64_t ms);
  * goes on one datagram at a time). */
 int session_enable_batching(struct session *s);
 
+/* For a batched session on a connected socket (a tunnel): equal-sized records corked
+ * together leave in one UDP_SEGMENT send (*gso), and the socket's reads may hand over
+ * many datagrams the kernel coalesced (UDP_GRO, *gro: 512 KiB of buffers), each where
+ * the platform has it. */
+void session_enable_offloads(struct session *s, int *gso, int *gro);
+
 /* Batching for a session that turned busy (its last two records came within a
  * millisecond), so that an idle one keeps its memory: returns 1 when the session is
  * batched (now or before), 0 when not. */
 int session_batch_when_busy(struct session *s);
 
-/* Between these two, records sent are queued, and session_uncork sends them all with
- * sendmmsg. session_uncork returns OK, AGAIN when the socket buffer took only some (call
+/* Between these two, records the calling thread sends are queued (another thread's go
+ * out at once), and session_uncork sends them all with sendmmsg. session_uncork returns OK, AGAIN when the socket buffer took only some (call
  * it again once the socket is writable), REFUSED or FATAL. Without batching, OK. */
 void session_cork(struct session *s);
 enum session_status session_uncork(struct session *s);
@@ -197,6 +205,9 @@ size_t session_data_mtu(const struct session *s);
  * it comes. Returns OK, or FATAL with the GnuTLS code in s->error (not allowed by the
  * peer, or a libgnutls without heartbeat support). */
 enum session_status session_ping(struct session *s);
+
+/* Answers the last heartbeat ping (after session_recv said PING with pong_later set). */
+void session_pong(struct session *s);
 
 /* Whether the handshake agreed on ALPN protocol proto. */
 int session_alpn_is(const struct session *s, const char *proto);

@@ -9,6 +9,7 @@
 #include "session_transport.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +26,33 @@
 #define BUSY_GAP_US 1000      /* ... when its last two records came this close */
 #define SEND_POLL_MS 10       /* a full socket buffer is looked at again this often */
 #define BATCH_SLOTS 32        /* datagrams per batched read or write (recvmmsg, sendmmsg) */
+#define GRO_SLOTS 8           /* with UDP_GRO: reads per recvmmsg, each up to ... */
+#define GRO_SLOT_SIZE 65535   /* ... the largest coalesced read */
+#define GSO_MAX_BYTES 65000   /* one UDP_SEGMENT send at most (a UDP datagram's limit) */
 
+/* The receiving side's fields and the sending side's lie apart (a tunnel's two threads
+ * each use one side). */
 struct session_batch {
-    size_t slot_size;
+    /* Receiving: rx_slots messages of rx_slot_size; the one being handed over, and how far
+     * (a coalesced read holds several datagrams). */
+    size_t rx_slot_size;
+    unsigned rx_slots;
     unsigned rx_count, rx_next;  /* datagrams the last recvmmsg read; the next to hand over */
-    int corked;
-    unsigned tx_head, tx_count;  /* queued datagrams: the first not yet sent, and how many */
-    struct dgram_msg rx[BATCH_SLOTS], tx[BATCH_SLOTS];
-    struct iovec rx_iov[BATCH_SLOTS], tx_iov[BATCH_SLOTS];
+    size_t rx_off;
+    int gro;                     /* reads may be coalesced (UDP_GRO) */
+    unsigned char *gro_area;     /* GRO_SLOTS of GRO_SLOT_SIZE */
+    struct dgram_msg rx[BATCH_SLOTS];
+    struct iovec rx_iov[BATCH_SLOTS];
     struct sockaddr_storage from[BATCH_SLOTS];
+    _Alignas(8) unsigned char rx_control[GRO_SLOTS][DGRAM_CONTROL_SIZE];
+    /* Sending. */
+    _Alignas(64) size_t slot_size;
+    int corked;
+    pthread_t corker;            /* the thread that corked: only its records are queued */
+    int gso;                     /* equal-sized datagrams leave in one UDP_SEGMENT send */
+    unsigned tx_head, tx_count;  /* queued datagrams: the first not yet sent, and how many */
+    struct dgram_msg tx[BATCH_SLOTS];
+    struct iovec tx_iov[BATCH_SLOTS];
     struct udp_source source;    /* the one-socket server: every datagram's source */
     unsigned char data[];        /* 2 * BATCH_SLOTS slots of slot_size */
 };
@@ -45,17 +64,46 @@ int session_stop_requested(const struct session *s)
 
 /* Vectored, so GnuTLS packs a whole flight (ServerHello ... ServerHelloDone) into one
  * datagram up to the MTU: one loss then costs one retransmission, not one per record. */
-/* Sends the queued datagrams. Returns 0 when all went, -1 (errno) when some wait. */
+/* Sends the queued datagrams from the first on: a run of equal-sized ones (and a shorter
+ * last) in one UDP_SEGMENT send where the socket takes it, else with sendmmsg. Returns
+ * how many went, or -1 (errno). */
+static int send_queued(struct session_transport *t)
+{
+    struct session_batch *b = t->batch;
+    unsigned head = b->tx_head, k = 1;
+    size_t segment = b->tx_iov[head].iov_len, total = segment;
+
+    if (!b->gso)
+        return dgram_send_many(t->fd, b->tx + head, b->tx_count);
+    while (k < b->tx_count && b->tx_iov[head + k].iov_len <= segment &&
+           total + b->tx_iov[head + k].iov_len <= GSO_MAX_BYTES) {
+        total += b->tx_iov[head + k].iov_len;
+        if (b->tx_iov[head + k++].iov_len < segment)
+            break; /* a shorter one ends the run */
+    }
+    if (k == 1)
+        return dgram_send_many(t->fd, b->tx + head, 1);
+    if (dgram_send_segments(t->fd, b->tx_iov + head, k, segment) == 0)
+        return (int)k;
+    if (errno == EAGAIN || errno == ENOBUFS || errno == ECONNREFUSED)
+        return -1;
+    log_debug("UDP segmentation refused (%s): datagrams one by one", strerror(errno));
+    b->gso = 0;
+    return dgram_send_many(t->fd, b->tx + head, b->tx_count);
+}
+
+/* Sends the queued datagrams. Returns 0 when all went, else the errno of the send that
+ * failed (the errno of a tunnel's receiving thread may have changed t->last_errno). */
 static int batch_flush(struct session_transport *t)
 {
     struct session_batch *b = t->batch;
     int n;
 
     while (b->tx_count > 0) {
-        n = dgram_send_many(t->fd, b->tx + b->tx_head, b->tx_count);
+        n = send_queued(t);
         if (n < 0) {
             t->last_errno = errno;
-            return -1;
+            return errno;
         }
         b->tx_head += (unsigned)n;
         b->tx_count -= (unsigned)n;
@@ -73,7 +121,7 @@ static ssize_t batch_queue(struct session_transport *t, const giovec_t *iov, int
     size_t len = 0;
     int i;
 
-    if (b->tx_head + b->tx_count == BATCH_SLOTS && batch_flush(t) < 0)
+    if (b->tx_head + b->tx_count == BATCH_SLOTS && (errno = batch_flush(t)) != 0)
         return -1;
     slot = b->tx_head + b->tx_count;
     for (i = 0; i < iovcnt; i++) {
@@ -123,7 +171,7 @@ static ssize_t transport_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, i
 
     if (t->trace != NULL)
         trace_out(ptr, iov, iovcnt);
-    if (t->batch != NULL && t->batch->corked)
+    if (t->batch != NULL && t->batch->corked && pthread_equal(t->batch->corker, pthread_self()))
         return batch_queue(t, iov, iovcnt);
     n = udp_sendv(t->fd, (const struct iovec *)iov, iovcnt, t->inbox ? t->peer : NULL,
                   t->local);
@@ -194,34 +242,50 @@ static ssize_t batch_receive(struct session_transport *t, void *buf, size_t size
 {
     struct session_batch *b = t->batch;
     struct dgram_msg *m;
-    size_t len;
+    size_t len, segment;
+    unsigned char *data;
     int n, i;
 
     if (b->rx_next == b->rx_count) {
-        for (i = 0; i < BATCH_SLOTS; i++) {
+        for (i = 0; i < (int)b->rx_slots; i++) {
             b->rx[i].hdr.msg_namelen = sizeof(b->from[i]);
-            b->rx_iov[i].iov_len = b->slot_size;
+            b->rx_iov[i].iov_len = b->rx_slot_size;
+            if (b->gro)
+                b->rx[i].hdr.msg_controllen = DGRAM_CONTROL_SIZE;
         }
-        n = dgram_recv_many(t->fd, b->rx, BATCH_SLOTS, DGRAM_DONTWAIT);
+        n = dgram_recv_many(t->fd, b->rx, b->rx_slots, DGRAM_DONTWAIT);
         for (i = 0; n < 0 && errno == EAGAIN && t->blocking && t->gap_us < BUSY_GAP_US &&
                     i < SPIN_ROUNDS; i++) {
             sched_yield();
-            n = dgram_recv_many(t->fd, b->rx, BATCH_SLOTS, DGRAM_DONTWAIT);
+            n = dgram_recv_many(t->fd, b->rx, b->rx_slots, DGRAM_DONTWAIT);
         }
         if (n < 0 && errno == EAGAIN && t->blocking)
-            n = dgram_recv_many(t->fd, b->rx, BATCH_SLOTS, DGRAM_WAITFORONE);
+            n = dgram_recv_many(t->fd, b->rx, b->rx_slots, DGRAM_WAITFORONE);
         if (n <= 0)
             return n;
         if (t->blocking)
             note_arrival(t);
         b->rx_count = (unsigned)n;
         b->rx_next = 0;
+        b->rx_off = 0;
     }
-    m = &b->rx[b->rx_next++];
-    len = m->len < size ? m->len : size;
-    memcpy(buf, b->rx_iov[m - b->rx].iov_base, len);
+    /* One datagram of the read: all of it, or the next segment of a coalesced one. */
+    m = &b->rx[b->rx_next];
+    data = (unsigned char *)b->rx_iov[b->rx_next].iov_base + b->rx_off;
+    len = m->len - b->rx_off;
+    segment = b->gro ? dgram_segment_size(&m->hdr) : 0;
+    if (segment > 0 && segment < len)
+        len = segment;
+    b->rx_off += len;
+    if (b->rx_off >= m->len) {
+        b->rx_next++;
+        b->rx_off = 0;
+    }
     memcpy(&from->ss, m->hdr.msg_name, m->hdr.msg_namelen);
     from->len = m->hdr.msg_namelen;
+    if (len > size)
+        len = size;
+    memcpy(buf, data, len);
     return (ssize_t)len;
 }
 
@@ -330,6 +394,8 @@ void session_transport_attach(struct session *s)
 
 void session_transport_free(struct session *s)
 {
+    if (s->transport.batch != NULL)
+        free(s->transport.batch->gro_area);
     free(s->transport.batch);
     s->transport.batch = NULL;
     free(s->transport.trace);
@@ -372,7 +438,8 @@ int session_enable_batching(struct session *s)
     b = calloc(1, sizeof(*b) + 2 * BATCH_SLOTS * path_mtu);
     if (b == NULL)
         return -1;
-    b->slot_size = path_mtu;
+    b->slot_size = b->rx_slot_size = path_mtu;
+    b->rx_slots = BATCH_SLOTS;
     for (i = 0; i < BATCH_SLOTS; i++) {
         b->rx_iov[i].iov_base = b->data + i * path_mtu;
         b->rx[i].hdr.msg_iov = &b->rx_iov[i];
@@ -388,6 +455,32 @@ int session_enable_batching(struct session *s)
     return 0;
 }
 
+void session_enable_offloads(struct session *s, int *gso, int *gro)
+{
+    struct session_batch *b = s->transport.batch;
+    unsigned i;
+
+    *gso = *gro = 0;
+    if (b == NULL || s->transport.inbox != NULL) /* batched, on a connected socket */
+        return;
+    b->gso = *gso = dgram_can_segment(s->transport.fd);
+    /* The buffers first: a socket that coalesces must be read into 64 KiB. */
+    if ((b->gro_area = malloc(GRO_SLOTS * GRO_SLOT_SIZE)) == NULL)
+        return;
+    if (dgram_enable_gro(s->transport.fd) < 0) {
+        free(b->gro_area);
+        b->gro_area = NULL;
+        return;
+    }
+    for (i = 0; i < GRO_SLOTS; i++) {
+        b->rx_iov[i].iov_base = b->gro_area + (size_t)i * GRO_SLOT_SIZE;
+        b->rx[i].hdr.msg_control = b->rx_control[i];
+    }
+    b->rx_slots = GRO_SLOTS;
+    b->rx_slot_size = GRO_SLOT_SIZE;
+    b->gro = *gro = 1;
+}
+
 int session_batch_when_busy(struct session *s)
 {
     if (s->transport.batch == NULL && s->transport.gap_us < BUSY_GAP_US &&
@@ -398,22 +491,25 @@ int session_batch_when_busy(struct session *s)
 
 void session_cork(struct session *s)
 {
-    if (s->transport.batch != NULL)
+    if (s->transport.batch != NULL) {
         s->transport.batch->corked = 1;
+        s->transport.batch->corker = pthread_self();
+    }
 }
 
 enum session_status session_uncork(struct session *s)
 {
     struct session_transport *t = &s->transport;
+    int error;
 
     if (t->batch == NULL)
         return SESSION_OK;
     t->batch->corked = 0;
-    if (batch_flush(t) == 0)
+    if ((error = batch_flush(t)) == 0)
         return SESSION_OK;
-    if (t->last_errno == EAGAIN || t->last_errno == ENOBUFS)
+    if (error == EAGAIN || error == ENOBUFS)
         return SESSION_AGAIN;
-    if (t->last_errno == ECONNREFUSED)
+    if (error == ECONNREFUSED)
         return SESSION_REFUSED;
     s->error = GNUTLS_E_PUSH_ERROR;
     return SESSION_FATAL;

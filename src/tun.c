@@ -22,23 +22,48 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-int tun_open(const char *pattern, char name[IFNAMSIZ], char *err, size_t err_size)
+#ifndef TUN_F_USO4 /* Linux 6.2; Debian 12's headers are 6.1's */
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+/* The offloads of a TUN device with the header: TSO and USO, TSO alone, or none. */
+static unsigned set_offloads(int fd)
+{
+    static const unsigned tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+    if (ioctl(fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0)
+        return TUN_OFFLOAD_VNET | TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
+    if (ioctl(fd, TUNSETOFFLOAD, tso) == 0)
+        return TUN_OFFLOAD_VNET | TUN_OFFLOAD_TSO;
+    return TUN_OFFLOAD_VNET;
+}
+
+int tun_open(const char *pattern, int offload, char name[IFNAMSIZ], unsigned *offloads,
+             char *err, size_t err_size)
 {
     struct ifreq ifr;
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    int rc, fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 
     if (fd < 0)
         return errorf(err, err_size, "cannot open /dev/net/tun: %s%s", strerror(errno),
                       errno == ENOENT ? " (no TUN support here: modprobe tun, or give a "
                                         "container the device)" : "");
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", pattern);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    rc = ioctl(fd, TUNSETIFF, &ifr);
+    if (rc < 0 && offload && errno == EINVAL) { /* no header here: the plain device */
+        ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+        offload = 0;
+        rc = ioctl(fd, TUNSETIFF, &ifr);
+    }
+    if (rc < 0) {
         int saved = errno;
         close(fd);
         return errorf(err, err_size, "TUNSETIFF %s: %s", pattern, strerror(saved));
     }
+    *offloads = offload ? set_offloads(fd) : 0;
     memcpy(name, ifr.ifr_name, IFNAMSIZ);
     name[IFNAMSIZ - 1] = '\0';
     return fd;
@@ -246,9 +271,11 @@ static int no_tun(char *err, size_t err_size)
     return errorf(err, err_size, "TUN devices are Linux-only here (%s)", platform_name());
 }
 
-int tun_open(const char *pattern, char name[IFNAMSIZ], char *err, size_t err_size)
+int tun_open(const char *pattern, int offload, char name[IFNAMSIZ], unsigned *offloads,
+             char *err, size_t err_size)
 {
-    (void)pattern;
+    (void)pattern, (void)offload;
+    *offloads = 0;
     name[0] = '\0';
     return no_tun(err, err_size);
 }

@@ -25,10 +25,18 @@ struct tun_address {
     unsigned prefix;
 };
 
+/* What a TUN device offers (tun_open's *offloads). */
+#define TUN_OFFLOAD_VNET 1 /* a virtio_net_hdr before each packet (tun_offload.h) */
+#define TUN_OFFLOAD_TSO 2  /* TCP super-segments, checksums to complete (TUN_F_TSO4/6) */
+#define TUN_OFFLOAD_USO 4  /* UDP super-segments too (TUN_F_USO4/6, Linux 6.2) */
+
 /* Opens a TUN device (IP packets, no packet information header, non-blocking) named
- * after pattern ("dtls%d": the kernel picks the number). Returns its descriptor with the
- * name in name, or -1 with a reason. */
-int tun_open(const char *pattern, char name[IFNAMSIZ], char *err, size_t err_size);
+ * after pattern ("dtls%d": the kernel picks the number); with offload, with the
+ * virtio_net_hdr and the segmentation offloads the kernel grants, probed from the most
+ * to none (*offloads says which). Returns its descriptor with the name in name, or -1
+ * with a reason. */
+int tun_open(const char *pattern, int offload, char name[IFNAMSIZ], unsigned *offloads,
+             char *err, size_t err_size);
 
 /* Gives interface name its addresses (count of them), sets its MTU and brings it up.
  * Returns 0, or -1 with a reason. */

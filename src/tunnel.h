@@ -76,30 +76,41 @@ enum tunnel_end {
     TUNNEL_FAILED,   /* a fatal error, the peer unreachable, the TUN device failed */
 };
 
+/* The largest control message a control callback answers with. */
+#define TUNNEL_REPLY_MAX 64
+
 /* One end of a tunnel: a session, a TUN device, and what to check. */
 struct tunnel {
     struct session *session;       /* established, over a non-blocking transport */
     int tun_fd;                    /* non-blocking */
+    unsigned tun_offloads;         /* what tun_open granted (TUN_OFFLOAD_*) */
+    int udp_offloads;              /* UDP_SEGMENT and UDP_GRO where the kernel has them */
     unsigned keepalive_ms;         /* heartbeat after this much silence; 0: none */
     /* Server: the only source addresses the client may send from (anti-spoofing). */
     int check_source;
     struct in_addr source4;
     int has6;
     struct in6_addr source6;
-    /* A control message from the peer (a repeated request, a late config). */
-    void (*control)(struct tunnel *t, const unsigned char *rec, size_t len);
+    /* A control message from the peer (a repeated request, a late config): returns the
+     * length of the answer it wrote in reply (TUNNEL_REPLY_MAX), or 0 for none. Called by
+     * the receiving thread; the sending thread sends the answer. */
+    size_t (*control)(struct tunnel *t, const unsigned char *rec, size_t len,
+                      unsigned char *reply);
     void *ctx;                     /* control's */
     /* Counters, read when it ends. */
-    uint64_t packets_in, packets_out;   /* peer -> TUN, TUN -> peer */
+    uint64_t packets_in, packets_out;   /* peer -> TUN, TUN -> peer (IP packets) */
+    uint64_t reads, writes;             /* TUN reads and writes: super-segments count one */
     uint64_t spoofed;                   /* dropped: a source not the client's */
     uint64_t dropped;                   /* dropped: malformed, too large, TUN full */
     const char *why;                    /* TUNNEL_FAILED: what failed */
 };
 
 /* Moves packets both ways until the session ends, the peer goes silent, or the stop
- * (the session's stop_fd or stop_flag). Never blocks one direction on the other:
- * a packet the socket buffer cannot take waits, and the TUN device with it, while the
- * other direction goes on. Allocates nothing. */
+ * (the session's stop_fd or stop_flag): the calling thread from the peer to the TUN
+ * device, a second thread from the TUN device to the peer, one GnuTLS session between
+ * them (one sends, one receives: GnuTLS's manual, "Thread safety"), no lock on the way of
+ * a packet. A packet the socket buffer cannot take waits, and the TUN device with it,
+ * while the other direction goes on. Its buffers are allocated once, at the start. */
 enum tunnel_end tunnel_run(struct tunnel *t);
 
 /* Words for an end ("no answer to 3 keepalives"). */
