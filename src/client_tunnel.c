@@ -170,8 +170,10 @@ static int session_tunnel(struct client_tunnel *ct, const char *host, int stop_f
     t.keepalive_ms = conn->cfg->keepalive_s * 1000;
     end = tunnel_run(&t);
     log_status("tunnel down: %s", tunnel_end_text(&t, end));
-    log_debug("%llu packets in, %llu out, %llu dropped", (unsigned long long)t.packets_in,
-              (unsigned long long)t.packets_out, (unsigned long long)t.dropped);
+    log_debug("%llu packets in (%llu TUN writes), %llu out (%llu TUN reads), %llu dropped",
+              (unsigned long long)t.packets_in, (unsigned long long)t.writes,
+              (unsigned long long)t.packets_out, (unsigned long long)t.reads,
+              (unsigned long long)t.dropped);
     return (int)end;
 }
 

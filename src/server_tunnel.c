@@ -243,11 +243,12 @@ enum session_status server_tunnel_serve(struct server *srv, struct session *s)
     end = carry(srv, s, &run, &cfg, tun_fd, offloads);
     s->stop_fd = -1;
     kicked = end == TUNNEL_STOPPED && !atomic_load(&srv->stopping);
-    log_info("tunnel down: %s for %s: %s; %llu packets in, %llu out, %llu dropped with a "
-             "forged source address, %llu dropped otherwise", ifname, s->peer,
+    log_info("tunnel down: %s for %s: %s; %llu packets in (%llu TUN writes), %llu out "
+             "(%llu TUN reads), %llu dropped with a forged source address, %llu dropped "
+             "otherwise", ifname, s->peer,
              kicked ? "the same identity connected again" : tunnel_end_text(&run.tunnel, end),
-             (unsigned long long)run.tunnel.packets_in,
-             (unsigned long long)run.tunnel.packets_out,
+             (unsigned long long)run.tunnel.packets_in, (unsigned long long)run.tunnel.writes,
+             (unsigned long long)run.tunnel.packets_out, (unsigned long long)run.tunnel.reads,
              (unsigned long long)run.tunnel.spoofed, (unsigned long long)run.tunnel.dropped);
     switch (end) {
     case TUNNEL_STOPPED:

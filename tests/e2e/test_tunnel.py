@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -35,6 +36,8 @@ AUTH_MODES = {
               ["--pin-pubkey", cert("rawpk-pub.pem")]),
     "anon": (["--anon"], ["--anon"]),
 }
+# The tests of the data path run with the offloads (the default) and without.
+OFFLOAD = {"offload": [], "no-offload": ["--no-offload"]}
 
 
 class Net:
@@ -152,7 +155,8 @@ def test_ping_through_the_tunnel_both_ways_ipv4_and_ipv6(net):
 TRANSFER = 50 * 1024 * 1024
 RECEIVER = """
 import hashlib, socket, sys
-s = socket.create_server((sys.argv[1], int(sys.argv[2])))
+family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.create_server((sys.argv[1], int(sys.argv[2])), family=family)
 print("listening", flush=True)
 c, _ = s.accept()
 h, n = hashlib.sha256(), 0
@@ -176,16 +180,18 @@ print(int(sys.argv[4]), h.hexdigest(), flush=True)
 """
 
 
-def transfer(net, client_ns, to, size=TRANSFER, seed=7, timeout=120):
+def transfer(net, client_ns, to, size=TRANSFER, seed=7, timeout=120, reverse=False):
     """Sends size pseudo-random bytes over TCP from client_ns to `to` in the server's
-    namespace; returns (sent, received) as (length, sha256) each."""
+    namespace (reverse: from the server's namespace to `to` in client_ns); returns (sent,
+    received) as (length, sha256) each."""
     star = net.star
-    receiver = star.popen(star.server(), [sys.executable, "-c", RECEIVER, to, "5001"],
+    sending, receiving = (star.server(), client_ns) if reverse else (client_ns, star.server())
+    receiver = star.popen(receiving, [sys.executable, "-c", RECEIVER, to, "5001"],
                           stdout=subprocess.PIPE, text=True)
     try:
         assert receiver.stdout.readline().strip() == "listening"
-        sender = star.run(client_ns, [sys.executable, "-c", SENDER, to, "5001", str(seed),
-                                      str(size)], timeout=timeout)
+        sender = star.run(sending, [sys.executable, "-c", SENDER, to, "5001", str(seed),
+                                    str(size)], timeout=timeout)
         assert sender.returncode == 0, sender.stderr
         received = receiver.communicate(timeout=30)[0].split()
     finally:
@@ -207,9 +213,10 @@ def test_50_megabytes_of_tcp_arrive_byte_exact(net):
 
 
 @needs_netns
-def test_mtu_boundary_fits_one_record_and_larger_packets_fragment_inside(net):
-    server = net.server("--mtu", "1400")
-    client = net.client(1, *X509_CLIENT, "--mtu", "1400")
+@pytest.mark.parametrize("mode", OFFLOAD)
+def test_mtu_boundary_fits_one_record_and_larger_packets_fragment_inside(net, mode):
+    server = net.server("--mtu", "1400", *OFFLOAD[mode])
+    client = net.client(1, *X509_CLIENT, "--mtu", "1400", *OFFLOAD[mode])
     name, _, _, mtu, _ = tunnel_up(client)
     # One DTLS record in one 1400-byte datagram: the IP and UDP headers (28), the DTLS
     # header (13), and AES-GCM's explicit nonce (8) and tag (16) come off.
@@ -227,6 +234,106 @@ def test_mtu_boundary_fits_one_record_and_larger_packets_fragment_inside(net):
     # outer datagram came in fragments (records fit the path, sent with DF set).
     stats = star.run(star.server(), ["nstat", "-az", "IpReasmOKs"]).stdout
     assert re.search(r"IpReasmOKs\s+2\b", stats), stats
+    assert client.stop() == 0 and server.stop() == 0
+
+
+# ---- the offloads (TSO and GRO on the TUN device, UDP_SEGMENT and UDP_GRO): each test
+# with them (the default) and without (--no-offload) -----------------------------------
+
+DOWN_COUNTS = re.compile(r"(\d+) packets in \((\d+) TUN writes\), (\d+) out "
+                         r"\((\d+) TUN reads\)")
+BIG = 200 * 1024 * 1024
+
+
+def down_counts(server):
+    """(packets in, TUN writes, packets out, TUN reads) of the server's last tunnel."""
+    found = DOWN_COUNTS.findall(server.stderr())
+    assert found, server.stderr()
+    return tuple(int(n) for n in found[-1])
+
+
+@needs_netns
+@pytest.mark.parametrize("mode", OFFLOAD)
+def test_200_megabytes_each_way_over_ipv4_and_ipv6_arrive_byte_exact(net, mode):
+    server = net.server(*OFFLOAD[mode])
+    client = net.client(1, *X509_CLIENT, *OFFLOAD[mode])
+    for seed, (to, reverse) in enumerate((("10.77.0.1", False), ("10.77.0.2", True),
+                                          ("fd77::1", False), ("fd77::2", True))):
+        sent, received = transfer(net, net.star.client(1), to, size=BIG, seed=seed,
+                                  timeout=180, reverse=reverse)
+        assert sent == received == [str(BIG), sent[1]], (to, reverse)
+    assert client.stop() == 0 and server.stop() == 0
+    packets_in, writes, packets_out, reads = down_counts(server)
+    assert packets_in > 2 * BIG // 1500 and packets_out > 2 * BIG // 1500  # 400 MB each way
+    if mode == "offload":
+        # Super-segments both ways: far fewer TUN reads and writes than packets.
+        assert reads * 4 < packets_out and writes * 4 < packets_in, down_counts(server)
+    else:
+        assert reads >= packets_out and writes >= packets_in, down_counts(server)
+
+
+@needs_netns
+@pytest.mark.parametrize("mode", OFFLOAD)
+def test_small_packets_interleaved_with_a_bulk_transfer_all_get_through(net, mode):
+    """Pings of every size between a transfer's segments (and its ACKs the other way): a
+    held super-segment is written before the small packet that follows it, and none is
+    lost or joined with what is not its own."""
+    server = net.server(*OFFLOAD[mode])
+    client = net.client(1, *X509_CLIENT, *OFFLOAD[mode])
+    mtu = tunnel_up(client)[3]
+    star = net.star
+    # Pings every 2 ms for exactly as long as the transfer runs, then SIGINT: ping then
+    # prints what it sent and what came back.
+    pings = [star.popen(star.client(1), ["ping", "-q", "-i", "0.002", "-s", str(size), address],
+                        stdout=subprocess.PIPE, text=True)
+             for size, address in ((0, "10.77.0.1"), (100, "fd77::1"), (mtu - 28, "10.77.0.1"))]
+    try:
+        sent, received = transfer(net, star.client(1), "10.77.0.1", size=BIG, timeout=180)
+        for ping in pings:
+            ping.send_signal(signal.SIGINT)
+        outputs = [ping.communicate(timeout=30)[0] for ping in pings]
+    finally:
+        for ping in pings:
+            if ping.poll() is None:
+                ping.kill()
+                ping.wait()
+    assert sent == received
+    for out in outputs:
+        counts = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+        transmitted, answered = int(counts.group(1)), int(counts.group(2))
+        assert transmitted >= 50, out  # they ran alongside the transfer
+        # A queue full of the transfer may drop a few; the last may be on its way.
+        assert answered >= transmitted * 0.95 - 1, out
+    assert client.stop() == 0 and server.stop() == 0
+
+
+@needs_netns
+@pytest.mark.parametrize("mode", OFFLOAD)
+def test_a_transfer_survives_a_reconnection_in_its_middle(net, mode):
+    server = net.server("--keepalive", "1", *OFFLOAD[mode])
+    relay = start_relay(net)
+    client = net.start(net.star.client(1), ["-c", "-a", net.star.server_ip(1), "-p", "6000",
+                                            "--tun", "--keepalive", "1", "--timeout", "300",
+                                            *X509_CLIENT, *OFFLOAD[mode]], "client")
+    client.wait_for("tunnel up:", timeout=15)
+    result = {}
+    moving = threading.Thread(target=lambda: result.update(
+        done=transfer(net, net.star.client(1), "10.77.0.1", size=BIG, timeout=150)))
+    moving.start()
+    try:
+        time.sleep(0.3)
+        relay.proc.send_signal(signal.SIGUSR1)  # the path dies under the transfer
+        assert moving.is_alive()
+        client.wait_for("tunnel down: no answer to 3 keepalives", timeout=15)
+        relay.proc.send_signal(signal.SIGUSR1)  # and comes back
+        deadline = time.monotonic() + 40
+        while len(TUNNEL_UP.findall(client.stderr())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(TUNNEL_UP.findall(client.stderr())) == 2, client.stderr()
+    finally:
+        moving.join(170)
+    sent, received = result["done"]
+    assert sent == received == [str(BIG), sent[1]]
     assert client.stop() == 0 and server.stop() == 0
 
 
