@@ -123,7 +123,7 @@ asan: build/asan/dtls_echo
 tsan: build/tsan/dtls_echo
 
 # libFuzzer harnesses (tests/fuzz/) for option parsing, the listener's datagram path and
-# the tunnel's control messages, built with clang, ASan and UBSan and the same warnings as
+# the tunnel's control messages and offloads, built with clang, ASan and UBSan and the same warnings as
 # the rest, and the option dictionary made from the option table; `make fuzz` runs each
 # FUZZ_SECONDS on a copy of its seed corpus (scripts/fuzz.sh); `make test` runs a 10 s one.
 CLANG ?= clang
@@ -136,7 +136,7 @@ OPTIONS_SRCS := src/options.c src/options_table.c src/options_text.c src/lease.c
 FUZZ_OPTIONS_SRCS := tests/fuzz/fuzz_options.c $(OPTIONS_SRCS)
 FUZZ_DATAGRAM_SRCS := tests/fuzz/fuzz_datagram.c src/cookie.c src/clock.c src/udp.c src/log.c \
 	src/trace.c src/platform.c src/platform_linux.c src/platform_posix.c
-FUZZ_TUNNEL_SRCS := tests/fuzz/fuzz_tunnel.c src/tunnel_wire.c
+FUZZ_TUNNEL_SRCS := tests/fuzz/fuzz_tunnel.c src/tunnel_wire.c src/tun_offload.c
 build/fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/*.h
 	mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_OPTIONS_SRCS) $(LIB_LIBS)

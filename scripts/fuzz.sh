@@ -3,7 +3,7 @@
 # fuzz.sh [SECONDS]
 # Builds (with `make fuzzers`) the libFuzzer harnesses of tests/fuzz/ (fuzz_options: the
 # command line parser; fuzz_datagram: the listener's datagram path; fuzz_tunnel: the
-# tunnel's control messages) into build/fuzz/ with
+# tunnel's control messages and its TUN offloads) into build/fuzz/ with
 # clang, AddressSanitizer and UndefinedBehaviorSanitizer, and runs each for SECONDS (default 60)
 # on a fresh copy of its seed corpus in build/fuzz/work/, so the committed corpus never
 # grows. Prints one line per harness, "fuzz_X: N runs, no crash", or the crash, leak,

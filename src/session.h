@@ -60,7 +60,8 @@ struct inbox;         /* inbox.h: the one-socket server's queue of a session's d
 /* The session's transport: a UDP socket connected to the peer. */
 struct session_transport {
     int fd;
-    int last_errno;          /* of the last failed send or receive (ECONNREFUSED: refused) */
+    atomic_int last_errno;   /* of the last failed send or receive (ECONNREFUSED: refused);
+                                atomic, as halted: a tunnel sends and receives at once */
     unsigned reads;          /* datagrams handed to GnuTLS */
     const unsigned char *pending; /* a datagram read before the session (the server's
                                      ClientHello): handed to GnuTLS first */
@@ -71,7 +72,7 @@ struct session_transport {
     enum screen_verdict (*screen)(void *ctx, const unsigned char *buf, size_t len,
                                   const struct udp_addr *from);
     void *screen_ctx;
-    int halted;
+    atomic_int halted;
     int blocking;            /* wait in recvmsg itself (SO_RCVTIMEO; see session_serve) */
     int64_t last_record_us, gap_us; /* how busy the session is, for blocking waits */
     /* The one-socket server: fd is the shared listening socket, the session's datagrams

@@ -31,6 +31,7 @@ struct shared {
     atomic_int reply_ready;      /* a control answer waits in reply */
     unsigned char reply[TUNNEL_REPLY_MAX];
     size_t reply_len;
+    uint64_t write_drops;        /* the receiving side's, added once both have ended */
 };
 
 static void wake(int fd)
@@ -96,9 +97,11 @@ static void deliver(struct shared *sh, struct tun_writer *w, unsigned char *rec,
     struct tunnel *t = sh->t;
 
     if (rec[0] == TUNNEL_CONTROL) {
-        size_t n = t->control != NULL ? t->control(t, rec, len, sh->reply) : 0;
-        if (n > 0 && !atomic_load(&sh->reply_ready)) {
-            sh->reply_len = n;
+        /* While an answer waits to be sent, the next request is not answered: the peer
+         * asks again. */
+        if (t->control == NULL || atomic_load(&sh->reply_ready))
+            return;
+        if ((sh->reply_len = t->control(t, rec, len, sh->reply)) > 0) {
             atomic_store(&sh->reply_ready, 1);
             wake(sh->wake_tx[1]);
         }
@@ -176,7 +179,7 @@ static void receiving(struct shared *sh, unsigned char *buf, unsigned char *fram
     }
     t->packets_in = w.packets;
     t->writes = w.writes;
-    t->dropped += w.dropped;
+    sh->write_drops = w.dropped; /* t->dropped is the sending thread's until it ends */
 }
 
 /* ---- TUN -> peer: the second thread ------------------------------------------------- */
@@ -408,6 +411,7 @@ enum tunnel_end tunnel_run(struct tunnel *t)
     receiving(&sh, buffers + TUN_FRAME_MAX + TUN_VNET_HDR_LEN + PACKET_MAX,
               buffers + TUN_FRAME_MAX + 2 * (TUN_VNET_HDR_LEN + PACKET_MAX));
     pthread_join(thread, NULL);
+    t->dropped += sh.write_drops;
 out:
     s->pong_later = 0;
     platform_pipe_close(sh.wake_tx);
