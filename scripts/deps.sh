@@ -4,8 +4,8 @@
 # the compiler and GnuTLS, and the test peers (gnutls-bin, openssl, tshark, Node.js for
 # node-dtls-client, whose npm packages `make test` installs from the lock file; iproute2
 # and procps (sysctl) for the tests that build network namespaces; libnl-route and
-# libcap for the tunnel; ping for its tests; iperf3, wireguard-go, wireguard-tools and
-# socat for its benchmark; nginx with its stream module, the UDP load balancer in front
+# libcap for the tunnel; ping for its tests; iperf3, wireguard-go and wireguard-tools
+# for its benchmark; nginx with its stream module, the UDP load balancer in front
 # of replicas, which the tests start as their own process); ca-certificates (the system
 # trust store an installed client falls back to), man-db (the man page's render test),
 # debhelper, fakeroot and lintian to build and check the .deb, and file (the macOS
@@ -30,7 +30,7 @@ esac
 packages="build-essential pkg-config libgnutls28-dev gnutls-bin libcmocka-dev python3
 python3-pytest openssl tshark valgrind clang libclang-rt-14-dev gnuplot-nox iproute2
 procps libnl-3-dev libnl-route-3-dev libcap-dev iputils-ping iperf3 wireguard-go
-wireguard-tools socat nginx-light libnginx-mod-stream ca-certificates man-db debhelper
+wireguard-tools nginx-light libnginx-mod-stream ca-certificates man-db debhelper
 fakeroot lintian file gcc-mingw-w64-x86-64-posix dpkg-dev autoconf automake libtool m4
 zip wine64"
 # Node.js may come from elsewhere (the machine image has its own); only install Debian's

@@ -124,6 +124,7 @@ def test_tunnel_without_cap_net_admin_is_a_clear_error(side):
     (["-c", "--tun", "-m", "hi"], "--tun carries IP packets, not echoes"),
     (["-c", "--user", "nobody", "-m", "hi"], "--user goes with --tun on the client"),
     (["--tun", "--keepalive", "3601"], "--keepalive: '3601' is not a number from 0 to 3600"),
+    (["-c", "--no-offload"], "--no-offload is a tunnel option: add --tun"),
 ])
 def test_tunnel_options_are_checked(args, message):
     result = subprocess.run([BINARY, *args], cwd=ROOT, capture_output=True, text=True,
