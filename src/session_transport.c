@@ -4,7 +4,8 @@
  * first, the screen of the server's session socket, blocking waits with a short spin for
  * busy sessions, and batched reads and corked batched writes through the platform's
  * dgram_recv_many/dgram_send_many (recvmmsg/sendmmsg on Linux, one datagram at a time
- * elsewhere); --trace sees every datagram here. */
+ * elsewhere), for a tunnel with UDP_SEGMENT sends and UDP_GRO reads where the platform has
+ * them; --trace sees every datagram here. */
 #define _GNU_SOURCE
 #include "session_transport.h"
 
