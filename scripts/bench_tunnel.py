@@ -205,7 +205,7 @@ def run(quick=False):
         return {"skipped": reason}
     seconds, pings = (1, 20) if quick else (5, 200)
     kinds = KINDS + ((BEFORE,) if os.environ.get("BENCH_TUNNEL_BEFORE") else ())
-    return {"seconds": seconds, "pings": pings,
+    return {"seconds": seconds, "pings": pings, "before": os.environ.get("BENCH_TUNNEL_BEFORE"),
             "kinds": {kind: measure(kind, seconds, pings, quick) for kind in kinds}}
 
 
@@ -324,6 +324,9 @@ def markdown(results):
               "rest was lost on the way (a tunnel that cannot keep up drops at its socket or "
               "TUN queue). CPU s/GB: the tunnel's own processes (none for the bare veth).",
               "", "How:", ""] + [f"- {c}" for c in COMMANDS]
+    if BEFORE in k:
+        lines.append(f"- {BEFORE}: the same commands with the binary BENCH_TUNNEL_BEFORE "
+                     f"named, `{results['before']}`.")
     return lines
 
 
