@@ -27,7 +27,7 @@ def test_quick_bench_writes_the_table_and_the_plot(tmp_path):
 
     table = (tmp_path / "RESULTS.md").read_text()
     for heading in ("## Targets (issue 5)", "## Workers", "## Every load", "## Scaling",
-                    "## Tunnel (issue 10)", "## Commands"):
+                    "## Tunnel (issues 10 and 23)", "## Commands"):
         assert heading in table
     png = (tmp_path / "scaling.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000
