@@ -215,6 +215,9 @@ static const char *present(const char *checkout, const char *system)
 static int validate(struct config *cfg, const unsigned char *seen, int verbose, int quiet,
                     char *err, size_t err_size)
 {
+    /* Options that mean something only with --tun, the first one seen named. */
+    static const int tunnel_only[] = {OPT_TUN_NET, OPT_TUN_NET6, OPT_ROUTE, OPT_KEEPALIVE,
+                                      OPT_LEASE_TIME, OPT_NO_OFFLOAD};
     size_t i;
 
     for (i = 0; i < option_table_count; i++) {
@@ -279,12 +282,10 @@ static int validate(struct config *cfg, const unsigned char *seen, int verbose, 
         return errorf(err, err_size, "cannot use --pin-pubkey with --insecure");
     if (cfg->resume && cfg->message == NULL)
         return errorf(err, err_size, "--resume needs --message");
-    if (!cfg->tun && (seen[OPT_TUN_NET] || seen[OPT_TUN_NET6] || seen[OPT_ROUTE] ||
-                      seen[OPT_KEEPALIVE] || seen[OPT_LEASE_TIME] || seen[OPT_NO_OFFLOAD]))
-        return errorf(err, err_size, "--%s is a tunnel option: add --tun",
-                      seen[OPT_TUN_NET] ? "tun-net" : seen[OPT_TUN_NET6] ? "tun-net6"
-                      : seen[OPT_ROUTE] ? "route" : seen[OPT_KEEPALIVE] ? "keepalive"
-                      : seen[OPT_LEASE_TIME] ? "lease-time" : "no-offload");
+    for (i = 0; !cfg->tun && i < sizeof(tunnel_only) / sizeof(tunnel_only[0]); i++)
+        if (seen[tunnel_only[i]])
+            return errorf(err, err_size, "--%s is a tunnel option: add --tun",
+                          spec_of(tunnel_only[i])->name);
     /* What this platform cannot do is refused here, never half-done later. */
     if (cfg->tun && !platform_has_tun())
         return errorf(err, err_size, "--tun is Linux-only: %s has no TUN device of the kind "
