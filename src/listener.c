@@ -158,7 +158,7 @@ static void handle_datagram(struct server *srv, struct refusals *refusals,
     case HELLO_REFUSE:
     case HELLO_REFUSE_HANDSHAKES:
     case HELLO_REFUSE_SOURCE:
-        srv->refused[decision == HELLO_REFUSE ? 0 : decision == HELLO_REFUSE_HANDSHAKES ? 1 : 2]++;
+        srv->refused[decision - HELLO_REFUSE]++;
         log_refusal(srv, refusals, peer, decision);
         return;
     case HELLO_ACCEPT:

@@ -53,7 +53,8 @@ void registry_each(const struct registry *r, void (*fn)(struct registry_entry *,
 enum hello_decision {
     HELLO_ACCEPT,    /* a new client: make its socket, register it, start its session */
     HELLO_DUPLICATE, /* a retransmission from a served peer: its own thread answers it */
-    HELLO_REFUSE,    /* --max-clients are served already */
+    HELLO_REFUSE,    /* --max-clients are served already (the refusals follow in this
+                        order: the server counts them by decision - HELLO_REFUSE) */
     HELLO_REFUSE_HANDSHAKES, /* --max-handshakes are under way already */
     HELLO_REFUSE_SOURCE, /* --max-handshakes-per-source are under way from its address */
 };

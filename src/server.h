@@ -60,7 +60,8 @@ struct server {
     struct lease_pool leases; /* --tun: the tunnel's addresses (locked apart) */
     unsigned long accepted; /* clients handed to a session; the listener's alone */
     unsigned long inbox_dropped; /* --one-socket: datagrams a full inbox dropped; ditto */
-    unsigned long refused[3]; /* ClientHellos refused: --max-clients, --max-handshakes,
+    unsigned long refused[3]; /* ClientHellos refused, by decision - HELLO_REFUSE:
+                                 --max-clients, --max-handshakes,
                                  --max-handshakes-per-source; ditto */
     struct hello_limits limits; /* what a new client meets */
     atomic_ulong failed[FAILED_KINDS]; /* sessions that failed, by why (SIGUSR1's line) */
