@@ -294,7 +294,7 @@ static int continues(const struct tun_writer *w, const unsigned char *pkt, size_
 void tun_writer_put(struct tun_writer *w, unsigned char *pkt, size_t len)
 {
     size_t hdr_len = 0, ip_len, payload;
-    unsigned char *held = w->frame + TUN_VNET_HDR_LEN;
+    unsigned char *held;
     int v6 = 0;
 
     if (w->coalesce)
@@ -304,6 +304,7 @@ void tun_writer_put(struct tun_writer *w, unsigned char *pkt, size_t len)
         write_one(w, pkt, len);
         return;
     }
+    held = w->frame + TUN_VNET_HDR_LEN; /* coalescing: there is a frame */
     payload = len - hdr_len;
     if (continues(w, pkt, len, hdr_len, v6)) {
         memcpy(held + w->len, pkt + hdr_len, payload);
@@ -331,11 +332,12 @@ void tun_writer_put(struct tun_writer *w, unsigned char *pkt, size_t len)
 
 void tun_writer_flush(struct tun_writer *w)
 {
-    unsigned char *held = w->frame + TUN_VNET_HDR_LEN;
+    unsigned char *held;
     struct tun_vnet_hdr h = {0};
 
-    if (w->len == 0)
+    if (w->len == 0) /* always so without a frame */
         return;
+    held = w->frame + TUN_VNET_HDR_LEN;
     if (w->count > 1) {
         h.flags = TUN_HDR_F_NEEDS_CSUM;
         h.gso_type = w->v6 ? TUN_GSO_TCPV6 : TUN_GSO_TCPV4;

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "platform.h"
+#include "session_transport.h"
 #include "sockets.h"
 #include "tun_offload.h"
 
@@ -75,7 +76,7 @@ static int ended(struct tunnel *t, enum session_status status, const char **why)
 
 static int stop_asked(const struct session *s, const struct pollfd *stop)
 {
-    return stop->revents || (s->stop_flag != NULL && atomic_load(s->stop_flag));
+    return stop->revents || session_stop_requested(s);
 }
 
 /* ---- peer -> TUN: the calling thread ------------------------------------------------ */
