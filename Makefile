@@ -224,11 +224,12 @@ checks: all certs $(RELAY) $(UDP_ECHO) $(REFERENCE) $(NODE_PEER) build/asan/dtls
 	build/tsan/dtls_echo build/posix/dtls_echo
 	$(PYTHON) -m pytest -q -rs tests/checks
 
-# Installs what is missing, builds, and runs everything; pytest runs the cmocka unit
-# programs too (tests/e2e/test_unit.py), so its summary is the last line.
+# Installs what is missing, builds (the Windows exe too, for its tests under wine: the
+# cross-built GnuTLS is cached after the first time), and runs everything; pytest runs
+# the cmocka unit programs too (tests/e2e/test_unit.py), so its summary is the last line.
 test: deps
 	$(MAKE) --no-print-directory all certs $(UNIT_TESTS) $(RELAY) $(UDP_ECHO) $(REFERENCE) \
-		$(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo build/posix/dtls_echo
+		$(NODE_PEER) build/asan/dtls_echo build/tsan/dtls_echo build/posix/dtls_echo windows
 	$(PYTHON) -m pytest -q -rs --durations=15 tests/e2e tests/checks
 
 # Builds a fresh Debian 12 root (mmdebstrap) and runs the README's two commands in it:

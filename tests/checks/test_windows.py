@@ -4,7 +4,7 @@ windows), unpacked into a folder of its own and run from there, against real pee
 machine's loopback. Under wine the Linux kernel delivers the datagrams, so this cannot show
 Windows's own demultiplexing; the exe never depends on it: it always runs the one-socket
 server (its only mode there), which these tests exercise. Skipped when the zip is not built
-(.ci/run builds it) or wine64 is missing (scripts/deps.sh installs it)."""
+(make test builds it) or wine64 is missing (scripts/deps.sh installs it)."""
 import os
 import shutil
 import signal
